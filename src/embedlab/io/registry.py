@@ -1,0 +1,217 @@
+"""Pick a format by suffix and content, and route loads and saves to the right module.
+
+Detection order: a folder is native (``header.json``), a projector export (``metadata.tsv``) or a
+Keras export (``vocab.txt``); a file starting with fastText's magic is a fastText ``.bin``; a file whose
+first line is ``ROWS DIM`` is word2vec binary when the bytes after the first key are not text, else
+word2vec text; anything else is GloVe text. ``.gz``/``.bz2`` are looked through.
+
+Every reader's failure surfaces as :class:`FormatError` (any other exception raised while parsing is
+wrapped, with the cause kept), except a missing path, which stays ``FileNotFoundError``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from ..errors import FormatError, ParameterError, check_choice
+from ..vectors import Vectors
+from . import binary, exports, fasttext_bin, native, text
+from ._files import inner_suffix, open_read
+
+logger = logging.getLogger(__name__)
+
+FormatName = Literal[
+    "word2vec",
+    "word2vec-binary",
+    "glove",
+    "fasttext-vec",
+    "fasttext-bin",
+    "native",
+    "projector",
+    "keras",
+]
+FORMATS: tuple[str, ...] = get_args(FormatName)
+WRITABLE: tuple[str, ...] = (
+    "word2vec",
+    "word2vec-binary",
+    "glove",
+    "fasttext-vec",
+    "native",
+    "projector",
+    "keras",
+)
+
+
+def _looks_binary(sample: bytes) -> bool:
+    """True when bytes hold control characters other than whitespace (raw float32 data)."""
+    return any(b < 0x20 and b not in (0x09, 0x0A, 0x0D) for b in sample) or b"\x7f" in sample
+
+
+def detect_format(path: str | os.PathLike[str]) -> FormatName:
+    """Name the format of an existing file or folder from its suffix and first bytes."""
+    p = Path(path)
+    if p.is_dir():
+        if (p / native.HEADER).exists():
+            return "native"
+        if (p / "metadata.tsv").exists():
+            return "projector"
+        if (p / "vocab.txt").exists():
+            return "keras"
+        raise FormatError(
+            p,
+            "expected a native, projector or Keras folder; found none of "
+            f"{native.HEADER}, metadata.tsv, vocab.txt",
+        )
+    if not p.exists():
+        raise FileNotFoundError(f"No such file or folder: '{p}'")
+    try:
+        with open_read(p) as f:
+            head = f.read(4096)
+    except (OSError, EOFError) as e:
+        raise FormatError(p, f"could not be read: {e}") from e
+    if len(head) >= 4 and struct.unpack("<i", head[:4])[0] == fasttext_bin.MAGIC:
+        return "fasttext-bin"
+    first, _, rest = head.partition(b"\n")
+    if text.parse_header(first) is not None:
+        key_end = rest.find(b" ")
+        sample = rest[key_end + 1 : key_end + 200] if key_end >= 0 else rest[:200]
+        if _looks_binary(sample):
+            return "word2vec-binary"
+        if inner_suffix(p) == ".vec":
+            return "fasttext-vec"
+        return "word2vec"
+    if inner_suffix(p) == ".bin":
+        return "word2vec-binary"
+    return "glove"
+
+
+def format_for_save(path: Path) -> FormatName:
+    """Format implied by a target path's suffix (no suffix or ``.embedlab``: native)."""
+    suffix = inner_suffix(path)
+    by_suffix: dict[str, FormatName] = {
+        ".bin": "word2vec-binary",
+        ".txt": "word2vec",
+        ".vec": "fasttext-vec",
+        "": "native",
+        ".embedlab": "native",
+    }
+    if suffix not in by_suffix:
+        raise ParameterError(
+            f"cannot tell the format from the suffix {suffix!r} of {path}; pass format= one of "
+            f"{', '.join(WRITABLE)}"
+        )
+    return by_suffix[suffix]
+
+
+def load_vectors(
+    path: str | os.PathLike[str],
+    format: FormatName | None = None,
+    *,
+    limit: int | None = None,
+    encoding: str = "utf-8",
+    encoding_errors: Literal["strict", "replace", "ignore"] = "strict",
+    mmap: bool = True,
+    progress: bool | None = None,
+) -> Vectors:
+    """Open vectors in any supported format (detected when ``format`` is None).
+
+    ``limit`` reads only the first N rows. ``encoding_errors`` decides what a key that is not valid
+    in ``encoding`` does: ``"strict"`` raises :class:`FormatError` naming the line, ``"replace"``
+    puts U+FFFD in, ``"ignore"`` drops the bad bytes. ``mmap`` maps native files (and uncompressed
+    fastText ``.bin`` matrices) instead of reading them. ``progress`` shows a bar (None: when
+    stderr is a terminal).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"No such file or folder: '{p}'")
+    fmt = (
+        detect_format(p)
+        if format is None
+        else check_choice("format", "load_vectors", format, FORMATS)
+    )
+    if limit is not None and (not isinstance(limit, int) or limit < 0):
+        raise ParameterError(
+            f"The 'limit' parameter must be an int in [0, inf) or None. Got {limit!r}."
+        )
+    try:
+        return _read(p, fmt, limit, encoding, encoding_errors, mmap, progress)
+    except (FormatError, ParameterError, FileNotFoundError, KeyboardInterrupt):
+        raise
+    except Exception as e:  # any other failure on arbitrary bytes is still a format error
+        raise FormatError(p, f"could not be read as {fmt}: {type(e).__name__}: {e}") from e
+
+
+def _read(
+    p: Path, fmt: str, limit: int | None, encoding: str, errors: str, mmap: bool, show: bool | None
+) -> Vectors:
+    kw: dict[str, Any] = {"limit": limit, "encoding": encoding, "encoding_errors": errors}
+    if fmt in ("word2vec", "fasttext-vec", "glove"):
+        return text.read_text(p, header=fmt != "glove", show_progress=show, **kw)
+    if fmt == "word2vec-binary":
+        return binary.read_binary(p, show_progress=show, **kw)
+    if fmt == "fasttext-bin":
+        return fasttext_bin.read_fasttext_bin(p, mmap_mode=mmap, **kw)
+    if not p.is_dir():
+        raise FormatError(p, f"expected a folder for the {fmt} format, found a file")
+    if fmt == "native":
+        return native.read_native(p, limit=limit, mmap_mode=mmap)
+    if fmt == "projector":
+        return exports.read_projector(p, limit=limit, encoding_errors=errors)
+    return exports.read_keras(p, limit=limit, encoding_errors=errors)
+
+
+def save_vectors(
+    vectors: Vectors,
+    path: str | os.PathLike[str],
+    format: FormatName | None = None,
+    *,
+    progress: bool | None = None,
+    **options: Any,
+) -> Path:
+    """Write ``vectors`` atomically; the format comes from ``format`` or the suffix.
+
+    Options: ``precision`` (significant digits, text formats; default exact float32),
+    ``storage`` ("safetensors" | "npy") and ``dtype`` ("float32" | "float16") for native,
+    ``limit`` for projector. Returns the path written.
+    """
+    p = Path(path)
+    fmt = (
+        format_for_save(p)
+        if format is None
+        else check_choice("format", "save_vectors", format, FORMATS)
+    )
+    if fmt not in WRITABLE:
+        raise ParameterError(
+            f"{fmt} files cannot be written; choose one of {', '.join(WRITABLE)} "
+            "(the native format keeps fastText n-gram vectors)"
+        )
+    allowed = {
+        "word2vec": {"precision"},
+        "fasttext-vec": {"precision"},
+        "glove": {"precision"},
+        "word2vec-binary": set(),
+        "native": {"storage", "dtype"},
+        "projector": {"limit"},
+        "keras": set(),
+    }[fmt]
+    unknown = set(options) - allowed
+    if unknown:
+        raise ParameterError(
+            f"option(s) {sorted(unknown)} do not apply to the {fmt} format "
+            f"(it takes {sorted(allowed) or 'none'})"
+        )
+    if fmt in ("word2vec", "fasttext-vec", "glove"):
+        text.write_text(vectors, p, header=fmt != "glove", show_progress=progress, **options)
+    elif fmt == "word2vec-binary":
+        binary.write_binary(vectors, p, show_progress=progress)
+    elif fmt == "native":
+        native.write_native(vectors, p, **options)
+    elif fmt == "projector":
+        exports.write_projector(vectors, p, **options)
+    else:
+        exports.write_keras(vectors, p)
+    return p

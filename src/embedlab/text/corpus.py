@@ -1,0 +1,167 @@
+"""Streaming corpus readers: sentences of tokens, never the whole corpus in memory.
+
+``Corpus("books/", format="text")`` iterates token lists, once per ``iter()`` call, so trainers can
+make several passes. Sources: a file (plain, ``.gz``, ``.bz2``) or a folder (every non-hidden file
+under it, sorted). Layouts: ``"lines"`` (one sentence per line), ``"text"`` (free text: paragraphs
+split at blank lines, then into sentences at . ! ? and their CJK forms), ``"jsonl"`` (one JSON
+object per line; ``field`` names the text, dotted for nesting: ``"meta.body"``).
+
+A line that is not valid in ``encoding`` or not valid JSON raises :class:`FormatError` naming the
+file and line (``encoding_errors="replace"``/``"ignore"`` to read on). This module does not count
+words (``vocab``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Literal
+
+import regex
+
+from .._progress import progress
+from ..errors import FormatError, check_choice
+from ..io._files import open_read
+from .tokenize import Tokenizer
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Corpus", "CorpusFormat", "split_sentences"]
+
+CorpusFormat = Literal["lines", "text", "jsonl"]
+_SENTENCE_END = regex.compile(r"(?<=[.!?])\s+(?=[\p{Lu}\p{Lo}\p{N}\"'(\[])|(?<=[。！？；])")
+_MAX_PARAGRAPH = 1 << 20  # characters buffered before a paragraph is flushed anyway
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    """``"It rained. We left! 他来了。好" -> ["It rained.", "We left!", "他来了。", "好"]``."""
+    return [s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip()]
+
+
+class Corpus:
+    """A re-iterable stream of tokenized sentences from files on disk."""
+
+    def __init__(
+        self,
+        source: str | os.PathLike[str] | list[str | os.PathLike[str]],
+        *,
+        format: CorpusFormat = "lines",
+        field: str = "text",
+        tokenizer: Callable[[str], list[str]] | None = None,
+        encoding: str = "utf-8",
+        encoding_errors: Literal["strict", "replace", "ignore"] = "strict",
+        progress: bool | None = None,
+    ) -> None:
+        sources = source if isinstance(source, list) else [source]
+        self.paths = _expand([Path(s) for s in sources])
+        self.format = check_choice("format", "Corpus", format, ("lines", "text", "jsonl"))
+        self.field = field
+        self.tokenizer = tokenizer if tokenizer is not None else Tokenizer()
+        self.encoding = encoding
+        self.encoding_errors = check_choice(
+            "encoding_errors", "Corpus", encoding_errors, ("strict", "replace", "ignore")
+        )
+        self.progress = progress
+
+    def __repr__(self) -> str:
+        return f"Corpus({len(self.paths)} file(s), format={self.format!r})"
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.paths)
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for text in self.texts():
+            tokens = self.tokenizer(text)
+            if tokens:
+                yield tokens
+
+    def texts(self) -> Iterator[str]:
+        """The raw sentences (or JSONL texts) before tokenization."""
+        with progress(
+            total=self.total_bytes,
+            desc="reading corpus",
+            unit="B",
+            unit_scale=True,
+            enabled=self.progress,
+        ) as bar:
+            for path in self.paths:
+                lines = self._lines(path, bar)
+                if self.format == "lines":
+                    yield from (text for _, text in lines if text.strip())
+                elif self.format == "jsonl":
+                    yield from self._jsonl(path, lines)
+                else:
+                    yield from self._free_text(lines)
+
+    def _lines(self, path: Path, bar: object) -> Iterator[tuple[int, str]]:
+        update = getattr(bar, "update", None)
+        with open_read(path) as f:
+            for line_no, raw in enumerate(f, 1):
+                if update is not None and line_no % 4096 == 0:
+                    update(len(raw) * 4096)
+                try:
+                    yield line_no, raw.decode(self.encoding, self.encoding_errors)
+                except UnicodeDecodeError as e:
+                    raise FormatError(
+                        path,
+                        f"expected {self.encoding} text, found byte {raw[e.start]:#04x} "
+                        "(pass encoding_errors='replace' or 'ignore' to read on)",
+                        line=line_no,
+                    ) from None
+
+    def _jsonl(self, path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[str]:
+        for line_no, text in lines:
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise FormatError(path, f"expected a JSON object: {e.msg}", line=line_no) from None
+            for part in self.field.split("."):
+                if not isinstance(obj, dict) or part not in obj:
+                    raise FormatError(path, f"expected a field {self.field!r}", line=line_no)
+                obj = obj[part]
+            if obj is None:
+                continue
+            if not isinstance(obj, str):
+                raise FormatError(
+                    path,
+                    f"expected field {self.field!r} to be a string, found {type(obj).__name__}",
+                    line=line_no,
+                )
+            yield obj
+
+    @staticmethod
+    def _free_text(lines: Iterator[tuple[int, str]]) -> Iterator[str]:
+        buf: list[str] = []
+        size = 0
+        for _, text in lines:
+            stripped = text.strip()
+            if stripped:
+                buf.append(stripped)
+                size += len(stripped)
+            if (not stripped or size > _MAX_PARAGRAPH) and buf:
+                yield from split_sentences(" ".join(buf))
+                buf, size = [], 0
+        if buf:
+            yield from split_sentences(" ".join(buf))
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(
+                f
+                for f in sorted(p.rglob("*"))
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
+        elif p.exists():
+            out.append(p)
+        else:
+            raise FileNotFoundError(f"No such file or folder: '{p}'")
+    return out
