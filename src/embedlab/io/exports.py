@@ -136,7 +136,7 @@ def read_keras(path: Path, *, limit: int | None, encoding_errors: str) -> Vector
         if not p.is_file():
             raise FormatError(path, f"expected {p.name} in the folder")
     try:
-        matrix = np.load(mat_path, allow_pickle=False)
+        matrix = np.array(np.load(mat_path, mmap_mode="r", allow_pickle=False))
     except (ValueError, OSError, EOFError) as e:
         raise FormatError(mat_path, f"expected a .npy matrix: {e}") from None
     if matrix.ndim != 2 or not np.issubdtype(matrix.dtype, np.floating):

@@ -126,7 +126,9 @@ class _SortedKeyIndex(Mapping[str, int]):
             raise KeyError(key)
         target = escape_key(key).encode("utf-8")
         order = self._order
-        pos = bisect.bisect_left(range(len(order)), target, key=lambda j: self._keys.raw(int(order[j])))
+        pos = bisect.bisect_left(
+            range(len(order)), target, key=lambda j: self._keys.raw(int(order[j]))
+        )
         if pos < len(order) and self._keys.raw(int(order[pos])) == target:
             return int(order[pos])
         raise KeyError(key)
@@ -142,7 +144,8 @@ def write_native(
     offsets = np.zeros(len(encoded), dtype=np.int64)
     if encoded:
         np.cumsum([len(e) for e in encoded[:-1]], out=offsets[1:])
-    order = np.array(sorted(range(len(encoded)), key=encoded.__getitem__), dtype=np.int64)
+    raw = [e[:-1] for e in encoded]  # sort by key bytes, as lookups compare them
+    order = np.array(sorted(range(len(raw)), key=raw.__getitem__), dtype=np.int64)
     matrix = np.ascontiguousarray(vectors.vectors, dtype=_DTYPES[dtype])
     counts = vectors.counts
     header = {
@@ -245,7 +248,7 @@ def read_native(path: Path, *, limit: int | None, mmap_mode: bool = True) -> Vec
         matrix, counts = tensors["vectors"], tensors.get("counts")
     elif storage == "npy":
         matrix = _npy(path / "vectors.npy", mmap_mode)
-        counts = _npy(path / "counts.npy", False) if header.get("has_counts") else None
+        counts = np.array(_npy(path / "counts.npy", True)) if header.get("has_counts") else None
     else:
         raise FormatError(
             path / HEADER, f"expected storage 'safetensors' or 'npy', found {storage!r}"

@@ -2,8 +2,9 @@
 
 Detection order: a folder is native (``header.json``), a projector export (``metadata.tsv``) or a
 Keras export (``vocab.txt``); a file starting with fastText's magic is a fastText ``.bin``; a file whose
-first line is ``ROWS DIM`` is word2vec binary when the bytes after the first key are not text, else
-word2vec text; anything else is GloVe text. ``.gz``/``.bz2`` are looked through.
+first line is ``ROWS DIM`` is word2vec binary when named ``.bin`` or when its next line is not a
+``key float ...`` row, else word2vec text (``.vec``: fastText text); anything else is GloVe text.
+``.gz``/``.bz2`` are looked through.
 
 Every reader's failure surfaces as :class:`FormatError` (any other exception raised while parsing is
 wrapped, with the cause kept), except a missing path, which stays ``FileNotFoundError``.
@@ -46,11 +47,6 @@ WRITABLE: tuple[str, ...] = (
 )
 
 
-def _looks_binary(sample: bytes) -> bool:
-    """True when bytes hold control characters other than whitespace (raw float32 data)."""
-    return any(b < 0x20 and b not in (0x09, 0x0A, 0x0D) for b in sample) or b"\x7f" in sample
-
-
 def detect_format(path: str | os.PathLike[str]) -> FormatName:
     """Name the format of an existing file or folder from its suffix and first bytes."""
     p = Path(path)
@@ -76,17 +72,30 @@ def detect_format(path: str | os.PathLike[str]) -> FormatName:
     if len(head) >= 4 and struct.unpack("<i", head[:4])[0] == fasttext_bin.MAGIC:
         return "fasttext-bin"
     first, _, rest = head.partition(b"\n")
-    if text.parse_header(first) is not None:
-        key_end = rest.find(b" ")
-        sample = rest[key_end + 1 : key_end + 200] if key_end >= 0 else rest[:200]
-        if _looks_binary(sample):
+    header = text.parse_header(first)
+    suffix = inner_suffix(p)
+    if header is not None:
+        if suffix == ".bin":
             return "word2vec-binary"
-        if inner_suffix(p) == ".vec":
-            return "fasttext-vec"
-        return "word2vec"
-    if inner_suffix(p) == ".bin":
+        if suffix in (".txt", ".vec"):
+            return "fasttext-vec" if suffix == ".vec" else "word2vec"
+        return "word2vec" if _looks_like_text_row(rest, header[1]) else "word2vec-binary"
+    if suffix == ".bin":
         return "word2vec-binary"
     return "glove"
+
+
+def _looks_like_text_row(data: bytes, dim: int) -> bool:
+    """True when ``data`` starts with a ``key f1 ... f_dim`` text line."""
+    line = data.split(b"\n", 1)[0]
+    if len(line) >= 4000 and b"\n" not in data:
+        return True  # a very long text row cut by the sniffing window
+    fields = line.split()
+    try:
+        [float(x) for x in fields[1:]]
+    except ValueError:
+        return False
+    return len(fields) == dim + 1
 
 
 def format_for_save(path: Path) -> FormatName:

@@ -1,0 +1,5 @@
+"""``python -m embedlab`` runs the CLI."""
+
+from embedlab.cli import main
+
+main()

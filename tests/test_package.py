@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import embedlab
+from embedlab import errors
+
+
+def test_public_surface_is_small_and_guarded() -> None:
+    assert sorted(embedlab.__all__) == [
+        "SubwordVectors",
+        "Vectors",
+        "__version__",
+        "load_vectors",
+        "save_vectors",
+    ]
+    for name in embedlab.__all__:
+        assert hasattr(embedlab, name)
+
+
+def test_import_is_light() -> None:
+    code = (
+        "import sys, embedlab, embedlab.io, embedlab.text, embedlab.evaluate;"
+        "heavy = [m for m in ('torch', 'transformers', 'jieba', 'onnxruntime', 'ray', 'fastapi',"
+        " 'matplotlib', 'numba', 'sentence_transformers', 'simplemma') if m in sys.modules];"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(
+    ("exc", "builtin"),
+    [
+        (errors.FormatError, ValueError),
+        (errors.ParameterError, ValueError),
+        (errors.KeyNotFoundError, KeyError),
+        (errors.NotFittedError, AttributeError),
+        (errors.MissingDependencyError, ImportError),
+    ],
+)
+def test_every_error_is_an_embedlab_error_and_its_builtin(exc: type, builtin: type) -> None:
+    assert issubclass(exc, errors.EmbedlabError)
+    assert issubclass(exc, builtin)
+
+
+def test_format_error_names_file_line_and_detail() -> None:
+    e = errors.FormatError("v.txt", "expected 3 floats after the key, found 2", line=7)
+    assert str(e) == "v.txt, line 7: expected 3 floats after the key, found 2"
+    assert (e.path, e.line, e.offset) == ("v.txt", 7, None)
+
+
+def test_check_choice_lists_allowed_values() -> None:
+    with pytest.raises(
+        errors.ParameterError, match=r"'method' parameter of f must be one of 'a', 'b'"
+    ):
+        errors.check_choice("method", "f", "c", ("a", "b"))
