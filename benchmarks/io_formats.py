@@ -10,9 +10,9 @@ import sys
 import time
 
 import numpy as np
-from _common import WORK, best_of, machine, table
 from gensim.models import KeyedVectors
 
+from _common import WORK, best_of, machine, table
 from embedlab import Vectors, load_vectors, save_vectors
 
 

@@ -221,8 +221,10 @@ class Vectors:
         for items, weight in ((positive, 1.0), (negative, -1.0)):
             for item in items:
                 if isinstance(item, str):
-                    exclude.add(self.get_index(item))
+                    # get_vector may build a vector for an unknown word (SubwordVectors)
                     terms.append(weight * self.get_vector(item, norm=True))
+                    if item in self:
+                        exclude.add(self.get_index(item))
                 else:
                     arr = np.asarray(item, dtype=np.float32)
                     if arr.shape != (self.dim,):
@@ -294,9 +296,9 @@ class Vectors:
             return self.most_similar([b, c], [a], topn=topn, restrict_vocab=restrict_vocab)
         _check_topn(topn)
         limit = self._limit(restrict_vocab)
-        idx = [self.get_index(k) for k in (a, b, c)]
         unit = [self.get_vector(k, norm=True) for k in (a, b, c)]
-        shifted = [(1.0 + self._cosines(u, limit)) / 2.0 for u in unit]
+        idx = [self.get_index(k) for k in (a, b, c) if k in self]
+        shifted = [(1.0 + self._cosines(u[None, :], limit)[0]) / 2.0 for u in unit]
         scores = shifted[1] * shifted[2] / (shifted[0] + 1e-6)
         best = topk_indices(scores, topn + 3)
         out = [(self._index_to_key[i], float(scores[i])) for i in best if i not in idx]
@@ -342,9 +344,8 @@ class Vectors:
         """A new `Vectors` whose rows have unit length (zero rows stay zero)."""
         safe = np.where(self.norms > 0, self.norms, np.float32(1.0))
         unit = (self._vectors / safe[:, None]).astype(np.float32)
-        return Vectors._from_parts(
-            list(self._index_to_key), dict(self._key_to_index), unit, self._counts
-        )
+        keys = list(self._index_to_key)
+        return Vectors._from_parts(keys, {k: i for i, k in enumerate(keys)}, unit, self._counts)
 
     def subset(self, keys: Iterable[str]) -> Vectors:
         """A new `Vectors` holding only ``keys``, in that order."""

@@ -291,3 +291,16 @@ def test_native_errors(tmp_path: Path, small: Vectors) -> None:
 def test_missing_file_is_file_not_found(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"nope\.txt"):
         load_vectors(tmp_path / "nope.txt")
+
+
+def test_subword_vectors_answer_queries_about_unknown_words(data_dir: Path) -> None:
+    v = load_vectors(data_dir / "tiny_fasttext.bin")
+    assert "cafés" not in v
+    near = v.most_similar("cafés", topn=3)
+    assert len(near) == 3 and all(k in v for k, _ in near)
+    assert v.similarity("cafés", "café") == pytest.approx(
+        float(np.dot(v.get_vector("cafés", norm=True), v.get_vector("café", norm=True))), abs=1e-6
+    )
+    plain = Vectors(["a"], [[1.0]])
+    with pytest.raises(KeyError):
+        plain.most_similar("b")

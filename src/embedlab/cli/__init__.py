@@ -21,3 +21,6 @@ def main(argv: list[str] | None = None) -> None:
     except (EmbedlabError, OSError) as e:
         print(f"{type(e).__name__}: {e}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        sys.exit(130)

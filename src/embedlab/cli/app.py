@@ -183,7 +183,7 @@ def eval_words(
     typer.echo(format_table(reports))
     if sections:
         for report in reports.values():
-            typer.echo(report.table(sections=True).split("\n\n", 1)[-1] if report.analogy else "")
+            typer.echo("\n" + report.sections_table())
     if json_out is not None:
         from ..io._files import atomic_file
 

@@ -54,12 +54,10 @@ def write_projector(vectors: Vectors, path: Path, *, limit: int | None = None) -
     _check_line_keys(
         vectors, "a projector metadata.tsv", "\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
     )
-    rows = format_rows(vectors.vectors, None)
+    rows = format_rows(vectors.vectors, None, sep="\t")
     counts = vectors.counts
     with atomic_dir(path) as tmp:
-        (tmp / "vectors.tsv").write_bytes(
-            "".join(r.replace(" ", "\t") + "\n" for r in rows).encode()
-        )
+        (tmp / "vectors.tsv").write_bytes("".join(r + "\n" for r in rows).encode())
         if counts is None:
             meta = "".join(f"{k}\n" for k in vectors.index_to_key)
         else:

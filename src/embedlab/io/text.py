@@ -193,10 +193,14 @@ def _blocks(
         yield line_no, keys, rests
 
 
-def format_rows(matrix: npt.NDArray[np.float32], precision: int | None) -> list[str]:
-    """Rows as space-joined floats; ``precision=None`` writes 9 significant digits (exact float32)."""
-    fmt = "%.9g" if precision is None else f"%.{precision}g"
-    return [" ".join([fmt % x for x in row]) for row in matrix.tolist()]
+def format_rows(
+    matrix: npt.NDArray[np.float32], precision: int | None, sep: str = " "
+) -> list[str]:
+    """Rows as joined floats; ``precision=None`` writes 9 significant digits (exact for float32):
+    ``[[0.5, 1e-45]] -> ["0.5 1.40129846e-45"]``."""
+    one = "%.9g" if precision is None else f"%.{precision}g"
+    fmt = sep.join([one] * matrix.shape[1])  # one C-level formatting call per row
+    return [fmt % tuple(row) for row in matrix.tolist()]
 
 
 def write_text(

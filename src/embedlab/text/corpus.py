@@ -18,7 +18,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import regex
 
@@ -97,12 +97,14 @@ class Corpus:
                 else:
                     yield from self._free_text(lines)
 
-    def _lines(self, path: Path, bar: object) -> Iterator[tuple[int, str]]:
-        update = getattr(bar, "update", None)
+    def _lines(self, path: Path, bar: Any) -> Iterator[tuple[int, str]]:
+        done = 0
         with open_read(path) as f:
             for line_no, raw in enumerate(f, 1):
-                if update is not None and line_no % 4096 == 0:
-                    update(len(raw) * 4096)
+                done += len(raw)
+                if done > 1 << 20:
+                    bar.update(done)
+                    done = 0
                 try:
                     yield line_no, raw.decode(self.encoding, self.encoding_errors)
                 except UnicodeDecodeError as e:
@@ -112,6 +114,7 @@ class Corpus:
                         "(pass encoding_errors='replace' or 'ignore' to read on)",
                         line=line_no,
                     ) from None
+        bar.update(done)
 
     def _jsonl(self, path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[str]:
         for line_no, text in lines:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from .._progress import progress
+from .._progress import progress as _progress
 from ..errors import FormatError, ParameterError
 from ..io._files import atomic_file, open_read
 
@@ -62,7 +62,7 @@ class Vocabulary:
             )
         counter: Counter[str] = Counter()
         total = 0
-        with _bar(progress) as bar:
+        with _progress(total=None, desc="counting words", unit="sent", enabled=progress) as bar:
             for n, sentence in enumerate(sentences, 1):
                 counter.update(sentence)
                 total += len(sentence)
@@ -141,7 +141,3 @@ def _int(path: Path, text: str, line: int) -> int:
         return int(text)
     except ValueError:
         raise FormatError(path, f"expected an integer, found {text[:40]!r}", line=line) from None
-
-
-def _bar(enabled: bool | None):  # type: ignore[no-untyped-def]
-    return progress(total=None, desc="counting words", unit="sent", enabled=enabled)
