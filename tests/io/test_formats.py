@@ -304,3 +304,8 @@ def test_subword_vectors_answer_queries_about_unknown_words(data_dir: Path) -> N
     plain = Vectors(["a"], [[1.0]])
     with pytest.raises(KeyError):
         plain.most_similar("b")
+
+
+def test_glove_row_without_floats(tmp_path: Path) -> None:
+    with pytest.raises(FormatError, match="line 1: expected floats after the key, found none"):
+        load_vectors(write(tmp_path / "g.txt", "word \nother 1\n"), format="glove")

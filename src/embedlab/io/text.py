@@ -115,6 +115,8 @@ def read_text(
         for line_no, keys, rests in _blocks(path, lines, start_line):
             if dim == 0:  # GloVe: the first row tells the dimension
                 dim = len(rests[0].split())
+                if dim == 0:
+                    raise FormatError(path, "expected floats after the key, found none", line=1)
             if limit is not None:
                 room = limit - len(decoder.keys)
                 keys, rests = keys[:room], rests[:room]
