@@ -13,9 +13,12 @@ import gzip
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+import numpy as np
 
 COMPRESSED_SUFFIXES = (".gz", ".bz2")
 
@@ -39,6 +42,23 @@ def open_read(path: Path) -> IO[bytes]:
     if kind == "bz2":
         return bz2.open(path, "rb")
     return open(path, "rb", buffering=1 << 20)
+
+
+def load_npy(path: Path, *, mmap: bool = True) -> np.ndarray[Any, Any]:
+    """A ``.npy`` array, never unpickled; mapped read-only (``mmap``) or copied into memory.
+
+    Mapping first also means a header that claims more data than the file holds fails cleanly
+    instead of allocating it.
+    """
+    from ..errors import FormatError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. numpy's notice about Python 2 style headers
+            arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise FormatError(path, f"expected a .npy array: {e}") from None
+    return arr if mmap else np.array(arr)
 
 
 def _compressing(raw: IO[bytes], kind: str | None) -> IO[bytes]:

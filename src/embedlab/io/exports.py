@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import FormatError, ParameterError
 from ..vectors import Vectors
-from ._files import atomic_dir
+from ._files import atomic_dir, load_npy
 from ._keys import KeyDecoder
 from .text import format_rows
 
@@ -133,10 +133,7 @@ def read_keras(path: Path, *, limit: int | None, encoding_errors: str) -> Vector
     for p in (vocab, mat_path):
         if not p.is_file():
             raise FormatError(path, f"expected {p.name} in the folder")
-    try:
-        matrix = np.array(np.load(mat_path, mmap_mode="r", allow_pickle=False))
-    except (ValueError, OSError, EOFError) as e:
-        raise FormatError(mat_path, f"expected a .npy matrix: {e}") from None
+    matrix = load_npy(mat_path, mmap=False)
     if matrix.ndim != 2 or not np.issubdtype(matrix.dtype, np.floating):
         raise FormatError(
             mat_path, f"expected a 2-D float matrix, found {matrix.dtype} {matrix.shape}"

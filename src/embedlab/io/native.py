@@ -34,7 +34,7 @@ from safetensors.numpy import save_file
 from .._version import __version__
 from ..errors import FormatError, check_choice
 from ..vectors import Vectors
-from ._files import atomic_dir
+from ._files import atomic_dir, load_npy
 
 logger = logging.getLogger(__name__)
 
@@ -215,13 +215,6 @@ def _safetensors_arrays(path: Path, mmap_mode: bool) -> dict[str, np.ndarray[Any
     return out
 
 
-def _npy(path: Path, mmap_mode: bool) -> np.ndarray[Any, Any]:
-    try:
-        return np.load(path, mmap_mode="r" if mmap_mode else None, allow_pickle=False)  # type: ignore[no-any-return]
-    except (ValueError, OSError, EOFError) as e:
-        raise FormatError(path, f"expected a .npy array: {e}") from None
-
-
 def read_native(path: Path, *, limit: int | None, mmap_mode: bool = True) -> Vectors:
     try:
         header = json.loads((path / HEADER).read_text(encoding="utf-8"))
@@ -247,8 +240,8 @@ def read_native(path: Path, *, limit: int | None, mmap_mode: bool = True) -> Vec
             raise FormatError(path / "vectors.safetensors", "expected a tensor named 'vectors'")
         matrix, counts = tensors["vectors"], tensors.get("counts")
     elif storage == "npy":
-        matrix = _npy(path / "vectors.npy", mmap_mode)
-        counts = np.array(_npy(path / "counts.npy", True)) if header.get("has_counts") else None
+        matrix = load_npy(path / "vectors.npy", mmap=mmap_mode)
+        counts = load_npy(path / "counts.npy", mmap=False) if header.get("has_counts") else None
     else:
         raise FormatError(
             path / HEADER, f"expected storage 'safetensors' or 'npy', found {storage!r}"
@@ -275,7 +268,7 @@ def _open_keys(path: Path, n: int) -> _LazyKeys:
     size = key_path.stat().st_size if key_path.exists() else -1
     if size < 0:
         raise FormatError(path, f"expected {KEYS} in the folder")
-    index = _npy(path / KEY_INDEX, True)
+    index = load_npy(path / KEY_INDEX)
     if index.shape != (2, n) or index.dtype != np.int64:
         raise FormatError(
             path / KEY_INDEX, f"expected int64 [2, {n}], found {index.dtype} {index.shape}"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from ..errors import FormatError, ParameterError, check_choice
+from ..subword import SubwordVectors
 from ..vectors import Vectors
 from . import binary, exports, fasttext_bin, native, text
 from ._files import inner_suffix, open_read
@@ -212,6 +213,13 @@ def save_vectors(
         raise ParameterError(
             f"option(s) {sorted(unknown)} do not apply to the {fmt} format "
             f"(it takes {sorted(allowed) or 'none'})"
+        )
+    if isinstance(vectors, SubwordVectors):
+        logger.warning(
+            "saving %d word vectors to %s; the fastText n-gram matrix is not stored, so "
+            "out-of-vocabulary lookups will not work on the saved copy",
+            len(vectors),
+            p,
         )
     if fmt in ("word2vec", "fasttext-vec", "glove"):
         text.write_text(vectors, p, header=fmt != "glove", show_progress=progress, **options)
