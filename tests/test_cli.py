@@ -157,3 +157,26 @@ def test_demo_runs_on_bundled_sample(capsys: pytest.CaptureFixture[str]) -> None
     assert "man : king :: woman : queen" in out
     assert "identical: True" in out and "identical: False" not in out
     assert "similarity  ws353" in out and "analogy     google" in out
+
+
+def test_convert_warns_when_ngrams_are_dropped(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
+) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "embedlab",
+            "convert",
+            str(data_dir / "tiny_fasttext.bin"),
+            str(tmp_path / "ft.vec"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0 and "wrote 3,747 x 8 vectors" in out.stdout
+    assert (
+        "WARNING: saving 3747 word vectors" in out.stderr
+        and "n-gram matrix is not stored" in out.stderr
+    )
+    assert load_vectors(tmp_path / "ft.vec").dim == 8

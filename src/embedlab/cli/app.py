@@ -6,6 +6,7 @@ here that a Python user could not reach through the library.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -47,10 +48,16 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Hide progress bars.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log what the library does.")
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s"
+    )
     if quiet:
         set_progress(False)
 
@@ -90,6 +97,9 @@ def convert(
         Optional[int], typer.Option(help="Significant digits for text formats.")
     ] = None,
     dtype: Annotated[Optional[str], typer.Option(help="native only: float32 or float16.")] = None,
+    storage: Annotated[
+        Optional[str], typer.Option(help="native only: safetensors (default) or npy.")
+    ] = None,
 ) -> None:
     """Convert vectors from any format to any writable format."""
     v = load_vectors(source, format=from_format, limit=limit)  # type: ignore[arg-type]
@@ -98,6 +108,8 @@ def convert(
         options["precision"] = precision
     if dtype is not None:
         options["dtype"] = dtype
+    if storage is not None:
+        options["storage"] = storage
     out = save_vectors(v, target, format=to_format, **options)  # type: ignore[arg-type]
     typer.echo(f"wrote {len(v):,} x {v.dim} vectors to {out}")
 
