@@ -58,3 +58,15 @@ def test_check_choice_lists_allowed_values() -> None:
         errors.ParameterError, match=r"'method' parameter of f must be one of 'a', 'b'"
     ):
         errors.check_choice("method", "f", "c", ("a", "b"))
+
+
+@pytest.mark.parametrize(
+    "module", ["embedlab.io", "embedlab.text", "embedlab.evaluate", "embedlab.errors"]
+)
+def test_subpackage_all_names_exist(module: str) -> None:
+    import importlib
+
+    mod = importlib.import_module(module)
+    assert len(set(mod.__all__)) == len(mod.__all__) > 0
+    for name in mod.__all__:
+        assert hasattr(mod, name), f"{module}.{name}"

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .._progress import progress
 from ..errors import FormatError
 from ..subword import SubwordVectors
 from ._files import compression_of, open_read
@@ -65,7 +66,13 @@ def _bad(path: Path, what: str, value: object, offset: int) -> FormatError:
 
 
 def read_fasttext_bin(
-    path: Path, *, limit: int | None, encoding: str, encoding_errors: str, mmap_mode: bool
+    path: Path,
+    *,
+    limit: int | None,
+    encoding: str,
+    encoding_errors: str,
+    mmap_mode: bool,
+    show_progress: bool | None = None,
 ) -> SubwordVectors:
     if compression_of(path) is None and path.stat().st_size > 0:
         with open(path, "rb") as fh:
@@ -95,15 +102,20 @@ def read_fasttext_bin(
     decoder.by_offset = True
     entry = struct.Struct("<qb")
     counts: list[int] = []
-    for i in range(size):
-        start = r.pos
-        raw = r.cstring()
-        count, kind = r.unpack(entry, "a dictionary entry's count and type")
-        if i < nwords:
-            if kind != 0:
-                raise _bad(path, "a word entry (type 0) among the first nwords", kind, start)
-            decoder.add(raw, start)
-            counts.append(count)
+    with progress(
+        total=size, desc=f"reading {path.name}", unit="words", enabled=show_progress
+    ) as bar:
+        for i in range(size):
+            start = r.pos
+            raw = r.cstring()
+            count, kind = r.unpack(entry, "a dictionary entry's count and type")
+            if i < nwords:
+                if kind != 0:
+                    raise _bad(path, "a word entry (type 0) among the first nwords", kind, start)
+                decoder.add(raw, start)
+                counts.append(count)
+            if i % 65536 == 65535:
+                bar.update(65536)
     if prune_size > 0:
         raise FormatError(
             path,

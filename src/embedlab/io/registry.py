@@ -164,7 +164,7 @@ def _read(
     if fmt == "word2vec-binary":
         return binary.read_binary(p, show_progress=show, **kw)
     if fmt == "fasttext-bin":
-        return fasttext_bin.read_fasttext_bin(p, mmap_mode=mmap, **kw)
+        return fasttext_bin.read_fasttext_bin(p, mmap_mode=mmap, show_progress=show, **kw)
     if not p.is_dir():
         raise FormatError(p, f"expected a folder for the {fmt} format, found a file")
     if fmt == "native":
