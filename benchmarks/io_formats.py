@@ -64,6 +64,54 @@ def compare(label: str, stem: str, suffix: str, binary: bool) -> list[list[str]]
     ]
 
 
+FASTTEXT_TRAIN = """
+import fasttext, sys
+m = fasttext.train_unsupervised(sys.argv[1], dim=100, epoch=1, thread=2, verbose=0)
+m.save_model(sys.argv[2])
+"""
+
+
+def fasttext_bin() -> list[list[str]]:
+    """Load a real 2M-bucket fastText model: embedlab vs fastText itself vs gensim."""
+    import subprocess
+
+    import fasttext
+    from gensim.models.fasttext import load_facebook_vectors
+
+    from _common import SHARED
+
+    path = WORK / "gutenberg1m_ft100.bin"
+    if not path.exists():
+        corpus = SHARED / "corpora" / "en_gutenberg_1m.txt"
+        subprocess.run([sys.executable, "-c", FASTTEXT_TRAIN, str(corpus), str(path)], check=True)
+    e_load, v = best_of(lambda: load_vectors(path), 3)
+    f_load, model = best_of(lambda: fasttext.load_model(str(path)), 3)
+    g_load, kv = best_of(lambda: load_facebook_vectors(str(path)), 1)
+    words = model.words[:2000:97] + ["unseenword", "embedlab", "gutenbergian"]
+    worst = max(float(np.abs(v[w] - model.get_word_vector(w)).max()) for w in words)
+    g_diff = {w: float(np.abs(kv[w] - model.get_word_vector(w)).max()) for w in words}
+    g_eos = g_diff.pop(
+        "</s>", 0.0
+    )  # gensim gives the end-of-sentence token n-grams; fastText does not
+    g_worst = max(g_diff.values())
+    label = f"fastText .bin {len(v):,} words + {v.bucket:,} buckets x {v.dim}"
+    return [
+        [f"{label}: load", f"{e_load:.2f} s", f"{g_load:.2f} s", f"{g_load / e_load:.1f}x"],
+        [
+            f"{label}: load vs fastText 0.9.3 itself",
+            f"{e_load:.2f} s",
+            f"{f_load:.2f} s (fastText)",
+            f"{f_load / e_load:.1f}x",
+        ],
+        [
+            "max abs diff to fastText's get_word_vector (in-vocab and OOV)",
+            f"{worst:.1e}",
+            f"{g_worst:.1e} (and {g_eos:.2f} on </s>)",
+            "-",
+        ],
+    ]
+
+
 def main() -> None:
     WORK.mkdir(exist_ok=True)
     rows = native_open()
@@ -71,6 +119,7 @@ def main() -> None:
         _, stem = word2vec_files(n, dim)
         for suffix, binary in (("txt", False), ("bin", True)):
             rows += compare(f"{n:,} x {dim}", stem, suffix, binary)
+    rows += fasttext_bin()
     real = WORK / "gutenberg_sg100"
     if (real.with_suffix(".txt")).exists():
         for suffix, binary in (("txt", False), ("bin", True)):
