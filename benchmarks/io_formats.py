@@ -87,7 +87,7 @@ def fasttext_bin() -> list[list[str]]:
     e_load, v = best_of(lambda: load_vectors(path), 3)
     f_load, model = best_of(lambda: fasttext.load_model(str(path)), 3)
     g_load, kv = best_of(lambda: load_facebook_vectors(str(path)), 1)
-    words = model.words[:2000:97] + ["unseenword", "embedlab", "gutenbergian"]
+    words = [*model.words[:2000:97], "unseenword", "embedlab", "gutenbergian"]
     worst = max(float(np.abs(v[w] - model.get_word_vector(w)).max()) for w in words)
     g_diff = {w: float(np.abs(kv[w] - model.get_word_vector(w)).max()) for w in words}
     g_eos = g_diff.pop(
