@@ -55,8 +55,11 @@ def read_binary(
                     f"(at least {want * (row_bytes + 2)} bytes), the file holds {room} after it",
                     offset=len(first),
                 )
-        rows: list[bytes] = []
+        # the matrix bytes: preallocated when the file size vouches for the header, else grown
+        sized = compression_of(path) is None
+        out = bytearray(want * row_bytes if sized else 0)
         buf = b""
+        view = memoryview(buf)
         pos = 0  # position in buf
         base = len(first)  # file offset of buf[0]
         eof = False
@@ -84,12 +87,16 @@ def read_binary(
                     eof = not more
                     base += pos
                     buf = buf[pos:] + more
+                    view = memoryview(buf)
                     pos = 0
                 start = pos
                 while buf[start : start + 1] == b"\n":  # the C tool ends each row with a newline
                     start += 1
                 decoder.add(buf[start:sp], base + start)
-                rows.append(buf[sp + 1 : sp + 1 + row_bytes])
+                if sized:
+                    out[i * row_bytes : (i + 1) * row_bytes] = view[sp + 1 : sp + 1 + row_bytes]
+                else:
+                    out += view[sp + 1 : sp + 1 + row_bytes]
                 pos = sp + 1 + row_bytes
                 if i % 65536 == 65535:
                     bar.update(65536)
@@ -102,7 +109,7 @@ def read_binary(
                     f"expected the end of the file after {n_rows} rows, found more data",
                     offset=base + pos,
                 )
-    matrix = np.frombuffer(b"".join(rows), dtype="<f4").reshape(want, dim).astype(np.float32)
+    matrix = np.frombuffer(out, dtype="<f4").reshape(want, dim).astype(np.float32, copy=False)
     return Vectors._from_parts(decoder.keys, decoder.index, matrix)
 
 
