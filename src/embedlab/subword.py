@@ -82,19 +82,20 @@ class SubwordVectors(Vectors):
         minn: int,
         maxn: int,
         bucket: int,
+        nwords: int | None = None,
         counts: npt.ArrayLike | None = None,
         key_to_index: dict[str, int] | None = None,
     ) -> SubwordVectors:
-        """Build from fastText's input matrix: ``len(keys)`` word rows, then ``bucket`` n-gram rows."""
-        nwords = len(keys)
-        rows = np.arange(nwords, dtype=np.int64)
+        """Build from fastText's input matrix: ``nwords`` word rows (the first ``len(keys)`` of
+        them are exposed as keys), then ``bucket`` n-gram rows."""
+        nwords = len(keys) if nwords is None else nwords
+        rows = np.arange(len(keys), dtype=np.int64)
         final, _ = word_vectors(
             keys, rows, input_matrix, minn=minn, maxn=maxn, bucket=bucket, nwords=nwords
         )
-        eos = list(keys).index(EOS) if EOS in keys else -1
-        if eos >= 0:  # fastText gives the end-of-sentence token no n-grams
-            final[eos] = input_matrix[eos]
         index = key_to_index if key_to_index is not None else {k: i for i, k in enumerate(keys)}
+        if EOS in index:  # fastText gives the end-of-sentence token no n-grams
+            final[index[EOS]] = input_matrix[index[EOS]]
         obj = cls._from_parts(list(keys), index, final, counts)
         assert isinstance(obj, SubwordVectors)
         obj._input, obj._nwords = _readonly(input_matrix), nwords

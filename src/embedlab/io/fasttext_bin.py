@@ -147,37 +147,16 @@ def read_fasttext_bin(
         matrix = matrix.reshape(rows, cols).copy()
     keys, key_index = decoder.keys, decoder.index
     if limit is not None and limit < nwords:
-        # keep every n-gram row but expose only the first `limit` words; later words become OOV
-        vecs = SubwordVectors.from_input_matrix(
-            keys,
-            matrix,
-            minn=minn,
-            maxn=maxn,
-            bucket=bucket,
-            counts=counts,
-        )
-        return _truncate(vecs, limit)
+        # expose the first `limit` words; every n-gram row stays, so later words are OOV words
+        keys, counts = keys[:limit], counts[:limit]
+        key_index = {k: i for i, k in enumerate(keys)}
     return SubwordVectors.from_input_matrix(
         keys,
         matrix,
         minn=minn,
         maxn=maxn,
         bucket=bucket,
+        nwords=nwords,
         counts=counts,
         key_to_index=key_index,
     )
-
-
-def _truncate(vecs: SubwordVectors, limit: int) -> SubwordVectors:
-    keys = list(vecs.index_to_key[:limit])
-    out = SubwordVectors._from_parts(
-        keys,
-        {k: i for i, k in enumerate(keys)},
-        vecs.vectors[:limit],
-        None if vecs.counts is None else vecs.counts[:limit],
-    )
-    assert isinstance(out, SubwordVectors)
-    # n-gram ids are offset by the full vocabulary size: keep the whole input matrix and that size
-    out._input, out._nwords = vecs._input, vecs._nwords
-    out.minn, out.maxn, out.bucket = vecs.minn, vecs.maxn, vecs.bucket
-    return out
