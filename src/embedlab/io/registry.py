@@ -129,12 +129,12 @@ def load_vectors(
 ) -> Vectors:
     """Open vectors in any supported format (detected when ``format`` is None).
 
-    ``limit`` reads only the first N rows (for a fastText ``.bin``, later words are then treated as
-    out-of-vocabulary words: they still get n-gram vectors). ``encoding_errors`` decides what a key that is not valid
-    in ``encoding`` does: ``"strict"`` raises :class:`FormatError` naming the line, ``"replace"``
-    puts U+FFFD in, ``"ignore"`` drops the bad bytes. ``mmap`` maps native files (and uncompressed
-    fastText ``.bin`` matrices) instead of reading them. ``progress`` shows a bar (None: when
-    stderr is a terminal).
+    ``limit`` reads only the first N rows (for a fastText ``.bin``, later words are then treated
+    as out-of-vocabulary words: they still get n-gram vectors). ``encoding_errors`` decides what a
+    key that is not valid in ``encoding`` does: ``"strict"`` raises :class:`FormatError` naming
+    the line, ``"replace"`` puts U+FFFD in, ``"ignore"`` drops the bad bytes. ``mmap`` maps
+    native files (and uncompressed fastText ``.bin`` matrices) instead of reading them.
+    ``progress`` shows a bar (None: when stderr is a terminal).
     """
     p = Path(path)
     if not p.exists():
