@@ -309,3 +309,15 @@ def test_subword_vectors_answer_queries_about_unknown_words(data_dir: Path) -> N
 def test_glove_row_without_floats(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="line 1: expected floats after the key, found none"):
         load_vectors(write(tmp_path / "g.txt", "word \nother 1\n"), format="glove")
+
+
+def test_values_beyond_float32_become_inf_quietly(tmp_path: Path) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fast = load_vectors(write(tmp_path / "a.txt", "1 2\na 1e39 -1e39\n"))
+        # a GloVe key with a space sends the block through the line-by-line parser
+        slow = load_vectors(write(tmp_path / "g.txt", "b 1 2\na b 1e39 -1e39\n"), format="glove")
+    assert fast.vectors.tolist() == [[np.inf, -np.inf]] == slow.vectors[1:].tolist()
+    assert slow.index_to_key == ["b", "a b"]

@@ -111,7 +111,8 @@ def read_projector(path: Path, *, limit: int | None, encoding_errors: str) -> Ve
             )
     if len(rows) != n:
         raise FormatError(vec_path, f"expected {n} rows to match metadata.tsv, found {len(rows)}")
-    matrix = np.array(rows, dtype=np.float32).reshape(n, len(rows[0]) if rows else 0)
+    with np.errstate(over="ignore"):  # beyond float32 range becomes inf, as in the text readers
+        matrix = np.array(rows, dtype=np.float32).reshape(n, len(rows[0]) if rows else 0)
     return Vectors._from_parts(decoder.keys, decoder.index, matrix, counts if has_counts else None)
 
 

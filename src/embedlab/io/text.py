@@ -45,13 +45,14 @@ def _floats(path: Path, text: bytes, dim: int, line: int) -> npt.NDArray[np.floa
             path, f"expected {dim} floats after the key, found {len(tokens)}", line=line
         )
     out = np.empty(dim, dtype=np.float32)
-    for j, tok in enumerate(tokens):
-        try:
-            out[j] = float(tok)
-        except ValueError:
-            raise FormatError(
-                path, f"expected a float in column {j + 2}, found {tok[:40]!r}", line=line
-            ) from None
+    with np.errstate(over="ignore"):  # beyond float32 range becomes inf, as in numpy's parser
+        for j, tok in enumerate(tokens):
+            try:
+                out[j] = float(tok)
+            except ValueError:
+                raise FormatError(
+                    path, f"expected a float in column {j + 2}, found {tok[:40]!r}", line=line
+                ) from None
     return out
 
 
