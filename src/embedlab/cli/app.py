@@ -175,9 +175,13 @@ def eval_words(
     limit: LimitOpt = None,
 ) -> None:
     """Word similarity (Spearman) and analogy accuracy, one column per vector file."""
-    import json
-
-    from ..evaluate import DEFAULT_ANALOGIES, DEFAULT_SIMILARITY, evaluate_words, format_table
+    from ..evaluate import (
+        DEFAULT_ANALOGIES,
+        DEFAULT_SIMILARITY,
+        evaluate_words,
+        format_table,
+        save_reports_json,
+    )
 
     reports = {}
     for path in vectors:
@@ -197,10 +201,7 @@ def eval_words(
         for report in reports.values():
             typer.echo("\n" + report.sections_table())
     if json_out is not None:
-        from ..io._files import atomic_file
-
-        with atomic_file(json_out) as f:
-            f.write(json.dumps({n: r.to_dict() for n, r in reports.items()}, indent=2).encode())
+        save_reports_json(reports, json_out)
         typer.echo(f"wrote {json_out}")
 
 

@@ -15,7 +15,14 @@ from .datasets import (
     load_analogies,
     load_word_pairs,
 )
-from .report import DEFAULT_ANALOGIES, DEFAULT_SIMILARITY, WordReport, evaluate_words, format_table
+from .report import (
+    DEFAULT_ANALOGIES,
+    DEFAULT_SIMILARITY,
+    WordReport,
+    evaluate_words,
+    format_table,
+    save_reports_json,
+)
 from .word_similarity import SimilarityResult, word_similarity
 
 __all__ = [
@@ -33,6 +40,7 @@ __all__ = [
     "format_table",
     "load_analogies",
     "load_word_pairs",
+    "save_reports_json",
     "word_analogy",
     "word_similarity",
 ]

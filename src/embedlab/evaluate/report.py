@@ -26,6 +26,7 @@ __all__ = [
     "WordReport",
     "evaluate_words",
     "format_table",
+    "save_reports_json",
 ]
 
 DEFAULT_SIMILARITY = ("ws353", "ws353-sim", "ws353-rel", "simlex999")
@@ -77,8 +78,19 @@ class WordReport:
         return asdict(self)
 
     def save_json(self, path: str | os.PathLike[str]) -> None:
-        with atomic_file(Path(path)) as f:
-            f.write((json.dumps(self.to_dict(), indent=2) + "\n").encode())
+        """Write this report as JSON (atomically)."""
+        save_reports_json({self.name: self}, path, single=True)
+
+
+def save_reports_json(
+    reports: Mapping[str, WordReport], path: str | os.PathLike[str], *, single: bool = False
+) -> None:
+    """Write ``{name: report}`` as JSON (``single``: the one report's fields at the top level)."""
+    data: Any = {n: r.to_dict() for n, r in reports.items()}
+    if single:
+        (data,) = data.values()
+    with atomic_file(Path(path)) as f:
+        f.write((json.dumps(data, indent=2) + "\n").encode())
 
 
 def evaluate_words(
