@@ -321,3 +321,14 @@ def test_values_beyond_float32_become_inf_quietly(tmp_path: Path) -> None:
         slow = load_vectors(write(tmp_path / "g.txt", "b 1 2\na b 1e39 -1e39\n"), format="glove")
     assert fast.vectors.tolist() == [[np.inf, -np.inf]] == slow.vectors[1:].tolist()
     assert slow.index_to_key == ["b", "a b"]
+
+
+def test_keras_export_of_non_finite_rows_is_quiet(tmp_path: Path) -> None:
+    import warnings
+
+    v = Vectors(["a", "b"], [[np.inf, 3e38], [-np.inf, 3e38]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        export_keras(v, tmp_path / "k")
+    m = np.load(tmp_path / "k" / "embedding_matrix.npy")
+    assert np.isnan(m[1, 0]) and m[1, 1] == np.float32(3e38)

@@ -123,7 +123,8 @@ def write_keras(vectors: Vectors, path: Path) -> None:
     matrix = np.zeros((n + 2, dim), dtype=np.float32)
     matrix[2:] = vectors.vectors
     if n:
-        matrix[1] = vectors.vectors.mean(axis=0)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf/NaN rows give a NaN mean, quietly
+            matrix[1] = vectors.vectors.mean(axis=0, dtype=np.float64)
     with atomic_dir(path) as tmp:
         np.save(tmp / "embedding_matrix.npy", matrix, allow_pickle=False)
         (tmp / "vocab.txt").write_bytes("".join(f"{k}\n" for k in vectors.index_to_key).encode())
