@@ -18,6 +18,7 @@ from .._version import __version__
 from ..errors import ParameterError
 from ..io import FORMATS, detect_format, export_keras, export_projector, load_vectors, save_vectors
 from ..subword import SubwordVectors
+from .train import train_app
 
 app = typer.Typer(
     name="embedlab",
@@ -31,6 +32,7 @@ eval_app = typer.Typer(help="Evaluate embeddings.", no_args_is_help=True)
 export_app = typer.Typer(help="Export vectors for other tools.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 app.add_typer(export_app, name="export")
+app.add_typer(train_app, name="train")
 
 FormatOpt = Annotated[
     Optional[str],

@@ -1,0 +1,254 @@
+"""Numba kernels for fastText-style training: a word's input vector is the mean of its own row and
+its hashed character n-gram rows.
+
+Skip-gram predicts each context word from the centre word's subword mean (fastText's direction);
+CBOW predicts the centre from the mean of all context words' subword rows. Negatives are drawn per
+(input, target) pair as in fastText. The input-side gradient of a centre word is accumulated over
+its whole window and added to its subword rows once (fastText adds it after every context word),
+which cuts the row updates several-fold; outputs are updated immediately. Random numbers, sigmoid
+tables and Hogwild threading are shared with :mod:`._kernels`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ._kernels import _neg_log_sig, _next, _sig, _uniform
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def ft_chunk(
+    ids,
+    bounds,
+    s_begin,
+    s_end,
+    remap,
+    keep,
+    sub_off,
+    sub_ids,
+    w_in,
+    w_out,
+    alias_prob,
+    alias_idx,
+    sig_table,
+    log_table,
+    sg,
+    negative,
+    window,
+    alpha0,
+    min_alpha,
+    progress0,
+    progress_step,
+    seed,
+):  # pragma: no cover - compiled
+    """Train one chunk of sentences; return (loss sum, trained words, raw tokens)."""
+    dim = w_in.shape[1]
+    n_rows = alias_prob.shape[0]
+    r = seed
+    max_len = 0
+    for s in range(s_begin, s_end):
+        max_len = max(max_len, bounds[s + 1] - bounds[s])
+    sen = np.empty(max_len + 1, dtype=np.int32)
+    hidden = np.zeros(dim, dtype=np.float32)
+    grad = np.zeros(dim, dtype=np.float32)
+    loss = 0.0
+    trained = 0
+    seen = 0
+    for s in range(s_begin, s_end):
+        alpha = alpha0 - (alpha0 - min_alpha) * (progress0 + seen * progress_step)
+        if alpha < min_alpha:
+            alpha = min_alpha
+        length = 0
+        for p in range(bounds[s], bounds[s + 1]):
+            w = remap[ids[p]]
+            if w < 0:
+                continue
+            r = _next(r)
+            if keep[w] < 1.0 and keep[w] < _uniform(r):
+                continue
+            sen[length] = w
+            length += 1
+        seen += bounds[s + 1] - bounds[s]
+        trained += length
+        for i in range(length):
+            r = _next(r)
+            span = 1 + int((r >> np.uint64(16)) % np.uint64(window))
+            lo = max(0, i - span)
+            hi = min(length, i + span + 1)
+            if hi - lo <= 1:
+                continue
+            for d in range(dim):
+                hidden[d] = 0.0
+                grad[d] = 0.0
+            # ---- the input vector: centre subwords (sg) or all context subwords (cbow)
+            n_in = 0
+            for j in range(lo, hi):
+                if sg and j != i:
+                    continue
+                if not sg and j == i:
+                    continue
+                wj = sen[j]
+                for q in range(sub_off[wj], sub_off[wj + 1]):
+                    row = sub_ids[q]
+                    for d in range(dim):
+                        hidden[d] += w_in[row, d]
+                    n_in += 1
+            inv = np.float32(1.0 / n_in)
+            for d in range(dim):
+                hidden[d] *= inv
+            # ---- targets: every context word (sg) or the centre (cbow), each with negatives
+            for j in range(lo, hi):
+                if sg and j == i:
+                    continue
+                if not sg and j != i:
+                    continue
+                target = sen[j]
+                for t in range(negative + 1):
+                    if t == 0:
+                        tgt = target
+                    else:
+                        r = _next(r)
+                        tgt = int((r >> np.uint64(16)) % np.uint64(n_rows))
+                        r = _next(r)
+                        if _uniform(r) >= alias_prob[tgt]:
+                            tgt = alias_idx[tgt]
+                        if tgt == target:
+                            continue
+                    f = np.float32(0.0)
+                    for d in range(dim):
+                        f += hidden[d] * w_out[tgt, d]
+                    label = 1.0 if t == 0 else 0.0
+                    g = np.float32((label - _sig(f, sig_table)) * alpha)
+                    loss += _neg_log_sig(f if t == 0 else -f, log_table)
+                    for d in range(dim):
+                        grad[d] += g * w_out[tgt, d]
+                        w_out[tgt, d] += g * hidden[d]
+            # ---- one input update per window
+            for j in range(lo, hi):
+                if sg and j != i:
+                    continue
+                if not sg and j == i:
+                    continue
+                wj = sen[j]
+                for q in range(sub_off[wj], sub_off[wj + 1]):
+                    row = sub_ids[q]
+                    for d in range(dim):
+                        w_in[row, d] += grad[d]
+    return loss, trained, seen
+
+
+@njit(nogil=True, cache=True, parallel=True)
+def ft_parallel(
+    ids,
+    bounds,
+    chunks,
+    remap,
+    keep,
+    sub_off,
+    sub_ids,
+    w_in,
+    w_out,
+    alias_prob,
+    alias_idx,
+    sig_table,
+    log_table,
+    sg,
+    negative,
+    window,
+    alpha0,
+    min_alpha,
+    progress0,
+    progress_step,
+    seeds,
+    out_loss,
+    out_trained,
+    out_seen,
+):  # pragma: no cover - compiled
+    for c in prange(chunks.shape[0] - 1):
+        start_tok = bounds[chunks[c]] - bounds[chunks[0]]
+        loss, trained, seen = ft_chunk(
+            ids,
+            bounds,
+            chunks[c],
+            chunks[c + 1],
+            remap,
+            keep,
+            sub_off,
+            sub_ids,
+            w_in,
+            w_out,
+            alias_prob,
+            alias_idx,
+            sig_table,
+            log_table,
+            sg,
+            negative,
+            window,
+            alpha0,
+            min_alpha,
+            progress0 + start_tok * progress_step,
+            progress_step,
+            seeds[c],
+        )
+        out_loss[c] = loss
+        out_trained[c] = trained
+        out_seen[c] = seen
+
+
+@njit(nogil=True, cache=True)
+def ft_serial(
+    ids,
+    bounds,
+    chunks,
+    remap,
+    keep,
+    sub_off,
+    sub_ids,
+    w_in,
+    w_out,
+    alias_prob,
+    alias_idx,
+    sig_table,
+    log_table,
+    sg,
+    negative,
+    window,
+    alpha0,
+    min_alpha,
+    progress0,
+    progress_step,
+    seeds,
+    out_loss,
+    out_trained,
+    out_seen,
+):  # pragma: no cover - compiled
+    for c in range(chunks.shape[0] - 1):
+        start_tok = bounds[chunks[c]] - bounds[chunks[0]]
+        loss, trained, seen = ft_chunk(
+            ids,
+            bounds,
+            chunks[c],
+            chunks[c + 1],
+            remap,
+            keep,
+            sub_off,
+            sub_ids,
+            w_in,
+            w_out,
+            alias_prob,
+            alias_idx,
+            sig_table,
+            log_table,
+            sg,
+            negative,
+            window,
+            alpha0,
+            min_alpha,
+            progress0 + start_tok * progress_step,
+            progress_step,
+            seeds[c],
+        )
+        out_loss[c] = loss
+        out_trained[c] = trained
+        out_seen[c] = seen

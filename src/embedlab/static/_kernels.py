@@ -1,0 +1,412 @@
+"""Numba kernels for word2vec-family training: plain arrays in, updates in place, loss out.
+
+One chunk (a run of sentences) is trained by :func:`train_chunk`; :func:`train_parallel` spreads
+chunks over threads Hogwild-style (shared weights, no locks, as word2vec C and gensim do) and
+:func:`train_serial` runs them in order on one thread (the bit-for-bit reproducible mode).
+
+Skip-gram with negative sampling uses HogBatch (Ji et al. 2016): for each centre word the negatives
+are drawn once and shared by every context word of its window, so the window's updates become
+small matrix products (contexts x (1 + negatives)) and each output row is read once per window
+instead of once per pair. CBOW, and hierarchical softmax for both, follow word2vec C. Random
+numbers come from word2vec's 64-bit LCG, seeded per (seed, epoch, chunk), so results do not depend
+on thread scheduling beyond Hogwild's races. Sigmoid and log-sigmoid come from 1000-entry tables
+over [-6, 6] as in word2vec C.
+
+This module does not build vocabularies, read corpora or decay the learning rate across chunks
+(the caller passes each chunk's starting progress).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+MAX_EXP = 6.0
+TABLE_SIZE = 1000
+LCG_MUL = np.uint64(25214903917)
+LCG_ADD = np.uint64(11)
+
+
+def sigmoid_tables() -> tuple[np.ndarray, np.ndarray]:
+    """``(sigmoid, log_sigmoid)`` tables on TABLE_SIZE points spanning [-MAX_EXP, MAX_EXP)."""
+    x = (np.arange(TABLE_SIZE) / TABLE_SIZE * 2 - 1) * MAX_EXP
+    sig = 1.0 / (1.0 + np.exp(-x))
+    return sig.astype(np.float32), np.log(sig).astype(np.float32)
+
+
+@njit(inline="always")
+def _next(r: np.uint64) -> np.uint64:  # pragma: no cover - compiled
+    return r * LCG_MUL + LCG_ADD
+
+
+@njit(inline="always")
+def _uniform(r: np.uint64) -> float:  # pragma: no cover - compiled
+    """A float in [0, 1) from the top 24 bits of the state."""
+    return np.float32(r >> np.uint64(40)) / np.float32(16777216.0)
+
+
+@njit(inline="always")
+def _sig(f: float, table: np.ndarray) -> float:  # pragma: no cover - compiled
+    if f >= MAX_EXP:
+        return 1.0
+    if f <= -MAX_EXP:
+        return 0.0
+    return table[int((f + MAX_EXP) * (TABLE_SIZE / MAX_EXP / 2.0))]
+
+
+@njit(inline="always")
+def _neg_log_sig(f: float, log_table: np.ndarray) -> float:  # pragma: no cover - compiled
+    """-log(sigmoid(f)), clipped to the table range."""
+    if f >= MAX_EXP:
+        return 0.0
+    if f <= -MAX_EXP:
+        return -f
+    return -log_table[int((f + MAX_EXP) * (TABLE_SIZE / MAX_EXP / 2.0))]
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def train_chunk(
+    ids: np.ndarray,  # int32 token ids of the corpus (before remapping)
+    bounds: np.ndarray,  # int64 sentence boundaries into ids
+    s_begin: int,
+    s_end: int,  # sentences [s_begin, s_end) form this chunk
+    remap: np.ndarray,  # int32 id -> vocabulary row, -1 = dropped
+    keep: np.ndarray,  # float32 keep probability per row (subsampling)
+    syn0: np.ndarray,
+    syn1neg: np.ndarray,
+    syn1: np.ndarray,
+    codes: np.ndarray,  # uint8 [V, max_code] Huffman codes (hierarchical softmax)
+    points: np.ndarray,  # int32 [V, max_code] Huffman inner nodes
+    code_len: np.ndarray,  # int32 [V]
+    alias_prob: np.ndarray,
+    alias_idx: np.ndarray,  # negative-sampling alias table
+    sig_table: np.ndarray,
+    log_table: np.ndarray,
+    sg: bool,
+    hs: bool,
+    negative: int,
+    window: int,  # 0 = the whole sentence (item2vec)
+    shrink: bool,  # random window shrink as in word2vec C
+    cbow_mean: bool,
+    alpha0: float,
+    min_alpha: float,
+    progress0: float,  # fraction of all training done when this chunk starts
+    progress_step: float,  # fraction per raw token
+    seed: np.uint64,
+) -> tuple[float, int, int]:  # pragma: no cover - compiled
+    """Train one chunk; return (loss sum, trained kept words, raw tokens seen)."""
+    dim = syn0.shape[1]
+    n_rows = alias_prob.shape[0]
+    r = seed
+    max_len = 0
+    for s in range(s_begin, s_end):
+        max_len = max(max_len, bounds[s + 1] - bounds[s])
+    sen = np.empty(max_len + 1, dtype=np.int32)
+    n_ctx_max = max_len if window == 0 else 2 * window
+    ctx = np.empty(n_ctx_max + 1, dtype=np.int32)
+    targets = np.empty(negative + 1, dtype=np.int32)
+    grad_h = np.zeros((n_ctx_max + 1, dim), dtype=np.float32)
+    grad_out = np.zeros((negative + 1, dim), dtype=np.float32)
+    neu1 = np.zeros(dim, dtype=np.float32)
+    neu1e = np.zeros(dim, dtype=np.float32)
+    loss = 0.0
+    trained = 0
+    seen = 0
+    for s in range(s_begin, s_end):
+        alpha = alpha0 - (alpha0 - min_alpha) * (progress0 + seen * progress_step)
+        if alpha < min_alpha:
+            alpha = min_alpha
+        length = 0
+        for p in range(bounds[s], bounds[s + 1]):
+            w = remap[ids[p]]
+            if w < 0:
+                continue
+            r = _next(r)
+            if keep[w] < 1.0 and keep[w] < _uniform(r):
+                continue
+            sen[length] = w
+            length += 1
+        seen += bounds[s + 1] - bounds[s]
+        trained += length
+        for i in range(length):
+            word = sen[i]
+            span = window
+            if window == 0:
+                span = length
+            elif shrink:
+                r = _next(r)
+                span = window - int((r >> np.uint64(16)) % np.uint64(window))
+            lo = max(0, i - span)
+            hi = min(length, i + span + 1)
+            n_ctx = 0
+            for j in range(lo, hi):
+                if j != i:
+                    ctx[n_ctx] = sen[j]
+                    n_ctx += 1
+            if n_ctx == 0:
+                continue
+            # ---- negatives, drawn once per window (shared by all its contexts)
+            n_t = 0
+            if negative > 0:
+                targets[0] = word
+                n_t = 1
+                for _ in range(negative):
+                    r = _next(r)
+                    k = int((r >> np.uint64(16)) % np.uint64(n_rows))
+                    r = _next(r)
+                    if _uniform(r) >= alias_prob[k]:
+                        k = alias_idx[k]
+                    if k != word:
+                        targets[n_t] = k
+                        n_t += 1
+            if sg:
+                if negative > 0:
+                    for t in range(n_t):
+                        for d in range(dim):
+                            grad_out[t, d] = 0.0
+                    for c in range(n_ctx):
+                        row = ctx[c]
+                        for d in range(dim):
+                            grad_h[c, d] = 0.0
+                        for t in range(n_t):
+                            tgt = targets[t]
+                            f = np.float32(0.0)
+                            for d in range(dim):
+                                f += syn0[row, d] * syn1neg[tgt, d]
+                            label = 1.0 if t == 0 else 0.0
+                            g = np.float32((label - _sig(f, sig_table)) * alpha)
+                            loss += _neg_log_sig(f if t == 0 else -f, log_table)
+                            for d in range(dim):
+                                grad_h[c, d] += g * syn1neg[tgt, d]
+                                grad_out[t, d] += g * syn0[row, d]
+                    for t in range(n_t):
+                        tgt = targets[t]
+                        for d in range(dim):
+                            syn1neg[tgt, d] += grad_out[t, d]
+                    for c in range(n_ctx):
+                        row = ctx[c]
+                        for d in range(dim):
+                            syn0[row, d] += grad_h[c, d]
+                if hs:
+                    for c in range(n_ctx):
+                        row = ctx[c]
+                        for d in range(dim):
+                            neu1e[d] = 0.0
+                        for b in range(code_len[word]):
+                            node = points[word, b]
+                            f = np.float32(0.0)
+                            for d in range(dim):
+                                f += syn0[row, d] * syn1[node, d]
+                            if f <= -MAX_EXP or f >= MAX_EXP:
+                                continue
+                            code = codes[word, b]
+                            g = np.float32((1.0 - code - _sig(f, sig_table)) * alpha)
+                            loss += _neg_log_sig(f if code == 0 else -f, log_table)
+                            for d in range(dim):
+                                neu1e[d] += g * syn1[node, d]
+                                syn1[node, d] += g * syn0[row, d]
+                        for d in range(dim):
+                            syn0[row, d] += neu1e[d]
+            else:  # CBOW
+                for d in range(dim):
+                    neu1[d] = 0.0
+                    neu1e[d] = 0.0
+                for c in range(n_ctx):
+                    row = ctx[c]
+                    for d in range(dim):
+                        neu1[d] += syn0[row, d]
+                if cbow_mean:
+                    inv = np.float32(1.0 / n_ctx)
+                    for d in range(dim):
+                        neu1[d] *= inv
+                for t in range(n_t):
+                    tgt = targets[t]
+                    f = np.float32(0.0)
+                    for d in range(dim):
+                        f += neu1[d] * syn1neg[tgt, d]
+                    if f <= -MAX_EXP or f >= MAX_EXP:  # saturated: no update (as gensim)
+                        continue
+                    label = 1.0 if t == 0 else 0.0
+                    g = np.float32((label - _sig(f, sig_table)) * alpha)
+                    loss += _neg_log_sig(f if t == 0 else -f, log_table)
+                    for d in range(dim):
+                        neu1e[d] += g * syn1neg[tgt, d]
+                        syn1neg[tgt, d] += g * neu1[d]
+                if hs:
+                    for b in range(code_len[word]):
+                        node = points[word, b]
+                        f = np.float32(0.0)
+                        for d in range(dim):
+                            f += neu1[d] * syn1[node, d]
+                        if f <= -MAX_EXP or f >= MAX_EXP:
+                            continue
+                        code = codes[word, b]
+                        g = np.float32((1.0 - code - _sig(f, sig_table)) * alpha)
+                        loss += _neg_log_sig(f if code == 0 else -f, log_table)
+                        for d in range(dim):
+                            neu1e[d] += g * syn1[node, d]
+                            syn1[node, d] += g * neu1[d]
+                if not cbow_mean:  # a summed input spreads its error over the window (gensim)
+                    inv = np.float32(1.0 / n_ctx)
+                    for d in range(dim):
+                        neu1e[d] *= inv
+                for c in range(n_ctx):
+                    row = ctx[c]
+                    for d in range(dim):
+                        syn0[row, d] += neu1e[d]
+    return loss, trained, seen
+
+
+@njit(nogil=True, cache=True, parallel=True)
+def train_parallel(
+    ids,
+    bounds,
+    chunks,
+    remap,
+    keep,
+    syn0,
+    syn1neg,
+    syn1,
+    codes,
+    points,
+    code_len,
+    alias_prob,
+    alias_idx,
+    sig_table,
+    log_table,
+    sg,
+    hs,
+    negative,
+    window,
+    shrink,
+    cbow_mean,
+    alpha0,
+    min_alpha,
+    progress0,
+    progress_step,
+    seeds,
+    out_loss,
+    out_trained,
+    out_seen,
+):  # pragma: no cover - compiled
+    """Train chunks ``[chunks[c], chunks[c+1])`` (sentence ranges) on all threads, Hogwild."""
+    for c in prange(chunks.shape[0] - 1):
+        start_tok = bounds[chunks[c]] - bounds[chunks[0]]
+        loss, trained, seen = train_chunk(
+            ids,
+            bounds,
+            chunks[c],
+            chunks[c + 1],
+            remap,
+            keep,
+            syn0,
+            syn1neg,
+            syn1,
+            codes,
+            points,
+            code_len,
+            alias_prob,
+            alias_idx,
+            sig_table,
+            log_table,
+            sg,
+            hs,
+            negative,
+            window,
+            shrink,
+            cbow_mean,
+            alpha0,
+            min_alpha,
+            progress0 + start_tok * progress_step,
+            progress_step,
+            seeds[c],
+        )
+        out_loss[c] = loss
+        out_trained[c] = trained
+        out_seen[c] = seen
+
+
+@njit(nogil=True, cache=True)
+def train_serial(
+    ids,
+    bounds,
+    chunks,
+    remap,
+    keep,
+    syn0,
+    syn1neg,
+    syn1,
+    codes,
+    points,
+    code_len,
+    alias_prob,
+    alias_idx,
+    sig_table,
+    log_table,
+    sg,
+    hs,
+    negative,
+    window,
+    shrink,
+    cbow_mean,
+    alpha0,
+    min_alpha,
+    progress0,
+    progress_step,
+    seeds,
+    out_loss,
+    out_trained,
+    out_seen,
+):  # pragma: no cover - compiled
+    """Same as :func:`train_parallel`, one chunk after another on one thread (reproducible)."""
+    for c in range(chunks.shape[0] - 1):
+        start_tok = bounds[chunks[c]] - bounds[chunks[0]]
+        loss, trained, seen = train_chunk(
+            ids,
+            bounds,
+            chunks[c],
+            chunks[c + 1],
+            remap,
+            keep,
+            syn0,
+            syn1neg,
+            syn1,
+            codes,
+            points,
+            code_len,
+            alias_prob,
+            alias_idx,
+            sig_table,
+            log_table,
+            sg,
+            hs,
+            negative,
+            window,
+            shrink,
+            cbow_mean,
+            alpha0,
+            min_alpha,
+            progress0 + start_tok * progress_step,
+            progress_step,
+            seeds[c],
+        )
+        out_loss[c] = loss
+        out_trained[c] = trained
+        out_seen[c] = seen
+
+
+def alias_table(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker's alias table for sampling rows in proportion to ``weights``:
+    ``[1, 1] -> ([1., 1.], [0, 1])`` (each row keeps itself)."""
+    n = weights.shape[0]
+    p = weights.astype(np.float64) * n / weights.sum()
+    prob = np.ones(n, dtype=np.float32)
+    alias = np.arange(n, dtype=np.int32)
+    small = [i for i in range(n) if p[i] < 1.0]
+    large = [i for i in range(n) if p[i] >= 1.0]
+    while small and large:
+        s, big = small.pop(), large.pop()
+        prob[s], alias[s] = p[s], big
+        p[big] -= 1.0 - p[s]
+        (small if p[big] < 1.0 else large).append(big)
+    return prob, alias

@@ -1,0 +1,182 @@
+"""`FastText`: word2vec with subword information (Bojanowski et al. 2017), fastText-compatible.
+
+A word's input vector is the mean of its own row and the rows of its character n-grams
+(``minn``..``maxn`` characters of ``<word>``, hashed into ``bucket`` rows with fastText's FNV-1a,
+so the n-gram rows line up with fastText's ``.bin`` files). ``vectors_`` is a
+:class:`~embedlab.SubwordVectors`: any word -- seen or not -- gets a vector, computed exactly as
+fastText's ``get_word_vector``. Defaults are fastText's (lr 0.05, sample 1e-4, minn 3, maxn 6,
+2M buckets). Everything else (streaming scan, epochs, checkpoints, callbacks, TensorBoard,
+deterministic mode) is :class:`Word2Vec`'s.
+
+This module does not support hierarchical softmax for subword models (negative sampling only).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from ..subword import SubwordVectors, _pack
+from ..text import Vocabulary
+from . import _ft_kernels as FK
+from ._params import Constraint, Interval
+from .word2vec import Callback, Word2Vec
+
+__all__ = ["FastText"]
+
+
+class FastText(Word2Vec):
+    """fastText-style skip-gram or CBOW with hashed character n-grams (negative sampling)."""
+
+    _SPEC: ClassVar[dict[str, Constraint]] = {
+        **Word2Vec._SPEC,
+        "window": Interval(int, 1, None),
+        "negative": Interval(int, 1, None),
+        "minn": Interval(int, 1, None),
+        "maxn": Interval(int, 0, None),
+        "bucket": Interval(int, 0, None),
+    }
+
+    def __init__(
+        self,
+        *,
+        dim: int = 100,
+        window: int = 5,
+        sg: bool = True,
+        negative: int = 5,
+        ns_exponent: float = 0.75,
+        sample: float = 1e-4,
+        alpha: float | None = 0.05,
+        min_alpha: float = 0.0,
+        min_count: int = 5,
+        max_vocab_size: int | None = None,
+        epochs: int = 5,
+        workers: int | None = None,
+        seed: int = 1,
+        minn: int = 3,
+        maxn: int = 6,
+        bucket: int = 2_000_000,
+        max_sentence_length: int = 10_000,
+        callbacks: Sequence[Callback] = (),
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        tensorboard_dir: str | os.PathLike[str] | None = None,
+        show_progress: bool | None = None,
+    ) -> None:
+        super().__init__(
+            dim=dim,
+            window=window,
+            sg=sg,
+            hs=False,
+            negative=negative,
+            ns_exponent=ns_exponent,
+            sample=sample,
+            alpha=alpha,
+            min_alpha=min_alpha,
+            min_count=min_count,
+            max_vocab_size=max_vocab_size,
+            epochs=epochs,
+            workers=workers,
+            seed=seed,
+            max_sentence_length=max_sentence_length,
+            callbacks=callbacks,
+            checkpoint_dir=checkpoint_dir,
+            tensorboard_dir=tensorboard_dir,
+            show_progress=show_progress,
+        )
+        self.minn = minn
+        self.maxn = maxn
+        self.bucket = bucket
+
+    @property
+    def vectors_(self) -> SubwordVectors:
+        vectors = super().vectors_
+        assert isinstance(vectors, SubwordVectors)
+        return vectors
+
+    def _init_weights(self, n_words: int, rng: np.random.Generator) -> dict[str, Any]:
+        rows = n_words + (self.bucket if self.maxn else 0)
+        bound = 1.0 / self.dim  # fastText: uniform in [-1/dim, 1/dim]
+        w_in = rng.uniform(-bound, bound, size=(rows, self.dim)).astype(np.float32)
+        return {"w_in": w_in, "w_out": np.zeros((n_words, self.dim), dtype=np.float32)}
+
+    def _weight_names(self) -> tuple[str, ...]:
+        return ("w_in", "w_out")
+
+    def _tables(self, vocab: Vocabulary) -> dict[str, Any]:
+        """Each word's input rows: itself, then its n-gram buckets (CSR: offsets + ids)."""
+        from .._subword_kernels import subword_ids
+
+        n = len(vocab)
+        buf, offsets = _pack(vocab.words)
+        scratch = np.empty(
+            max(1, int(np.diff(offsets).max(initial=0)) * max(self.maxn, 1)), np.int64
+        )
+        rows: list[npt.NDArray[np.int32]] = []
+        sub_off = np.zeros(n + 1, dtype=np.int64)
+        for w in range(n):
+            word = buf[offsets[w] : offsets[w + 1]]
+            count = (
+                0
+                if self.maxn == 0
+                else subword_ids(word, self.minn, self.maxn, self.bucket, n, scratch)
+            )
+            own = np.array([w], dtype=np.int32)
+            rows.append(np.concatenate([own, scratch[:count].astype(np.int32)]))
+            sub_off[w + 1] = sub_off[w] + 1 + count
+        return {
+            "sub_off": sub_off,
+            "sub_ids": np.concatenate(rows) if rows else np.zeros(0, np.int32),
+        }
+
+    def _run_block(
+        self,
+        ids: npt.NDArray[np.int32],
+        bounds: npt.NDArray[np.int64],
+        block: npt.NDArray[np.int64],
+        shared: dict[str, Any],
+        state: dict[str, Any],
+        tables: dict[str, Any],
+        progress0: float,
+        step: float,
+        seeds: npt.NDArray[np.uint64],
+        outs: tuple[np.ndarray, ...],
+    ) -> None:
+        kernel = FK.ft_serial if self.workers == 1 else FK.ft_parallel
+        kernel(
+            ids,
+            bounds,
+            block,
+            shared["remap"],
+            shared["keep"],
+            tables["sub_off"],
+            tables["sub_ids"],
+            state["w_in"],
+            state["w_out"],
+            shared["alias_prob"],
+            shared["alias_idx"],
+            shared["sig"],
+            shared["log_sig"],
+            self.sg,
+            self.negative,
+            int(self.window),
+            self.alpha_,
+            self.min_alpha,
+            progress0,
+            step,
+            seeds,
+            *outs,
+        )
+
+    def _final_vectors(self, vocab: Vocabulary, state: dict[str, Any]) -> SubwordVectors:
+        return SubwordVectors.from_input_matrix(
+            vocab.words,
+            state["w_in"],
+            minn=self.minn,
+            maxn=self.maxn,
+            bucket=self.bucket if self.maxn else 0,
+            counts=vocab.counts,
+        )
