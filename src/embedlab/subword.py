@@ -11,7 +11,7 @@ This module does not read files (``embedlab.io.fasttext_bin``) or train (``embed
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -100,6 +100,26 @@ class SubwordVectors(Vectors):
         assert isinstance(obj, SubwordVectors)
         obj._input, obj._nwords = _readonly(input_matrix), nwords
         obj.minn, obj.maxn, obj.bucket = minn, maxn, bucket
+        return obj
+
+    @classmethod
+    def from_ngram_matrix(
+        cls,
+        index_to_key: Sequence[str],
+        key_to_index: Mapping[str, int],
+        vectors: FloatMatrix,
+        ngram_vectors: FloatMatrix,
+        *,
+        minn: int,
+        maxn: int,
+        counts: npt.ArrayLike | None = None,
+    ) -> SubwordVectors:
+        """Rebuild from final word vectors and the ``bucket x dim`` n-gram matrix (native format)."""
+        obj = cls._from_parts(index_to_key, key_to_index, vectors, counts)
+        assert isinstance(obj, SubwordVectors)
+        # n-gram ids are nwords + hash % bucket; with only the n-gram rows at hand, nwords is 0
+        obj._input, obj._nwords = _readonly(ngram_vectors), 0
+        obj.minn, obj.maxn, obj.bucket = minn, maxn, int(ngram_vectors.shape[0])
         return obj
 
     @property

@@ -7,31 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from planted import topic_accuracy, topic_corpus
 
 from embedlab.errors import NotFittedError, ParameterError
 from embedlab.static import Word2Vec
 from embedlab.static._huffman import huffman_tree
 from embedlab.static._kernels import alias_table
 from embedlab.static._tensorboard import crc32c
-
-
-def topic_corpus(
-    n_topics: int = 6, words: int = 15, sentences: int = 2500, seed: int = 0
-) -> list[list[str]]:
-    """Sentences drawn from one topic each: words of a topic co-occur, other pairs never do."""
-    rng = np.random.default_rng(seed)
-    topics = [[f"t{t}_{i}" for i in range(words)] for t in range(n_topics)]
-    return [list(rng.choice(topics[rng.integers(n_topics)], 10)) for _ in range(sentences)]
-
-
-def topic_accuracy(model: Word2Vec) -> float:
-    """Share of words whose nearest neighbour belongs to the same topic."""
-    v = model.vectors_
-    hits = [
-        v.most_similar(w, topn=1)[0][0].split("_")[0] == w.split("_")[0] for w in v.index_to_key
-    ]
-    return float(np.mean(hits))
-
 
 SMALL = dict(dim=24, min_count=1, epochs=4, seed=5, show_progress=False)
 

@@ -33,6 +33,7 @@ from safetensors.numpy import save_file
 
 from .._version import __version__
 from ..errors import FormatError, check_choice
+from ..subword import SubwordVectors
 from ..vectors import Vectors
 from ._files import atomic_dir, load_npy
 
@@ -157,6 +158,10 @@ def write_native(
         "has_counts": counts is not None,
         "library": f"embedlab {__version__}",
     }
+    ngrams = None
+    if isinstance(vectors, SubwordVectors):  # keep what out-of-vocabulary lookups need
+        ngrams = np.ascontiguousarray(vectors.ngram_vectors, dtype=_DTYPES[dtype])
+        header["subword"] = {"minn": vectors.minn, "maxn": vectors.maxn, "bucket": vectors.bucket}
     with atomic_dir(path) as tmp:
         (tmp / KEYS).write_bytes(b"".join(encoded))
         np.save(tmp / KEY_INDEX, np.stack([offsets, order]).reshape(2, -1), allow_pickle=False)
@@ -164,11 +169,15 @@ def write_native(
             tensors = {"vectors": matrix}
             if counts is not None:
                 tensors["counts"] = np.ascontiguousarray(counts, dtype=np.int64)
+            if ngrams is not None:
+                tensors["ngrams"] = ngrams
             save_file(tensors, str(tmp / "vectors.safetensors"), metadata={"format": FORMAT_ID})
         else:
             np.save(tmp / "vectors.npy", matrix, allow_pickle=False)
             if counts is not None:
                 np.save(tmp / "counts.npy", np.asarray(counts, np.int64), allow_pickle=False)
+            if ngrams is not None:
+                np.save(tmp / "ngrams.npy", ngrams, allow_pickle=False)
         (tmp / HEADER).write_text(json.dumps(header, indent=2) + "\n", encoding="utf-8")
 
 
@@ -238,10 +247,11 @@ def read_native(path: Path, *, limit: int | None, mmap_mode: bool = True) -> Vec
         tensors = _safetensors_arrays(path / "vectors.safetensors", mmap_mode)
         if "vectors" not in tensors:
             raise FormatError(path / "vectors.safetensors", "expected a tensor named 'vectors'")
-        matrix, counts = tensors["vectors"], tensors.get("counts")
+        matrix, counts, ngrams = tensors["vectors"], tensors.get("counts"), tensors.get("ngrams")
     elif storage == "npy":
         matrix = load_npy(path / "vectors.npy", mmap=mmap_mode)
         counts = load_npy(path / "counts.npy", mmap=False) if header.get("has_counts") else None
+        ngrams = load_npy(path / "ngrams.npy", mmap=mmap_mode) if "subword" in header else None
     else:
         raise FormatError(
             path / HEADER, f"expected storage 'safetensors' or 'npy', found {storage!r}"
@@ -257,10 +267,41 @@ def read_native(path: Path, *, limit: int | None, mmap_mode: bool = True) -> Vec
     keys = _open_keys(path, n)
     if matrix.dtype != np.float32:
         matrix = np.array(matrix, dtype=np.float32)  # widen float16 into memory (not a memmap)
+    index: Mapping[str, int] = _SortedKeyIndex(keys, keys.order)
+    index_to_key: Sequence[str] = keys
     if limit is not None and limit < n:
-        first = [keys[i] for i in range(limit)]
-        return Vectors(first, matrix[:limit], None if counts is None else counts[:limit])
-    return Vectors._from_parts(keys, _SortedKeyIndex(keys, keys.order), matrix, counts)
+        index_to_key = [keys[i] for i in range(limit)]
+        index = {k: i for i, k in enumerate(index_to_key)}
+        matrix, counts = matrix[:limit], None if counts is None else counts[:limit]
+    if "subword" in header:
+        return _subword(path, header["subword"], ngrams, index_to_key, index, matrix, counts)
+    return Vectors._from_parts(index_to_key, index, matrix, counts)
+
+
+def _subword(
+    path: Path,
+    spec: Any,
+    ngrams: np.ndarray[Any, Any] | None,
+    index_to_key: Sequence[str],
+    index: Mapping[str, int],
+    matrix: np.ndarray[Any, Any],
+    counts: np.ndarray[Any, Any] | None,
+) -> SubwordVectors:
+    ok = isinstance(spec, dict) and all(
+        isinstance(spec.get(k), int) for k in ("minn", "maxn", "bucket")
+    )
+    if (
+        not ok
+        or ngrams is None
+        or ngrams.ndim != 2
+        or ngrams.shape != (spec["bucket"], matrix.shape[1])
+    ):
+        raise FormatError(path, f"expected an n-gram matrix matching {spec!r}")
+    if ngrams.dtype != np.float32:
+        ngrams = np.array(ngrams, dtype=np.float32)
+    return SubwordVectors.from_ngram_matrix(
+        index_to_key, index, matrix, ngrams, minn=spec["minn"], maxn=spec["maxn"], counts=counts
+    )
 
 
 def _open_keys(path: Path, n: int) -> _LazyKeys:

@@ -215,7 +215,7 @@ def save_vectors(
             f"option(s) {sorted(unknown)} do not apply to the {fmt} format "
             f"(it takes {sorted(allowed) or 'none'})"
         )
-    if isinstance(vectors, SubwordVectors):
+    if isinstance(vectors, SubwordVectors) and fmt != "native":
         logger.warning(
             "saving %d word vectors to %s; the fastText n-gram matrix is not stored, so "
             "out-of-vocabulary lookups will not work on the saved copy",

@@ -73,7 +73,7 @@ def ft_chunk(
         trained += length
         for i in range(length):
             r = _next(r)
-            span = 1 + int((r >> np.uint64(16)) % np.uint64(window))
+            span = 1 + np.int64((r >> np.uint64(16)) % np.uint64(window))
             lo = max(0, i - span)
             hi = min(length, i + span + 1)
             if hi - lo <= 1:
@@ -106,13 +106,13 @@ def ft_chunk(
                 target = sen[j]
                 for t in range(negative + 1):
                     if t == 0:
-                        tgt = target
+                        tgt = np.int64(target)
                     else:
                         r = _next(r)
-                        tgt = int((r >> np.uint64(16)) % np.uint64(n_rows))
+                        tgt = np.int64((r >> np.uint64(16)) % np.uint64(n_rows))
                         r = _next(r)
                         if _uniform(r) >= alias_prob[tgt]:
-                            tgt = alias_idx[tgt]
+                            tgt = np.int64(alias_idx[tgt])
                         if tgt == target:
                             continue
                     f = np.float32(0.0)

@@ -135,7 +135,7 @@ def train_chunk(
                 span = length
             elif shrink:
                 r = _next(r)
-                span = window - int((r >> np.uint64(16)) % np.uint64(window))
+                span = window - np.int64((r >> np.uint64(16)) % np.uint64(window))
             lo = max(0, i - span)
             hi = min(length, i + span + 1)
             n_ctx = 0
@@ -152,10 +152,10 @@ def train_chunk(
                 n_t = 1
                 for _ in range(negative):
                     r = _next(r)
-                    k = int((r >> np.uint64(16)) % np.uint64(n_rows))
+                    k = np.int64((r >> np.uint64(16)) % np.uint64(n_rows))
                     r = _next(r)
                     if _uniform(r) >= alias_prob[k]:
-                        k = alias_idx[k]
+                        k = np.int64(alias_idx[k])
                     if k != word:
                         targets[n_t] = k
                         n_t += 1

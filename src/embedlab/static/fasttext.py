@@ -99,8 +99,10 @@ class FastText(Word2Vec):
 
     def _init_weights(self, n_words: int, rng: np.random.Generator) -> dict[str, Any]:
         rows = n_words + (self.bucket if self.maxn else 0)
-        bound = 1.0 / self.dim  # fastText: uniform in [-1/dim, 1/dim]
-        w_in = rng.uniform(-bound, bound, size=(rows, self.dim)).astype(np.float32)
+        w_in = rng.random((rows, self.dim), dtype=np.float32)  # fastText: U[-1/dim, 1/dim]
+        w_in *= 2.0
+        w_in -= 1.0
+        w_in /= self.dim
         return {"w_in": w_in, "w_out": np.zeros((n_words, self.dim), dtype=np.float32)}
 
     def _weight_names(self) -> tuple[str, ...]:
