@@ -151,32 +151,12 @@ def test_console_script_entry_point(vec_file: Path) -> None:
     assert out.returncode == 0 and "rows:    51" in out.stdout
 
 
-def test_demo_runs_on_bundled_sample(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "demo")
-    assert code == 0
-    assert "man : king :: woman : queen" in out
-    assert "identical: True" in out and "identical: False" not in out
-    assert "similarity  ws353" in out and "analogy     google" in out
-
-
-def test_convert_warns_when_ngrams_are_dropped(
-    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
+def test_demo_trains_and_evaluates_on_the_bundled_sample(
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "embedlab",
-            "convert",
-            str(data_dir / "tiny_fasttext.bin"),
-            str(tmp_path / "ft.vec"),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert out.returncode == 0 and "wrote 3,747 x 8 vectors" in out.stdout
-    assert (
-        "WARNING: saving 3747 word vectors" in out.stderr
-        and "n-gram matrix is not stored" in out.stderr
-    )
-    assert load_vectors(tmp_path / "ft.vec").dim == 8
+    code, out, _ = run(capsys, "-q", "demo")
+    assert code == 0
+    assert "1,137,176 tokens" in out and "loss per epoch" in out
+    assert "he : his :: she : her" in out
+    assert "identical: True" in out and "identical: False" not in out
+    assert "similarity  ws353" in out and "trained now (1.1M words)" in out

@@ -41,6 +41,7 @@ def test_normalize() -> None:
         ),
         ("mail a.b+c@mail.co.uk now", ["mail", "a.b+c@mail.co.uk", "now"]),
         ("naïve café -- o'clock", ["naïve", "café", "o'clock"]),
+        ("_italic_ snake_case", ["italic", "snake_case"]),
         ("x=-2.5e3 and 7", ["x", "-2.5e3", "and", "7"]),
     ],
 )

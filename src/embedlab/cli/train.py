@@ -1,4 +1,4 @@
-"""``embedlab train word2vec CORPUS -o OUT``: a thin shell over :class:`embedlab.static.Word2Vec`.
+"""``embedlab train word2vec|fasttext|glove CORPUS -o OUT``: thin shells over ``embedlab.static``.
 
 Reads the corpus through :class:`embedlab.text.Corpus` (``--corpus-format``, ``--lang``,
 ``--tokenizer whitespace`` for pre-tokenized text), trains with a progress bar, saves the vectors
@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -45,7 +45,9 @@ def train_word2vec(
     negative: int = 5,
     ns_exponent: float = 0.75,
     sample: float = 1e-3,
-    alpha: float = 0.025,
+    alpha: Annotated[
+        Optional[float], typer.Option(help="Default 0.025 (skip-gram), 0.05 (CBOW).")
+    ] = None,
     epochs: int = 5,
     min_count: int = 5,
     max_vocab_size: Optional[int] = None,
@@ -66,14 +68,7 @@ def train_word2vec(
 ) -> None:
     """Train word2vec (skip-gram by default) and save the vectors."""
     from ..static import Word2Vec
-    from ..text import Corpus
 
-    sentences = Corpus(
-        corpus,
-        format=corpus_format,  # type: ignore[arg-type]
-        field=field,
-        tokenizer=_tokenizer(lang, tokenizer),
-    )
     ckpt = output.with_name(output.name + ".ckpt")
     model = Word2Vec(
         dim=dim,
@@ -93,17 +88,142 @@ def train_word2vec(
         tensorboard_dir=tensorboard,
     )
     start = time.perf_counter()
-    model.fit(sentences, resume=resume)
+    model.fit(_corpus(corpus, corpus_format, field, lang, tokenizer), resume=resume)
     took = time.perf_counter() - start
     save_vectors(model.vectors_, output)
     shutil.rmtree(ckpt, ignore_errors=True)
+    _report(model, output, took, epochs)
+
+
+def _corpus(corpus: Path, corpus_format: str, field: str, lang: str, tokenizer: str) -> Any:
+    from ..text import Corpus
+
+    return Corpus(
+        corpus,
+        format=corpus_format,  # type: ignore[arg-type]
+        field=field,
+        tokenizer=_tokenizer(lang, tokenizer),
+    )
+
+
+def _report(model: Any, output: Path, took: float, epochs: int) -> None:
     vocab = model.vocab_
     typer.echo(
-        f"trained {len(vocab):,} words x {dim} dims on {vocab.total:,} tokens in {took:.1f} s "
-        f"({vocab.total * epochs / took / 1e6:.2f}M words/s)"
+        f"trained {len(vocab):,} words x {model.dim} dims on {vocab.total:,} tokens in "
+        f"{took:.1f} s ({vocab.total * epochs / took / 1e6:.2f}M words/s)"
     )
     typer.echo("loss per epoch: " + ", ".join(f"{x:.4f}" for x in model.loss_history_))
     typer.echo(f"wrote {output}")
+
+
+@train_app.command("fasttext")
+def train_fasttext(
+    corpus: Annotated[Path, typer.Argument(help="A text file (.gz/.bz2 too) or a folder of them.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to save (a folder keeps n-grams).")
+    ],
+    dim: int = 100,
+    window: int = 5,
+    cbow: Annotated[bool, typer.Option("--cbow", help="CBOW instead of skip-gram.")] = False,
+    negative: int = 5,
+    sample: float = 1e-4,
+    alpha: float = 0.05,
+    epochs: int = 5,
+    min_count: int = 5,
+    minn: int = 3,
+    maxn: int = 6,
+    bucket: int = 2_000_000,
+    workers: Annotated[
+        Optional[int], typer.Option(help="Threads (default: all; 1 = reproducible).")
+    ] = None,
+    seed: int = 1,
+    lang: Annotated[
+        str, typer.Option(help="auto, en or zh (Chinese is segmented with jieba).")
+    ] = "auto",
+    corpus_format: Annotated[str, typer.Option(help="lines, text or jsonl.")] = "lines",
+    field: Annotated[str, typer.Option(help="JSONL field holding the text.")] = "text",
+    tokenizer: Annotated[
+        str, typer.Option(help="default or whitespace (pre-tokenized).")
+    ] = "default",
+    tensorboard: Annotated[Optional[Path], typer.Option(help="Write the loss curve here.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from OUT.ckpt.")] = False,
+) -> None:
+    """Train fastText-style subword vectors (OOV words get vectors) and save them."""
+    from ..static import FastText
+
+    ckpt = output.with_name(output.name + ".ckpt")
+    model = FastText(
+        dim=dim,
+        window=window,
+        sg=not cbow,
+        negative=negative,
+        sample=sample,
+        alpha=alpha,
+        epochs=epochs,
+        min_count=min_count,
+        minn=minn,
+        maxn=maxn,
+        bucket=bucket,
+        workers=workers,
+        seed=seed,
+        checkpoint_dir=ckpt,
+        tensorboard_dir=tensorboard,
+    )
+    start = time.perf_counter()
+    model.fit(_corpus(corpus, corpus_format, field, lang, tokenizer), resume=resume)
+    took = time.perf_counter() - start
+    save_vectors(model.vectors_, output)
+    shutil.rmtree(ckpt, ignore_errors=True)
+    _report(model, output, took, epochs)
+
+
+@train_app.command("glove")
+def train_glove(
+    corpus: Annotated[Path, typer.Argument(help="A text file (.gz/.bz2 too) or a folder of them.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to save the vectors.")],
+    dim: int = 100,
+    window: int = 10,
+    epochs: int = 15,
+    min_count: int = 5,
+    x_max: float = 100.0,
+    alpha: float = 0.75,
+    eta: float = 0.05,
+    word_only: Annotated[bool, typer.Option(help="Save W alone instead of W + W~.")] = False,
+    workers: Annotated[
+        Optional[int], typer.Option(help="Threads (default: all; 1 = reproducible).")
+    ] = None,
+    seed: int = 1,
+    lang: Annotated[
+        str, typer.Option(help="auto, en or zh (Chinese is segmented with jieba).")
+    ] = "auto",
+    corpus_format: Annotated[str, typer.Option(help="lines, text or jsonl.")] = "lines",
+    field: Annotated[str, typer.Option(help="JSONL field holding the text.")] = "text",
+    tokenizer: Annotated[
+        str, typer.Option(help="default or whitespace (pre-tokenized).")
+    ] = "default",
+    tensorboard: Annotated[Optional[Path], typer.Option(help="Write the loss curve here.")] = None,
+) -> None:
+    """Train GloVe vectors (co-occurrence counting + AdaGrad) and save them."""
+    from ..static import GloVe
+
+    model = GloVe(
+        dim=dim,
+        window=window,
+        epochs=epochs,
+        min_count=min_count,
+        x_max=x_max,
+        alpha=alpha,
+        eta=eta,
+        output="word" if word_only else "sum",
+        workers=workers,
+        seed=seed,
+        tensorboard_dir=tensorboard,
+    )
+    start = time.perf_counter()
+    model.fit(_corpus(corpus, corpus_format, field, lang, tokenizer))
+    took = time.perf_counter() - start
+    save_vectors(model.vectors_, output)
+    _report(model, output, took, 1)
 
 
 def _int(text: str, name: str) -> int:

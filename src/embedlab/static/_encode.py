@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._progress import progress
+from ..text import Vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -178,3 +179,36 @@ def _prune(
         logger.info("pruned %d words seen fewer than %d times", len(doomed), min_reduce)
         min_reduce += 1
     return min_reduce
+
+
+def select_vocabulary(
+    encoded: EncodedCorpus, min_count: int
+) -> tuple[Vocabulary, npt.NDArray[np.int32]]:
+    """Words seen at least ``min_count`` times, most frequent first (ties: first seen first), and
+    the map from provisional ids to vocabulary rows (-1 = dropped)."""
+    from ..errors import ParameterError
+
+    if encoded.n_tokens == 0:
+        raise ParameterError("the corpus is empty: no tokens to train on.")
+    ok = encoded.alive & (encoded.counts >= min_count)
+    ids = np.nonzero(ok)[0]
+    if ids.size == 0:
+        raise ParameterError(
+            f"no word of the corpus occurs at least min_count={min_count} times "
+            f"({encoded.n_tokens} tokens, {len(encoded.words)} distinct); lower min_count or "
+            "give more text."
+        )
+    order = ids[np.argsort(-encoded.counts[ids], kind="stable")]
+    remap = np.full(len(encoded.words), -1, dtype=np.int32)
+    remap[order] = np.arange(order.size, dtype=np.int32)
+    vocab = Vocabulary(
+        [encoded.words[i] for i in order], encoded.counts[order], total=encoded.n_tokens
+    )
+    logger.info(
+        "vocabulary: %d words (min_count=%d) of %d distinct, %d tokens",
+        len(vocab),
+        min_count,
+        len(encoded.words),
+        encoded.n_tokens,
+    )
+    return vocab, remap

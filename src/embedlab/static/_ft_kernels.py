@@ -2,11 +2,10 @@
 its hashed character n-gram rows.
 
 Skip-gram predicts each context word from the centre word's subword mean (fastText's direction);
-CBOW predicts the centre from the mean of all context words' subword rows. Negatives are drawn per
-(input, target) pair as in fastText. The input-side gradient of a centre word is accumulated over
-its whole window and added to its subword rows once (fastText adds it after every context word),
-which cuts the row updates several-fold; outputs are updated immediately. Random numbers, sigmoid
-tables and Hogwild threading are shared with :mod:`._kernels`.
+CBOW predicts the centre from the mean of all context words' subword rows. As in fastText, every
+(input, target) update draws its own negatives, recomputes the input mean and adds the gradient to
+each input row right away. Random numbers, sigmoid tables and Hogwild threading are shared with
+:mod:`._kernels`.
 """
 
 from __future__ import annotations
@@ -78,31 +77,29 @@ def ft_chunk(
             hi = min(length, i + span + 1)
             if hi - lo <= 1:
                 continue
-            for d in range(dim):
-                hidden[d] = 0.0
-                grad[d] = 0.0
-            # ---- the input vector: centre subwords (sg) or all context subwords (cbow)
-            n_in = 0
-            for j in range(lo, hi):
-                if sg and j != i:
-                    continue
-                if not sg and j == i:
-                    continue
-                wj = sen[j]
-                for q in range(sub_off[wj], sub_off[wj + 1]):
-                    row = sub_ids[q]
-                    for d in range(dim):
-                        hidden[d] += w_in[row, d]
-                    n_in += 1
-            inv = np.float32(1.0 / n_in)
-            for d in range(dim):
-                hidden[d] *= inv
-            # ---- targets: every context word (sg) or the centre (cbow), each with negatives
+            # skip-gram: one update per context word, each from the centre's refreshed subword
+            # mean (as fastText); CBOW: one update of the centre from all context subwords
             for j in range(lo, hi):
                 if sg and j == i:
                     continue
                 if not sg and j != i:
                     continue
+                for d in range(dim):
+                    hidden[d] = 0.0
+                    grad[d] = 0.0
+                n_in = 0
+                for k in range(lo, hi):
+                    if (sg and k != i) or (not sg and k == i):
+                        continue
+                    wk = sen[k]
+                    for q in range(sub_off[wk], sub_off[wk + 1]):
+                        row = sub_ids[q]
+                        for d in range(dim):
+                            hidden[d] += w_in[row, d]
+                        n_in += 1
+                inv = np.float32(1.0 / n_in)
+                for d in range(dim):
+                    hidden[d] *= inv
                 target = sen[j]
                 for t in range(negative + 1):
                     if t == 0:
@@ -124,17 +121,14 @@ def ft_chunk(
                     for d in range(dim):
                         grad[d] += g * w_out[tgt, d]
                         w_out[tgt, d] += g * hidden[d]
-            # ---- one input update per window
-            for j in range(lo, hi):
-                if sg and j != i:
-                    continue
-                if not sg and j == i:
-                    continue
-                wj = sen[j]
-                for q in range(sub_off[wj], sub_off[wj + 1]):
-                    row = sub_ids[q]
-                    for d in range(dim):
-                        w_in[row, d] += grad[d]
+                for k in range(lo, hi):
+                    if (sg and k != i) or (not sg and k == i):
+                        continue
+                    wk = sen[k]
+                    for q in range(sub_off[wk], sub_off[wk + 1]):
+                        row = sub_ids[q]
+                        for d in range(dim):
+                            w_in[row, d] += grad[d]
     return loss, trained, seen
 
 

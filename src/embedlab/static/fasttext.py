@@ -4,9 +4,9 @@ A word's input vector is the mean of its own row and the rows of its character n
 (``minn``..``maxn`` characters of ``<word>``, hashed into ``bucket`` rows with fastText's FNV-1a,
 so the n-gram rows line up with fastText's ``.bin`` files). ``vectors_`` is a
 :class:`~embedlab.SubwordVectors`: any word -- seen or not -- gets a vector, computed exactly as
-fastText's ``get_word_vector``. Defaults are fastText's (lr 0.05, sample 1e-4, minn 3, maxn 6,
-2M buckets). Everything else (streaming scan, epochs, checkpoints, callbacks, TensorBoard,
-deterministic mode) is :class:`Word2Vec`'s.
+fastText's ``get_word_vector``. Defaults are fastText's (lr 0.05, sample 1e-4, negatives
+drawn by count^0.5, minn 3, maxn 6, 2M buckets). Everything else (streaming scan, epochs,
+checkpoints, callbacks, TensorBoard, deterministic mode) is :class:`Word2Vec`'s.
 
 This module does not support hierarchical softmax for subword models (negative sampling only).
 """
@@ -48,7 +48,7 @@ class FastText(Word2Vec):
         window: int = 5,
         sg: bool = True,
         negative: int = 5,
-        ns_exponent: float = 0.75,
+        ns_exponent: float = 0.5,
         sample: float = 1e-4,
         alpha: float | None = 0.05,
         min_alpha: float = 0.0,

@@ -31,7 +31,7 @@ _TOKEN = regex.compile(
     (?P<url>(?:https?://|www\.)[^\s<>"]+[^\s<>".,;:!?)\]}'])
   | (?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)
   | (?P<number>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?%?)
-  | (?P<word>[\p{L}\p{M}][\p{L}\p{M}\p{N}_]*(?:['\-][\p{L}\p{M}\p{N}]+)*)
+  | (?P<word>[\p{L}\p{M}][\p{L}\p{M}\p{N}]*(?:['\-_][\p{L}\p{M}\p{N}]+)*)
   | (?P<punct>[^\s\p{L}\p{N}])
     """,
     regex.VERBOSE,
