@@ -45,6 +45,8 @@ bench-env: $(BENCH_VENV)/.installed
 bench: bench-env
 	$(BENCH_VENV)/bin/python benchmarks/io_formats.py
 	$(BENCH_VENV)/bin/python benchmarks/crosscheck_gensim.py
+	$(BENCH_VENV)/bin/python benchmarks/static_training.py
+	$(BENCH_VENV)/bin/python benchmarks/glove_training.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -104,12 +104,16 @@ def ft_chunk(
                 for t in range(negative + 1):
                     if t == 0:
                         tgt = np.int64(target)
-                    else:
-                        r = _next(r)
-                        tgt = np.int64((r >> np.uint64(16)) % np.uint64(n_rows))
-                        r = _next(r)
-                        if _uniform(r) >= alias_prob[tgt]:
-                            tgt = np.int64(alias_idx[tgt])
+                    else:  # fastText redraws a negative that equals the target
+                        tgt = np.int64(target)
+                        tries = 0
+                        while tgt == target and tries < 64:
+                            r = _next(r)
+                            tgt = np.int64((r >> np.uint64(16)) % np.uint64(n_rows))
+                            r = _next(r)
+                            if _uniform(r) >= alias_prob[tgt]:
+                                tgt = np.int64(alias_idx[tgt])
+                            tries += 1
                         if tgt == target:
                             continue
                     f = np.float32(0.0)

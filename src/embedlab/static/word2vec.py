@@ -32,7 +32,7 @@ from ..text import Corpus, Vocabulary
 from ..vectors import Vectors
 from . import _kernels as K
 from ._checkpoint import Checkpoint, vocab_digest
-from ._encode import EncodedCorpus
+from ._encode import EncodedCorpus, select_vocabulary
 from ._huffman import huffman_tree
 from ._params import Constraint, Either, Interval, OneOf, check_params
 from ._tensorboard import ScalarWriter
@@ -201,7 +201,7 @@ class Word2Vec:
             chunk_tokens=CHUNK_TOKENS,
             show_progress=self.show_progress,
         ) as encoded:
-            vocab, remap = self._select_vocab(encoded)
+            vocab, remap = select_vocabulary(encoded, self.min_count)
             self._vocab = vocab
             state = self._initial_state(vocab, resume)
             self._train(encoded, remap, vocab, state)
@@ -209,32 +209,6 @@ class Word2Vec:
         return self
 
     # ------------------------------------------------------------------ steps
-    def _select_vocab(self, encoded: EncodedCorpus) -> tuple[Vocabulary, npt.NDArray[np.int32]]:
-        if encoded.n_tokens == 0:
-            raise ParameterError("the corpus is empty: no tokens to train on.")
-        ok = encoded.alive & (encoded.counts >= self.min_count)
-        ids = np.nonzero(ok)[0]
-        if ids.size == 0:
-            raise ParameterError(
-                f"no word of the corpus occurs at least min_count={self.min_count} times "
-                f"({encoded.n_tokens} tokens, {len(encoded.words)} distinct); lower min_count or "
-                "give more text."
-            )
-        order = ids[np.argsort(-encoded.counts[ids], kind="stable")]  # ties: first seen first
-        remap = np.full(len(encoded.words), -1, dtype=np.int32)
-        remap[order] = np.arange(order.size, dtype=np.int32)
-        vocab = Vocabulary(
-            [encoded.words[i] for i in order], encoded.counts[order], total=encoded.n_tokens
-        )
-        logger.info(
-            "vocabulary: %d words (min_count=%d) of %d distinct, %d tokens",
-            len(vocab),
-            self.min_count,
-            len(encoded.words),
-            encoded.n_tokens,
-        )
-        return vocab, remap
-
     # -- the parts a subclass (FastText) replaces: weights, tables, kernel call, final vectors
     def _init_weights(self, n_words: int, rng: np.random.Generator) -> dict[str, Any]:
         shape = (n_words, self.dim)
