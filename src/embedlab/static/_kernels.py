@@ -257,6 +257,9 @@ def train_chunk(
     return loss, trained, seen
 
 
+# The parallel and serial drivers below are the same loop twice on purpose: numba's on-disk
+# cache keys a function by name and signature, not by its compile flags, so one Python function
+# compiled both ways could load the other's machine code.
 @njit(nogil=True, cache=True, parallel=True)
 def train_parallel(
     ids,
