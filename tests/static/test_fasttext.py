@@ -51,3 +51,23 @@ def test_native_format_keeps_the_ngram_matrix(tmp_path: Path) -> None:
     np.testing.assert_array_equal(back["unseen_t2"], model.vectors_["unseen_t2"])
     save_vectors(model.vectors_, tmp_path / "ft.vec")
     assert load_vectors(tmp_path / "ft.vec").dim == 24
+
+
+def test_continue_training_a_fasttext_bin() -> None:
+    data = Path(__file__).parent.parent / "data" / "tiny_fasttext.bin"
+    model = FastText.from_fasttext_bin(data, epochs=1, workers=1, show_progress=False)
+    assert (model.dim, model.window, model.bucket, model.minn, model.maxn) == (8, 5, 3000, 3, 6)
+    before = load_vectors(data)
+    np.testing.assert_array_equal(model.vectors_["the"], before["the"])
+    corpus = [["the", "night", "was", "dark", "and", "the", "sea", "was", "calm"]] * 200
+    model.continue_training(corpus)
+    after = model.vectors_
+    assert len(after) == len(before) and list(after.index_to_key) == list(before.index_to_key)
+    assert not np.array_equal(after["night"], before["night"])  # trained words moved
+    assert len(model.loss_history_) == 1 and np.isfinite(after["unseenword"]).all()
+    import pytest
+
+    from embedlab.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="none of the corpus's words"):
+        model.continue_training([["zzzq", "qqqz"]])

@@ -211,3 +211,15 @@ def test_cli_train_word2vec(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as failed:
         main(["train", "word2vec", str(corpus), "-o", str(out), "--window", "0"])
     assert failed.value.code == 1
+
+
+def test_continue_training_keeps_the_vocabulary() -> None:
+    model = Word2Vec(**{**SMALL, "epochs": 1}, workers=1).fit(topic_corpus(sentences=300))  # type: ignore[arg-type]
+    before = model.vectors_.vectors.copy()
+    words = list(model.vectors_.index_to_key)
+    model.continue_training(
+        topic_corpus(sentences=300, seed=9) + [["brand", "new", "words"]], epochs=2
+    )
+    assert list(model.vectors_.index_to_key) == words and "brand" not in model.vectors_
+    assert len(model.loss_history_) == 2 and not np.array_equal(model.vectors_.vectors, before)
+    assert topic_accuracy(model) >= 0.9

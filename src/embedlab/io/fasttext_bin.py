@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import mmap
+import os
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,17 @@ def _bad(path: Path, what: str, value: object, offset: int) -> FormatError:
     return FormatError(path, f"expected {what}, found {value!r}", offset=offset)
 
 
+@dataclass
+class FastTextModel:
+    """Everything continued training needs from a fastText ``.bin``: the vectors (with the
+    n-gram rows), the output matrix and the training arguments fastText stored."""
+
+    vectors: SubwordVectors
+    input_matrix: np.ndarray[Any, Any]
+    output_matrix: np.ndarray[Any, Any]
+    args: dict[str, Any]
+
+
 def read_fasttext_bin(
     path: Path,
     *,
@@ -74,6 +87,31 @@ def read_fasttext_bin(
     mmap_mode: bool,
     show_progress: bool | None = None,
 ) -> SubwordVectors:
+    return _read(path, limit, encoding, encoding_errors, mmap_mode, show_progress, False).vectors
+
+
+def read_fasttext_model(path: str | os.PathLike[str]) -> FastTextModel:
+    """Read a fastText ``.bin`` with its output matrix, for continued training (no mmap)."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"No such file or folder: '{p}'")
+    try:
+        return _read(p, None, "utf-8", "strict", False, None, True)
+    except FormatError:
+        raise
+    except Exception as e:  # arbitrary bytes must still surface as a format error
+        raise FormatError(p, f"could not be read as a fastText model: {e}") from e
+
+
+def _read(
+    path: Path,
+    limit: int | None,
+    encoding: str,
+    encoding_errors: str,
+    mmap_mode: bool,
+    show_progress: bool | None,
+    with_output: bool,
+) -> FastTextModel:
     if compression_of(path) is None and path.stat().st_size > 0:
         with open(path, "rb") as fh:
             data: Any = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
@@ -87,6 +125,22 @@ def read_fasttext_bin(
     if version not in (11, 12):
         raise _bad(path, "fastText format version 11 or 12", version, 4)
     args = r.unpack(_ARGS, "the model arguments")
+    names = (
+        "dim",
+        "ws",
+        "epoch",
+        "min_count",
+        "neg",
+        "word_ngrams",
+        "loss",
+        "model",
+        "bucket",
+        "minn",
+        "maxn",
+        "lr_update_rate",
+        "t",
+    )
+    arg_dict = dict(zip(names, args))
     dim, model, bucket, minn, maxn = args[0], args[7], args[8], args[9], args[10]
     if version == 11 and model == _MODEL_SUPERVISED:
         maxn = 0
@@ -145,12 +199,26 @@ def read_fasttext_bin(
     else:
         matrix = np.frombuffer(data, dtype="<f4", count=rows * cols, offset=r.pos)
         matrix = matrix.reshape(rows, cols).copy()
+    output = np.zeros((0, cols), dtype=np.float32)
+    if with_output:
+        r.pos += n_bytes
+        (qout,) = r.unpack(struct.Struct("<?"), "the output quantization flag")
+        if qout:
+            raise FormatError(path, "quantized output matrices are not supported", offset=r.pos - 1)
+        at = r.pos
+        out_rows, out_cols = r.unpack(struct.Struct("<qq"), "the output matrix shape")
+        if out_cols != dim or out_rows != nwords:
+            raise _bad(path, f"an output matrix of {nwords} rows x {dim}", (out_rows, out_cols), at)
+        if r.pos + out_rows * out_cols * 4 > len(data):
+            raise FormatError(path, "truncated: the output matrix is cut short", offset=r.pos)
+        output = np.frombuffer(data, dtype="<f4", count=out_rows * out_cols, offset=r.pos)
+        output = output.reshape(out_rows, out_cols).astype(np.float32)
     keys, key_index = decoder.keys, decoder.index
     if limit is not None and limit < nwords:
         # expose the first `limit` words; every n-gram row stays, so later words are OOV words
         keys, counts = keys[:limit], counts[:limit]
         key_index = {k: i for i, k in enumerate(keys)}
-    return SubwordVectors.from_input_matrix(
+    vectors = SubwordVectors.from_input_matrix(
         keys,
         matrix,
         minn=minn,
@@ -160,3 +228,4 @@ def read_fasttext_bin(
         counts=counts,
         key_to_index=key_index,
     )
+    return FastTextModel(vectors, matrix, output, arg_dict)

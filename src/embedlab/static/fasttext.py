@@ -91,6 +91,45 @@ class FastText(Word2Vec):
         self.maxn = maxn
         self.bucket = bucket
 
+    @classmethod
+    def from_fasttext_bin(cls, path: str | os.PathLike[str], **overrides: Any) -> FastText:
+        """A fitted model from a fastText ``.bin`` (skip-gram or CBOW, negative sampling): its
+        words, counts, input and output matrices and arguments, ready for ``continue_training``.
+        ``overrides`` replace parameters (e.g. ``epochs=1``, ``workers=1``)."""
+        from ..errors import ParameterError
+        from ..io.fasttext_bin import read_fasttext_model
+
+        parts = read_fasttext_model(path)
+        a = parts.args
+        if a["model"] not in (1, 2) or a["loss"] != 2:
+            raise ParameterError(
+                f"{path}: only unsupervised fastText models trained with negative sampling can "
+                f"continue training here (model={a['model']}, loss={a['loss']})."
+            )
+        params: dict[str, Any] = {
+            "dim": a["dim"],
+            "window": a["ws"],
+            "sg": a["model"] == 2,
+            "negative": a["neg"],
+            "sample": float(a["t"]),
+            "epochs": a["epoch"],
+            "min_count": a["min_count"],
+            "minn": a["minn"],
+            "maxn": a["maxn"],
+            "bucket": a["bucket"],
+        }
+        model = cls(**{**params, **overrides})
+        v = parts.vectors
+        counts = v.counts if v.counts is not None else np.ones(len(v), dtype=np.int64)
+        model._vocab = Vocabulary(list(v.index_to_key), counts)
+        model._state = {
+            "w_in": np.array(parts.input_matrix, dtype=np.float32),
+            "w_out": np.array(parts.output_matrix, dtype=np.float32),
+        }
+        model._loss_history = []
+        model._vectors = v
+        return model
+
     @property
     def vectors_(self) -> SubwordVectors:
         vectors = super().vectors_

@@ -205,7 +205,40 @@ class Word2Vec:
             self._vocab = vocab
             state = self._initial_state(vocab, resume)
             self._train(encoded, remap, vocab, state)
+        self._state = {k: state[k] for k in self._weight_names()}
         self._vectors = self._final_vectors(vocab, state)
+        return self
+
+    def continue_training(
+        self, corpus: Iterable[Sequence[str]] | str | os.PathLike[str], *, epochs: int | None = None
+    ) -> Word2Vec:
+        """Train a fitted model further on ``corpus`` (``epochs`` more passes, default
+        ``self.epochs``), keeping its vocabulary: words it does not know are skipped."""
+        self._check_fitted()
+        check_params(type(self).__name__, self.get_params(), self._SPEC)
+        sentences = Corpus(corpus) if isinstance(corpus, (str, os.PathLike)) else corpus
+        index = self._vocab.index
+        saved = self.epochs
+        with EncodedCorpus.build(
+            sentences,
+            max_sentence_length=self.max_sentence_length,
+            chunk_tokens=CHUNK_TOKENS,
+            show_progress=self.show_progress,
+        ) as encoded:
+            remap = np.array([index.get(w, -1) for w in encoded.words], dtype=np.int32)
+            if not (remap >= 0).any():
+                raise ParameterError(
+                    "none of the corpus's words is in the model's vocabulary; nothing to train."
+                )
+            state: dict[str, Any] = {**self._state, "epochs_done": 0, "loss_history": []}
+            try:
+                self.epochs = saved if epochs is None else epochs
+                check_params(type(self).__name__, self.get_params(), self._SPEC)
+                self._train(encoded, remap, self._vocab, state)
+            finally:
+                self.epochs = saved
+        self._state = {k: state[k] for k in self._weight_names()}
+        self._vectors = self._final_vectors(self._vocab, state)
         return self
 
     # ------------------------------------------------------------------ steps
