@@ -213,13 +213,12 @@ def test_cli_train_word2vec(tmp_path: Path) -> None:
     assert failed.value.code == 1
 
 
-def test_continue_training_keeps_the_vocabulary() -> None:
-    model = Word2Vec(**{**SMALL, "epochs": 1}, workers=1).fit(topic_corpus(sentences=300))  # type: ignore[arg-type]
-    before = model.vectors_.vectors.copy()
+def test_continue_training_keeps_the_vocabulary_and_keeps_learning() -> None:
+    model = Word2Vec(**{**SMALL, "epochs": 1}, workers=1).fit(topic_corpus(sentences=1000))  # type: ignore[arg-type]
+    before, acc_before = model.vectors_.vectors.copy(), topic_accuracy(model)
     words = list(model.vectors_.index_to_key)
-    model.continue_training(
-        topic_corpus(sentences=300, seed=9) + [["brand", "new", "words"]], epochs=2
-    )
+    more = [*topic_corpus(sentences=2500, seed=9), ["brand", "new", "words"]]
+    model.continue_training(more, epochs=3)
     assert list(model.vectors_.index_to_key) == words and "brand" not in model.vectors_
-    assert len(model.loss_history_) == 2 and not np.array_equal(model.vectors_.vectors, before)
-    assert topic_accuracy(model) >= 0.9
+    assert len(model.loss_history_) == 3 and not np.array_equal(model.vectors_.vectors, before)
+    assert topic_accuracy(model) >= max(0.9, acc_before)
