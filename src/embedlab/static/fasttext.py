@@ -212,6 +212,13 @@ class FastText(Word2Vec):
             *outs,
         )
 
+    def _keep_probabilities(self, vocab: Vocabulary) -> npt.NDArray[np.float64]:
+        """fastText's pdiscard: sqrt(t / f) + t / f with f relative to every token read."""
+        if self.sample <= 0:
+            return np.ones(len(vocab), dtype=np.float64)
+        f = vocab.counts.astype(np.float64) / max(vocab.total, 1)
+        return np.minimum(1.0, np.sqrt(self.sample / f) + self.sample / f)
+
     def _final_vectors(self, vocab: Vocabulary, state: dict[str, Any]) -> SubwordVectors:
         return SubwordVectors.from_input_matrix(
             vocab.words,

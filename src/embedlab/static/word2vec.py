@@ -305,6 +305,10 @@ class Word2Vec:
             *outs,
         )
 
+    def _keep_probabilities(self, vocab: Vocabulary) -> npt.NDArray[np.float64]:
+        """word2vec C subsampling: frequencies relative to the retained words."""
+        return vocab.keep_probabilities(self.sample)
+
     def _final_vectors(self, vocab: Vocabulary, state: dict[str, Any]) -> Vectors:
         return Vectors(vocab.words, state["syn0"], vocab.counts)
 
@@ -351,7 +355,7 @@ class Word2Vec:
         sig, log_sig = K.sigmoid_tables()
         shared = {
             "remap": remap,
-            "keep": vocab.keep_probabilities(self.sample).astype(np.float32),
+            "keep": self._keep_probabilities(vocab).astype(np.float32),
             "alias_prob": alias_prob,
             "alias_idx": alias_idx,
             "sig": sig,
