@@ -147,7 +147,8 @@ class Word2Vec:
         return {name: getattr(self, name) for name in self._SPEC}
 
     def __repr__(self) -> str:
-        changed = {k: v for k, v in self.get_params().items() if v != type(self)().get_params()[k]}
+        defaults = type(self)().get_params()
+        changed = {k: v for k, v in self.get_params().items() if v != defaults[k]}
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
 
     @property
