@@ -192,10 +192,10 @@ class GloVe:
         order = rng.permutation(values.size)  # GloVe C shuffles the entries once
         rows, cols, values = rows[order], cols[order], values[order]
         n, dim = len(vocab), self.dim
-        w = (rng.random((n, dim), dtype=np.float32) - 0.5) / dim
-        w_ctx = (rng.random((n, dim), dtype=np.float32) - 0.5) / dim
-        b = (rng.random(n, dtype=np.float32) - 0.5) / dim
-        b_ctx = (rng.random(n, dtype=np.float32) - 0.5) / dim
+        w = (rng.random((n, dim), dtype=np.float32) - 0.5) / (dim + 1)
+        w_ctx = (rng.random((n, dim), dtype=np.float32) - 0.5) / (dim + 1)
+        b = (rng.random(n, dtype=np.float32) - 0.5) / (dim + 1)
+        b_ctx = (rng.random(n, dtype=np.float32) - 0.5) / (dim + 1)
         gw, gw_ctx = np.ones((n, dim), np.float32), np.ones((n, dim), np.float32)
         gb, gb_ctx = np.ones(n, np.float32), np.ones(n, np.float32)
         chunks = np.append(np.arange(0, values.size, _TRAIN_CHUNK), values.size).astype(np.int64)
