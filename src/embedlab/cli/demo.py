@@ -96,8 +96,49 @@ def run_demo() -> None:
         "\n(coverage = pairs or questions whose words are all in the vocabulary; the rest are "
         "skipped, as in gensim)"
     )
+    _sentences()
     _title("Next")
     typer.echo(
         "  embedlab train word2vec CORPUS -o OUT | info FILE | convert IN OUT | similar FILE WORD"
-        " | eval words FILE... | export projector FILE DIR"
+        " | eval words FILE... | export projector FILE DIR | embed FILE -o OUT.npy"
+        " | distill -o DIR | encoders export-onnx -o DIR"
+    )
+
+
+QUESTION = "How do I reset my password?"
+ANSWERS = (
+    "To change your password, open Settings and choose Security.",
+    "Our office is closed on public holidays.",
+    "You can track your parcel with the number in the confirmation email.",
+    "Forgot your login? Use the 'forgot password' link on the sign-in page.",
+    "We accept Visa, Mastercard and PayPal.",
+)
+
+
+def _sentences() -> None:
+    """Sentence embeddings with the offline all-MiniLM-L6-v2, when the torch extra is present."""
+    from ..encoders import TransformerEncoder
+    from ..errors import MissingDependencyError
+
+    _title("6. Sentence embeddings: all-MiniLM-L6-v2 (offline), cosine to a question")
+    try:
+        start = time.perf_counter()
+        enc = TransformerEncoder()
+        vectors = enc.encode([QUESTION, *ANSWERS])
+    except MissingDependencyError as e:
+        typer.echo(f"  skipped: {e}")
+        return
+    typer.echo(f"  {enc!r}, loaded and run in {time.perf_counter() - start:.1f} s")
+    typer.echo(f"  question: {QUESTION}")
+    scores = vectors[1:] @ vectors[0]
+    for i in scores.argsort()[::-1]:
+        typer.echo(f"  {scores[i]:5.2f}  {ANSWERS[i]}")
+    words = enc.encode_tokens(
+        ["She sat on the bank of the river.", "He paid the cheque into the bank."]
+    )
+    river, money = (w.vector("bank") for w in words)
+    cos = float(river @ money / ((river @ river) ** 0.5 * (money @ money) ** 0.5))
+    typer.echo(
+        f"  'bank' (river) vs 'bank' (money): contextual cosine {cos:.2f} - same word, "
+        "different vectors"
     )

@@ -1,0 +1,117 @@
+"""``embedlab embed``, ``embedlab distill`` and ``embedlab encoders export-onnx``: thin shells.
+
+``embed`` reads records (:func:`embedlab.io.tables.read_texts`), encodes them with
+:func:`embedlab.encoders.load_encoder` (the offline all-MiniLM-L6-v2 when ``--model`` is not given)
+and writes ``.npy`` + ids or ``.parquet`` (:func:`embedlab.io.tables.write_embeddings`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+encoders_app = typer.Typer(help="Export and inspect sentence encoders.", no_args_is_help=True)
+
+ModelOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--model",
+        "-m",
+        help="Hub id, model folder or StaticEncoder folder (default: offline all-MiniLM-L6-v2).",
+    ),
+]
+
+
+def embed(
+    input: Annotated[Path, typer.Argument(help=".txt, .jsonl, .csv, .tsv or .parquet (.gz ok).")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="OUT.npy (+ OUT.ids.txt) or OUT.parquet.")
+    ],
+    model: ModelOpt = None,
+    field: Annotated[
+        str, typer.Option("--field", "--column", help="The text field (jsonl) or column (csv).")
+    ] = "text",
+    id_field: Annotated[
+        str, typer.Option("--id-field", help="Field or column holding ids (else row numbers).")
+    ] = "id",
+    onnx: Annotated[bool, typer.Option("--onnx", help="Run on ONNX Runtime.")] = False,
+    int8: Annotated[bool, typer.Option("--int8", help="ONNX with int8 weights.")] = False,
+    normalize: Annotated[
+        Optional[bool],
+        typer.Option("--normalize/--no-normalize", help="Unit-length rows (default: the model's)."),
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b")] = 32,
+    prompt_name: Annotated[
+        Optional[str], typer.Option("--prompt-name", help="A named prompt, e.g. query.")
+    ] = None,
+    threads: Annotated[Optional[int], typer.Option(help="Intra-op threads.")] = None,
+) -> None:
+    """Embed every text of INPUT with a sentence encoder."""
+    from ..encoders import StaticEncoder, load_encoder
+    from ..io.tables import read_texts, write_embeddings
+
+    ids, texts = read_texts(input, field=field, id_field=id_field)
+    options = {} if threads is None else {"threads": threads}
+    start = time.perf_counter()
+    encoder = load_encoder(model, backend="onnx" if onnx or int8 else "torch", int8=int8, **options)
+    loaded = time.perf_counter() - start
+    start = time.perf_counter()
+    if isinstance(encoder, StaticEncoder):
+        vectors = encoder.encode(texts, normalize=normalize, batch_size=max(batch_size, 1024))
+    elif prompt_name is not None:
+        vectors = encoder.encode(  # type: ignore[call-arg]
+            texts, normalize=normalize, batch_size=batch_size, prompt_name=prompt_name
+        )
+    else:
+        vectors = encoder.encode(texts, normalize=normalize, batch_size=batch_size)
+    took = time.perf_counter() - start
+    files = write_embeddings(output, ids, vectors.reshape(len(texts), encoder.dim))
+    rate = len(texts) / took if took > 0 else float("inf")
+    typer.echo(f"model:   {encoder!r} (loaded in {loaded:.1f} s)")
+    typer.echo(f"texts:   {len(texts):,} from {input}")
+    typer.echo(f"encoded: {took:.1f} s ({rate:,.0f} texts/s), {encoder.dim} dims")
+    typer.echo(f"saved:   {', '.join(str(f) for f in files)}")
+
+
+def distill_cmd(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the StaticEncoder.")],
+    model: ModelOpt = None,
+    dims: Annotated[
+        Optional[int], typer.Option(help="PCA dimensions (0: keep the model's width).")
+    ] = 256,
+    sif: Annotated[
+        float, typer.Option(help="SIF coefficient for the Zipf weighting (0: none).")
+    ] = 1e-4,
+) -> None:
+    """Distill a transformer into a static encoder (the model2vec recipe)."""
+    from ..encoders import distill
+
+    start = time.perf_counter()
+    static = distill(model, dims=dims or None, sif_coefficient=sif or None)
+    static.save(output)
+    typer.echo(f"{static!r}")
+    typer.echo(f"distilled in {time.perf_counter() - start:.1f} s; saved to {output}")
+
+
+@encoders_app.command("export-onnx")
+def export_onnx_cmd(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the ONNX model.")],
+    model: ModelOpt = None,
+    int8: Annotated[
+        bool, typer.Option("--int8/--no-int8", help="Also write the int8-quantized model.")
+    ] = True,
+    optimize: Annotated[
+        bool, typer.Option("--optimize/--no-optimize", help="Fuse with ONNX Runtime's optimizer.")
+    ] = True,
+) -> None:
+    """Export a transformer to ONNX (fp32, and int8 unless --no-int8)."""
+    from ..encoders import export_onnx
+
+    start = time.perf_counter()
+    folder = export_onnx(model, output, int8=int8, optimize=optimize)
+    typer.echo(f"exported to {folder} in {time.perf_counter() - start:.1f} s")
+    for f in sorted(folder.rglob("*.onnx")):
+        typer.echo(f"  {f.relative_to(folder)}  {f.stat().st_size / 2**20:.1f} MB")

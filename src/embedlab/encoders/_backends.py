@@ -1,0 +1,152 @@
+"""Running a transformer forward pass on padded token ids: a torch backend and an ONNX Runtime one.
+
+Both take numpy ``input_ids``/``attention_mask`` (``(batch, tokens)`` int64) and return the last
+hidden states as a float32 numpy array; the torch backend can also return every layer (for
+token-level embeddings). They know nothing of tokenizers, pooling or prompts
+(:mod:`embedlab.encoders.transformer` owns those).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import FormatError, MissingDependencyError, ParameterError
+
+logger = logging.getLogger(__name__)
+
+IntArray = npt.NDArray[np.int64]
+
+
+def import_torch() -> Any:
+    try:
+        import torch
+        import transformers
+    except ImportError as e:
+        raise MissingDependencyError(
+            "transformer encoders need torch and transformers: pip install 'embedlab[torch]'"
+        ) from e
+    transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    return torch
+
+
+def load_tokenizer(folder: Path) -> Any:
+    import_torch()
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(str(folder))
+    except (OSError, ValueError) as e:
+        raise FormatError(folder, f"no usable tokenizer in this folder ({e})") from e
+    if not getattr(tok, "is_fast", False):
+        raise FormatError(folder, "embedlab needs a fast (tokenizers-backed) tokenizer.json")
+    if tok.pad_token_id is None:  # GPT-style models: padding is masked out anyway
+        tok.pad_token = tok.eos_token if tok.eos_token is not None else tok.unk_token
+    return tok
+
+
+class TorchBackend:
+    """A ``transformers`` AutoModel in eval mode; weights from safetensors only (never unpickled)."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        device: str = "cpu",
+        threads: int | None = None,
+        attn_implementation: str | None = None,
+    ) -> None:
+        torch = import_torch()
+        from transformers import AutoConfig, AutoModel
+
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self.config = AutoConfig.from_pretrained(str(folder))
+        if not any(folder.glob("*.safetensors")):
+            if (folder / "onnx" / "model.onnx").exists():
+                raise FormatError(
+                    folder, "this folder holds an ONNX export: use backend='onnx' (embed --onnx)"
+                )
+            found = sorted(p.name for p in folder.iterdir())
+            raise FormatError(
+                folder,
+                "no model.safetensors here (embedlab does not unpickle pytorch_model.bin files; "
+                f"convert them with safetensors' convert script); found {found}",
+            )
+        try:
+            if attn_implementation is None and device == "cpu":
+                # measured on all-MiniLM-L6-v2, 2 threads: eager 3-5% faster than sdpa on CPU
+                attn_implementation = "eager"
+            extra = (
+                {} if attn_implementation is None else {"attn_implementation": attn_implementation}
+            )
+            model = AutoModel.from_pretrained(str(folder), use_safetensors=True, **extra)
+        except (OSError, ValueError) as e:
+            raise FormatError(folder, f"transformers could not load the model: {e}") from e
+        self.model = model.to(device).eval()
+        self.device = device
+        self._torch = torch
+        forward_args = self.model.forward.__code__.co_varnames
+        self.takes_token_types = "token_type_ids" in forward_args
+        self.hidden_size = int(self.config.hidden_size)
+        self.num_layers = int(getattr(self.config, "num_hidden_layers", 0))
+
+    def run(self, ids: IntArray, mask: IntArray, *, all_layers: bool = False) -> Any:
+        torch = self._torch
+        inputs = {
+            "input_ids": torch.from_numpy(ids).to(self.device),
+            "attention_mask": torch.from_numpy(mask).to(self.device),
+        }
+        if self.takes_token_types:
+            inputs["token_type_ids"] = torch.zeros_like(inputs["input_ids"])
+        with torch.inference_mode():
+            out = self.model(**inputs, output_hidden_states=all_layers)
+        if all_layers:
+            return [h.float().cpu().numpy() for h in out.hidden_states]
+        return out.last_hidden_state.float().cpu().numpy()
+
+
+class OnnxBackend:
+    """An ONNX Runtime session over an exported model (see :mod:`embedlab.encoders.onnx`)."""
+
+    def __init__(self, file: Path, *, threads: int | None = None) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as e:
+            raise MissingDependencyError(
+                "the ONNX backend needs onnxruntime: pip install 'embedlab[onnx]'"
+            ) from e
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(
+                str(file), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as e:
+            raise FormatError(file, f"onnxruntime could not load this model: {e}") from e
+        names = {i.name for i in self.session.get_inputs()}
+        if not {"input_ids", "attention_mask"} <= names:
+            raise FormatError(file, f"expected inputs input_ids and attention_mask, found {names}")
+        self.takes_token_types = "token_type_ids" in names
+        self.output = self.session.get_outputs()[0].name
+        self.hidden_size = int(self.session.get_outputs()[0].shape[-1])
+
+    def run(self, ids: IntArray, mask: IntArray, *, all_layers: bool = False) -> Any:
+        if all_layers:
+            raise ParameterError(
+                "the ONNX backend returns only the last layer; use backend='torch' for other layers"
+            )
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if self.takes_token_types:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        (out,) = self.session.run([self.output], feed)
+        return np.asarray(out, dtype=np.float32)

@@ -1,0 +1,81 @@
+"""The Encoder contract, run against every encoder embedlab ships."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embedlab import Vectors
+from embedlab.encoders import Encoder, StaticEncoder, TransformerEncoder, distill
+from embedlab.errors import ParameterError
+
+from .conftest import SENTENCES
+
+FACTORIES: dict[str, Callable[[dict[str, Path]], Encoder]] = {
+    "bert-mean": lambda f: TransformerEncoder(f["bert"]),
+    "st-cls-dense-normalize": lambda f: TransformerEncoder(f["st"]),
+    "gpt2-lasttoken": lambda f: TransformerEncoder(f["gpt2"]),
+    "bert-onnx": lambda f: TransformerEncoder(f["bert"], backend="onnx"),
+    "static-words": lambda f: StaticEncoder(_word_vectors()),
+    "static-distilled": lambda f: distill(TransformerEncoder(f["bert"]), dims=16),
+}
+
+
+def _word_vectors() -> Vectors:
+    words = sorted({w for s in SENTENCES for w in s.split()})
+    rng = np.random.default_rng(0)
+    return Vectors(words, rng.normal(size=(len(words), 12)).astype(np.float32))
+
+
+@pytest.fixture(params=sorted(FACTORIES))
+def encoder(
+    request: pytest.FixtureRequest,
+    tiny_bert: Path,
+    tiny_st: Path,
+    tiny_gpt2: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Encoder:
+    if request.param == "bert-onnx":
+        pytest.importorskip("onnxruntime")
+        monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    return FACTORIES[request.param]({"bert": tiny_bert, "st": tiny_st, "gpt2": tiny_gpt2})
+
+
+def test_is_an_encoder_with_a_name_and_a_dim(encoder: Encoder) -> None:
+    assert isinstance(encoder, Encoder)
+    assert isinstance(encoder.name, str) and encoder.name
+    assert isinstance(encoder.dim, int) and encoder.dim > 0
+    assert encoder.max_length is None or encoder.max_length > 0
+
+
+def test_shapes_dtype_and_single_string(encoder: Encoder) -> None:
+    many = encoder.encode(SENTENCES[:5])
+    assert many.shape == (5, encoder.dim) and many.dtype == np.float32
+    one = encoder.encode(SENTENCES[0])
+    assert one.shape == (encoder.dim,) and one.dtype == np.float32
+    np.testing.assert_allclose(one, many[0], rtol=1e-4, atol=1e-5)
+    assert encoder.encode([]).shape == (0, encoder.dim)
+
+
+def test_order_is_kept_and_batching_does_not_change_vectors(encoder: Encoder) -> None:
+    forward = encoder.encode(SENTENCES, batch_size=3, normalize=True)
+    backward = encoder.encode(SENTENCES[::-1], batch_size=5, normalize=True)
+    np.testing.assert_allclose(backward[::-1], forward, rtol=1e-4, atol=1e-5)
+    alone = np.stack([encoder.encode(s, normalize=True) for s in SENTENCES])
+    assert np.sum(alone * forward, axis=1).min() >= 0.99999
+
+
+def test_normalize_gives_unit_rows(encoder: Encoder) -> None:
+    out = encoder.encode(SENTENCES, normalize=True)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
+
+
+def test_rejects_non_text_input(encoder: Encoder) -> None:
+    with pytest.raises(ParameterError, match=r"takes a str or a sequence of str"):
+        encoder.encode(42)  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match=r"item 0 is bytes"):
+        encoder.encode([b"bytes"])  # type: ignore[list-item]

@@ -1,0 +1,78 @@
+"""Record files for `embedlab embed`: every layout in, .npy/.parquet out, errors with file and line."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embedlab.errors import FormatError, ParameterError
+from embedlab.io.tables import read_texts, write_embeddings
+
+
+def test_txt_skips_blank_lines_and_ids_are_line_numbers(tmp_path: Path) -> None:
+    p = tmp_path / "a.txt.gz"
+    with gzip.open(p, "wt", encoding="utf-8") as f:
+        f.write("first line\n\n  \nsecond, with comma\n猫喜欢鱼\n")
+    assert read_texts(p) == (["1", "4", "5"], ["first line", "second, with comma", "猫喜欢鱼"])
+
+
+def test_jsonl_field_and_ids(tmp_path: Path) -> None:
+    p = tmp_path / "a.jsonl"
+    p.write_text(json.dumps({"id": 7, "body": "x y"}) + "\n\n" + json.dumps({"body": "z"}) + "\n")
+    assert read_texts(p, field="body") == (["7", "3"], ["x y", "z"])
+    with pytest.raises(
+        FormatError,
+        match=r"a.jsonl, line 1: expected a string field 'text', found \['body', 'id'\]",
+    ):
+        read_texts(p)
+    p.write_text('{"text": "ok"}\n{"text": \n')
+    with pytest.raises(FormatError, match=r"a.jsonl, line 2: not valid JSON"):
+        read_texts(p)
+
+
+def test_csv_and_tsv_with_quotes_and_header(tmp_path: Path) -> None:
+    p = tmp_path / "a.csv"
+    p.write_text('id,text,label\nq1,"hello, world",1\nq2,"say ""hi""",0\n', encoding="utf-8")
+    assert read_texts(p) == (["q1", "q2"], ["hello, world", 'say "hi"'])
+    t = tmp_path / "a.tsv"
+    t.write_text("sentence\tscore\nfirst\t1\nsecond\t2\n")
+    assert read_texts(t, field="sentence") == (["1", "2"], ["first", "second"])
+    with pytest.raises(FormatError, match=r"a.tsv, line 1: expected a column 'text' in the header"):
+        read_texts(t)
+    t.write_text("text\tscore\nfirst\t1\nsecond\n")
+    with pytest.raises(
+        FormatError, match=r"a.tsv, line 3: expected 2 columns as the header, found 1"
+    ):
+        read_texts(t)
+
+
+def test_npy_output_with_ids_round_trips(tmp_path: Path) -> None:
+    v = np.arange(6, dtype=np.float32).reshape(3, 2)
+    files = write_embeddings(tmp_path / "out.npy", ["a", "b", "c"], v)
+    assert [f.name for f in files] == ["out.npy", "out.ids.txt"]
+    np.testing.assert_array_equal(np.load(files[0], allow_pickle=False), v)
+    assert files[1].read_text().split("\n") == ["a", "b", "c", ""]
+    with pytest.raises(ParameterError, match=r"2 ids but 3 vectors"):
+        write_embeddings(tmp_path / "x.npy", ["a", "b"], v)
+    with pytest.raises(ParameterError, match=r"must end in .npy or .parquet"):
+        write_embeddings(tmp_path / "x.csv", ["a", "b", "c"], v)
+
+
+def test_parquet_in_and_out(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"id": [10, 11], "text": ["one", "two"]}), src)
+    assert read_texts(src) == (["10", "11"], ["one", "two"])
+    v = np.random.default_rng(0).normal(size=(2, 4)).astype(np.float32)
+    (out,) = write_embeddings(tmp_path / "out.parquet", ["10", "11"], v)
+    table = pq.read_table(out)
+    assert table.column("id").to_pylist() == ["10", "11"]
+    np.testing.assert_array_equal(np.array(table.column("embedding").to_pylist(), np.float32), v)
+    with pytest.raises(FormatError, match=r"expected a column 'body'"):
+        read_texts(src, field="body")
