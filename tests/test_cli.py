@@ -10,18 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clirun import run
 from embedlab import Vectors, load_vectors, save_vectors
-from embedlab.cli import main
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -8,20 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embedlab.cli import main
+from clirun import run
 from embedlab.encoders import StaticEncoder, TransformerEncoder
 
 from .conftest import SENTENCES
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_embed_jsonl_to_npy_matches_the_library(

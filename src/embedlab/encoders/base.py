@@ -20,7 +20,7 @@ from ..errors import ParameterError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Encoder", "as_texts", "l2_normalize", "length_sorted_batches"]
+__all__ = ["Encoder", "as_texts", "l2_normalize", "length_sorted_batches", "pad_ids"]
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -90,6 +90,22 @@ def length_sorted_batches(
     order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
     for start in range(0, len(order), batch_size):
         yield order[start : start + batch_size]
+
+
+def pad_ids(
+    rows: Sequence[Sequence[int]], pad: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Right-padded ids and their 0/1 mask.
+
+    ``[[5, 6], [7]], pad=0`` -> ``[[5, 6], [7, 0]]`` and ``[[1, 1], [1, 0]]``.
+    """
+    width = max(len(r) for r in rows)
+    ids = np.full((len(rows), width), pad, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = r
+        mask[i, : len(r)] = 1
+    return ids, mask
 
 
 def l2_normalize(x: FloatArray) -> FloatArray:

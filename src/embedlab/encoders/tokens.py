@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ..errors import KeyNotFoundError, ParameterError, check_choice
-from .base import FloatArray, as_texts, check_batch_size, length_sorted_batches
+from .base import FloatArray, as_texts, check_batch_size, length_sorted_batches, pad_ids
 
 if TYPE_CHECKING:
     from .transformer import TransformerEncoder
@@ -101,13 +101,7 @@ def encode_tokens(
     results: list[TokenEmbeddings | None] = [None] * len(items)
     pad = int(tok.pad_token_id)
     for batch in length_sorted_batches([len(x) for x in enc["input_ids"]], size):
-        width = max(len(enc["input_ids"][i]) for i in batch)
-        ids = np.full((len(batch), width), pad, dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        for row, i in enumerate(batch):
-            n = len(enc["input_ids"][i])
-            ids[row, :n] = enc["input_ids"][i]
-            mask[row, :n] = 1
+        ids, mask = pad_ids([enc["input_ids"][i] for i in batch], pad)
         if picks is None:
             hidden = encoder.backend.run(ids, mask)
         else:

@@ -25,7 +25,14 @@ import numpy.typing as npt
 from .._progress import progress
 from ..errors import ParameterError, check_choice
 from ._backends import OnnxBackend, TorchBackend, load_tokenizer
-from .base import FloatArray, as_texts, check_batch_size, l2_normalize, length_sorted_batches
+from .base import (
+    FloatArray,
+    as_texts,
+    check_batch_size,
+    l2_normalize,
+    length_sorted_batches,
+    pad_ids,
+)
 from .folders import DEFAULT_MODEL_NAME, Pipeline, read_pipeline, resolve_model
 from .pooling import Pooling
 
@@ -274,13 +281,7 @@ class TransformerEncoder:
         return pieces, np.asarray(owner_list, dtype=np.intp)
 
     def _encode_batch(self, ids: list[list[int]], prompt_length: int) -> FloatArray:
-        width = max(len(x) for x in ids)
-        pad = int(self.tokenizer.pad_token_id)
-        input_ids = np.full((len(ids), width), pad, dtype=np.int64)
-        mask = np.zeros((len(ids), width), dtype=np.int64)
-        for row, x in enumerate(ids):
-            input_ids[row, : len(x)] = x
-            mask[row, : len(x)] = 1
+        input_ids, mask = pad_ids(ids, int(self.tokenizer.pad_token_id))
         hidden = self.backend.run(input_ids, mask)
         out = self.pooling(hidden, mask, prompt_length)
         for dense in self.pipeline.dense:
