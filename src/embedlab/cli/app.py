@@ -20,6 +20,7 @@ from ..errors import ParameterError
 from ..io import FORMATS, detect_format, export_keras, export_projector, load_vectors, save_vectors
 from ..subword import SubwordVectors
 from .encode import distill_cmd, embed, encoders_app
+from .evaluate import eval_run
 from .train import train_app
 
 app = typer.Typer(
@@ -38,6 +39,7 @@ app.add_typer(train_app, name="train")
 app.add_typer(encoders_app, name="encoders")
 app.command("embed")(embed)
 app.command("distill")(distill_cmd)
+eval_app.command("run")(eval_run)
 
 FormatOpt = Annotated[
     Optional[str],

@@ -59,6 +59,10 @@ class AnalogyResult:
     def oov_questions(self) -> int:
         return self.questions - self.evaluated
 
+    @property
+    def main(self) -> float:
+        return self.accuracy
+
 
 def _queries(vectors: Vectors, rows: npt.NDArray[np.int64], method: str) -> npt.NDArray[np.float32]:
     """Per question: 3CosMul keeps the unit a, b, c; 3CosAdd the unit mean of (b, c, -a), all in

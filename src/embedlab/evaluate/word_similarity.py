@@ -40,6 +40,10 @@ class SimilarityResult:
     def coverage(self) -> float:
         return self.evaluated / self.pairs if self.pairs else 0.0
 
+    @property
+    def main(self) -> float:
+        return self.spearman
+
 
 def word_similarity(
     vectors: Vectors,

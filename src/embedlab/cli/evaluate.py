@@ -1,0 +1,89 @@
+"""``embedlab eval run``: many models, many tasks, one report (a thin shell over the runner)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+
+def open_model(spec: str) -> tuple[str, Any]:
+    """``NAME=WHAT`` or ``WHAT``: a vectors file/folder, a StaticEncoder folder, a transformer
+    (hub id or folder), or ``default`` for the offline all-MiniLM-L6-v2."""
+    from ..encoders import load_encoder
+    from ..io import load_vectors
+
+    name, _, what = spec.rpartition("=")
+    path = Path(what)
+    name = name or (path.name if what != "default" else "all-MiniLM-L6-v2")
+    if path.is_file() or (path / "header.json").exists():
+        return name, load_vectors(path)
+    return name, load_encoder(None if what == "default" else what)
+
+
+def eval_run(
+    model: Annotated[
+        list[str],
+        typer.Option(
+            "--model", "-m", help="NAME=MODEL or MODEL: vectors, encoder folder, hub id, 'default'."
+        ),
+    ],
+    tasks: Annotated[
+        str,
+        typer.Option(
+            "--tasks",
+            "-t",
+            help="Comma-separated: built-in names, 'en', 'zh', 'all', or spec files.",
+        ),
+    ] = "en",
+    data_dir: Annotated[
+        Optional[Path], typer.Option(help="Folder of the public data (for built-in tasks).")
+    ] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Write report.json/.md and PNGs here.")
+    ] = None,
+    dims: Annotated[
+        Optional[str], typer.Option(help="Also evaluate truncated to these dims, e.g. 64,128.")
+    ] = None,
+    plots: Annotated[bool, typer.Option(help="Write PNG plots with --out.")] = True,
+) -> None:
+    """Evaluate models on sentence and word tasks; print the table, save the report."""
+    from ..evaluate.runner import evaluate
+
+    models = dict(open_model(m) for m in model)
+    dim_list = [int(d) for d in dims.split(",")] if dims else None
+    report = evaluate(
+        models,
+        [t.strip() for t in tasks.split(",") if t.strip()],
+        data_dir=None if data_dir is None else str(data_dir),
+        dims=dim_list,
+    )
+    _print(report)
+    if out is not None:
+        from ..evaluate.report_files import save_report
+
+        for f in save_report(report, out, plots=plots):
+            typer.echo(f"wrote {f}")
+
+
+def _print(report: Any) -> None:
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:  # pragma: no cover - rich comes with typer
+        typer.echo(report.markdown())
+        return
+    table = Table(title=f"embedlab evaluation ({report.seconds:.1f} s)")
+    table.add_column("task")
+    table.add_column("metric")
+    for m in report.models():
+        table.add_column(m, justify="right")
+    for task in report.tasks():
+        first = next(s for s in report.scores if s.task == task)
+        cells = []
+        for m in report.models():
+            s = report.get(m, task)
+            cells.append("-" if s is None or s.main is None else f"{100 * s.main:.2f}")
+        table.add_row(task, str(first.metrics.get("main_metric", "")), *cells)
+    Console(width=160).print(table)

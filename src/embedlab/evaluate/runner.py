@@ -1,0 +1,289 @@
+"""Running many models on many tasks, with embeddings cached per model and text, into one report.
+
+``evaluate(models={"minilm": TransformerEncoder(), "w2v": vectors}, tasks=["en"], data_dir=...)``
+turns a :class:`~embedlab.Vectors` into a mean :class:`~embedlab.encoders.StaticEncoder` (jieba
+for Chinese text), encodes every distinct text once per model (two tasks over the same texts
+encode once), optionally truncates to several ``dims`` (Matryoshka-style, rows renormalized) for a
+dimension/quality curve, and returns an :class:`EvalReport`. Word tasks run on the vectors
+themselves, or, for a sentence encoder, on the vectors it gives each word of the dataset
+(analogies need a vocabulary and are skipped for encoders). :mod:`embedlab.evaluate.report_files`
+writes JSON, markdown and PNG plots.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .._progress import progress
+from ..errors import ParameterError
+from ..vectors import Vectors
+from .analogy import word_analogy
+from .classification import cluster_scores, probe_scores
+from .datasets import load_word_pairs
+from .retrieval import (
+    load_beir,
+    load_faq,
+    load_retrieval_files,
+    load_stackfaq,
+    retrieval_metrics,
+    search,
+)
+from .sentence import docsim_scores, pair_scores, sts_scores
+from .tasks import TaskSpec, resolve_tasks, subsample
+from .word_similarity import word_similarity
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["EvalReport", "TaskScore", "evaluate"]
+
+Matrix = npt.NDArray[np.float32]
+
+
+@dataclass
+class TaskScore:
+    """One (model, task) cell: the main figure, every metric, and how long it took."""
+
+    model: str
+    task: str
+    type: str
+    language: str
+    main: float | None
+    metrics: dict[str, Any]
+    seconds: float
+    dim: int | None = None
+    skipped: str | None = None
+
+
+@dataclass
+class EvalReport:
+    scores: list[TaskScore] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def models(self) -> list[str]:
+        return list(dict.fromkeys(s.model for s in self.scores))
+
+    def tasks(self) -> list[str]:
+        return list(dict.fromkeys(s.task for s in self.scores))
+
+    def get(self, model: str, task: str) -> TaskScore | None:
+        return next((s for s in self.scores if s.model == model and s.task == task), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seconds": self.seconds, "scores": [asdict(s) for s in self.scores]}
+
+    def markdown(self) -> str:
+        """Main figure per task (rows) and model (columns), x100, with the metric's name."""
+        models = self.models()
+        lines = [
+            "| task | metric | " + " | ".join(models) + " |",
+            "|---|---|" + "---|" * len(models),
+        ]
+        for task in self.tasks():
+            first = next(s for s in self.scores if s.task == task)
+            cells = []
+            for m in models:
+                s = self.get(m, task)
+                cells.append("-" if s is None or s.main is None else f"{100 * s.main:.2f}")
+            lines.append(
+                f"| {task} | {first.metrics.get('main_metric', '')} | " + " | ".join(cells) + " |"
+            )
+        return "\n".join(lines)
+
+
+class _Cache:
+    """Unit-length embeddings of one model, computed once per distinct text."""
+
+    def __init__(self, encoder: Any, dims: int | None = None) -> None:
+        self.encoder = encoder
+        self.dims = dims
+        self.store: dict[str, npt.NDArray[np.float32]] = {}
+        self.encoded = 0
+
+    def __call__(self, texts: Sequence[str]) -> Matrix:
+        todo = list(dict.fromkeys(t for t in texts if t not in self.store))
+        if todo:
+            out = np.asarray(self.encoder.encode(todo, normalize=True), dtype=np.float32)
+            self.encoded += len(todo)
+            for t, v in zip(todo, out.reshape(len(todo), -1)):
+                self.store[t] = v
+        mat = np.stack([self.store[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
+        if self.dims is not None:
+            mat = np.ascontiguousarray(mat[:, : self.dims])
+            norms = np.linalg.norm(mat, axis=1, keepdims=True)
+            np.divide(mat, norms, out=mat, where=norms > 0)
+        return mat
+
+
+def _as_encoder(model: Any) -> Any:
+    if isinstance(model, Vectors):
+        from ..encoders import StaticEncoder
+
+        return StaticEncoder(model, name="vectors")
+    if not hasattr(model, "encode"):
+        raise ParameterError(f"a model must be an Encoder or Vectors; got {type(model).__name__}")
+    return model
+
+
+def evaluate(
+    models: Mapping[str, Any],
+    tasks: Sequence[str | TaskSpec],
+    *,
+    data_dir: str | None = None,
+    dims: Sequence[int] | None = None,
+    show_progress: bool | None = None,
+) -> EvalReport:
+    """Every model on every task; ``dims`` adds truncated variants named ``model@dim``."""
+    specs = resolve_tasks(tasks, data_dir)
+    report = EvalReport()
+    start = time.perf_counter()
+    with progress(
+        total=len(models) * len(specs), desc="evaluating", unit="task", enabled=show_progress
+    ) as bar:
+        for name, model in models.items():
+            encoder = _as_encoder(model)
+            base = _Cache(encoder)
+            variants: list[tuple[str, _Cache]] = [(name, base)]
+            for d in dims or ():
+                view = _Cache(encoder, d)
+                view.store = base.store  # same full vectors, truncated on the way out
+                variants.append((f"{name}@{d}", view))
+            for spec in specs:
+                for label, cache in variants:
+                    dim = cache.dims or getattr(encoder, "dim", None)
+                    report.scores.append(_run_one(label, model, cache, spec, dim))
+                bar.update(1)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _run_one(label: str, model: Any, cache: _Cache, spec: TaskSpec, dim: int | None) -> TaskScore:
+    t0 = time.perf_counter()
+    try:
+        result, metric = _dispatch(spec, model, cache)
+    except _Skip as e:
+        return TaskScore(label, spec.name, spec.type, spec.language, None, {}, 0.0, dim, str(e))
+    metrics = {k: v for k, v in asdict(result).items()}
+    metrics["main_metric"] = metric
+    logger.info("%s on %s: %s %.4f", label, spec.name, metric, result.main)
+    return TaskScore(
+        label,
+        spec.name,
+        spec.type,
+        spec.language,
+        float(result.main),
+        metrics,
+        time.perf_counter() - t0,
+        dim,
+    )
+
+
+class _Skip(Exception):
+    pass
+
+
+def _dispatch(spec: TaskSpec, model: Any, embed: _Cache) -> tuple[Any, str]:
+    kind, opts = spec.type, spec.options
+    if kind == "sts":
+        d = spec.read("data", ["text1", "text2", "score"], numeric=["score"])
+        return sts_scores(embed(d["text1"]), embed(d["text2"]), d["score"]), "spearman"
+    if kind == "pairs":
+        d = spec.read("data", ["text1", "text2", "label"], numeric=["label"])
+        return pair_scores(embed(d["text1"]), embed(d["text2"]), d["label"]), "average_precision"
+    if kind == "classification":
+        seed = int(opts.get("seed", 0))
+        if "train" in spec.files:
+            tr = spec.read("train", ["text", "label"])
+            te = spec.read("test", ["text", "label"])
+            keep = subsample(len(tr["text"]), opts.get("max_train"), seed)
+            texts = [tr["text"][i] for i in keep]
+            labels = [str(tr["label"][i]) for i in keep]
+            return probe_scores(
+                embed(texts),
+                labels,
+                x_test=embed(te["text"]),
+                y_test=[str(x) for x in te["label"]],
+                seed=seed,
+            ), "accuracy"
+        d = spec.read("data", ["text", "label"])
+        keep = subsample(len(d["text"]), opts.get("max_items"), seed)
+        return probe_scores(
+            embed([d["text"][i] for i in keep]),
+            [str(d["label"][i]) for i in keep],
+            folds=int(opts.get("folds", 5)),
+            seed=seed,
+        ), "accuracy"
+    if kind == "clustering":
+        d = spec.read("data", ["text", "label"])
+        keep = subsample(len(d["text"]), opts.get("max_items"), int(opts.get("seed", 0)))
+        return cluster_scores(
+            embed([d["text"][i] for i in keep]), [str(d["label"][i]) for i in keep]
+        ), "v_measure"
+    if kind == "retrieval":
+        data = _retrieval_data(spec)
+        doc_ids, q_ids = list(data.corpus), list(data.queries)
+        run = search(
+            embed([data.queries[q] for q in q_ids]),
+            embed([data.corpus[d] for d in doc_ids]),
+            q_ids,
+            doc_ids,
+            k=100,
+        )
+        return retrieval_metrics(run, data.qrels, documents=len(doc_ids)), "ndcg_at_10"
+    if kind == "docsim":
+        docs = [
+            line.strip()
+            for line in spec.path("documents").read_text(encoding=spec.encoding).splitlines()
+            if line.strip()
+        ]
+        human = np.loadtxt(spec.path("matrix"), dtype=np.float64)
+        return docsim_scores(embed(docs), human), "pearson"
+    return _word_task(spec, model, embed)
+
+
+def _retrieval_data(spec: TaskSpec) -> Any:
+    layout = spec.options.get("layout", "beir")
+    if layout == "beir":
+        return load_beir(spec.path("folder"), spec.options.get("split", "test"))
+    if layout == "stackfaq":
+        return load_stackfaq(spec.path("data"))
+    if layout == "faq":
+        c = spec.columns
+        return load_faq(
+            spec.path("items"),
+            spec.path("queries"),
+            item_id=c.get("item_id", "id"),
+            item_text=c.get("item_text", "text"),
+            query_text=c.get("query_text", "query"),
+            query_item=c.get("query_item", "id"),
+        )
+    if layout == "files":
+        return load_retrieval_files(
+            spec.path("corpus"),
+            spec.path("queries"),
+            spec.path("qrels"),
+            id_column=spec.columns.get("id", "id"),
+            text_column=spec.columns.get("text", "text"),
+        )
+    raise ParameterError(f"retrieval layout {layout!r} is not one of beir, files, faq, stackfaq")
+
+
+def _word_task(spec: TaskSpec, model: Any, embed: _Cache) -> tuple[Any, str]:
+    source = spec.files.get("data", "")
+    target = source if not (spec.base / source).exists() else str(spec.base / source)
+    if spec.type == "word-analogy":
+        if not isinstance(model, Vectors) or embed.dims is not None:
+            raise _Skip("analogies need a word vocabulary (Vectors)")
+        return word_analogy(model, target, restrict_vocab=30000), "accuracy"
+    if isinstance(model, Vectors) and embed.dims is None:
+        return word_similarity(model, target), "spearman"
+    pairs = load_word_pairs(target)
+    words = sorted({w for a, b in pairs.pairs for w in (a, b)})
+    vectors = Vectors(words, embed(words))
+    return word_similarity(vectors, target), "spearman"
