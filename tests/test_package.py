@@ -23,7 +23,8 @@ def test_public_surface_is_small_and_guarded() -> None:
 
 def test_import_is_light() -> None:
     code = (
-        "import sys, embedlab, embedlab.io, embedlab.text, embedlab.evaluate, embedlab.encoders;"
+        "import sys, embedlab, embedlab.io, embedlab.text, embedlab.evaluate, embedlab.encoders,"
+        " embedlab.viz;"
         "heavy = [m for m in ('torch', 'transformers', 'jieba', 'onnxruntime', 'ray', 'fastapi',"
         " 'matplotlib', 'numba', 'sentence_transformers', 'simplemma') if m in sys.modules];"
         "print(','.join(heavy))"

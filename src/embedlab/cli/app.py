@@ -22,6 +22,7 @@ from ..subword import SubwordVectors
 from .encode import distill_cmd, embed, encoders_app
 from .evaluate import eval_run
 from .train import train_app
+from .viz import viz_app
 
 app = typer.Typer(
     name="embedlab",
@@ -37,6 +38,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(export_app, name="export")
 app.add_typer(train_app, name="train")
 app.add_typer(encoders_app, name="encoders")
+app.add_typer(viz_app, name="viz")
 app.command("embed")(embed)
 app.command("distill")(distill_cmd)
 eval_app.command("run")(eval_run)
