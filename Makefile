@@ -48,6 +48,8 @@ bench: bench-env
 	$(BENCH_VENV)/bin/python benchmarks/static_training.py
 	$(BENCH_VENV)/bin/python benchmarks/glove_training.py
 	$(BENCH_VENV)/bin/python benchmarks/encoders.py
+	$(BENCH_VENV)/bin/python benchmarks/eval_crosscheck.py
+	$(BENCH_VENV)/bin/python benchmarks/eval_report.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

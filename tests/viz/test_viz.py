@@ -105,3 +105,15 @@ def test_plot_texts_with_labels_and_the_cli(
     assert code == 0, err
     assert "wrote" in out
     assert len(_payload((tmp_path / "c.html").read_text())["text"]) == 10
+
+
+@pytest.mark.slow
+def test_umap_gives_two_columns_and_keeps_clusters_apart() -> None:
+    pytest.importorskip("umap")
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.normal(0, 1, (40, 10)), rng.normal(8, 1, (40, 10))])
+    p = project(x, "umap")
+    assert p.shape == (80, 2)
+    gap = np.linalg.norm(p[:40].mean(0) - p[40:].mean(0))
+    spread = max(p[:40].std(0).max(), p[40:].std(0).max())
+    assert gap > 2 * spread

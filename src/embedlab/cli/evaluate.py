@@ -80,10 +80,9 @@ def _print(report: Any) -> None:
     for m in report.models():
         table.add_column(m, justify="right")
     for task in report.tasks():
-        first = next(s for s in report.scores if s.task == task)
         cells = []
         for m in report.models():
             s = report.get(m, task)
             cells.append("-" if s is None or s.main is None else f"{100 * s.main:.2f}")
-        table.add_row(task, str(first.metrics.get("main_metric", "")), *cells)
+        table.add_row(task, report.metric_of(task), *cells)
     Console(width=160).print(table)

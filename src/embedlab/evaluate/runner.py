@@ -75,6 +75,11 @@ class EvalReport:
     def get(self, model: str, task: str) -> TaskScore | None:
         return next((s for s in self.scores if s.model == model and s.task == task), None)
 
+    def metric_of(self, task: str) -> str:
+        """The name of the main metric of ``task`` (from any model that ran it)."""
+        done = [s for s in self.scores if s.task == task and s.main is not None]
+        return str(done[0].metrics.get("main_metric", "")) if done else ""
+
     def to_dict(self) -> dict[str, Any]:
         return {"seconds": self.seconds, "scores": [asdict(s) for s in self.scores]}
 
@@ -86,14 +91,12 @@ class EvalReport:
             "|---|---|" + "---|" * len(models),
         ]
         for task in self.tasks():
-            first = next(s for s in self.scores if s.task == task)
+            first = self.metric_of(task)
             cells = []
             for m in models:
                 s = self.get(m, task)
                 cells.append("-" if s is None or s.main is None else f"{100 * s.main:.2f}")
-            lines.append(
-                f"| {task} | {first.metrics.get('main_metric', '')} | " + " | ".join(cells) + " |"
-            )
+            lines.append(f"| {task} | {first} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
 
