@@ -10,6 +10,7 @@ scikit-learn and umap-learn are imported only here (``pip install 'embedlab[viz]
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -49,9 +50,16 @@ def project(x: npt.ArrayLike, method: Method = "pca", *, seed: int = 0) -> npt.N
     except ImportError as e:
         raise MissingDependencyError("UMAP needs umap-learn: pip install 'embedlab[viz]'") from e
     reducer = umap.UMAP(
-        n_components=2, metric="cosine", random_state=seed, n_neighbors=min(15, len(data) - 1)
+        n_components=2,
+        metric="cosine",
+        random_state=seed,
+        n_jobs=1,
+        n_neighbors=min(15, len(data) - 1),
     )
-    return np.asarray(reducer.fit_transform(data), dtype=np.float32)
+    with warnings.catch_warnings():
+        # a fixed seed makes umap-learn single-threaded, and it says so on every call
+        warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
+        return np.asarray(reducer.fit_transform(data), dtype=np.float32)
 
 
 def _pca(data: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
