@@ -259,6 +259,8 @@ def test_yaml_spec_and_bad_specs(tmp_path: Path) -> None:
         resolve_tasks(["nope"])
     with pytest.raises(ParameterError, match="needs data_dir"):
         resolve_tasks(["stsb-en"])
+    with pytest.raises(ParameterError, match="dims must be positive ints; got 0"):
+        evaluate({"letters": CountingEncoder()}, [str(spec)], dims=[0])
 
 
 def test_word_tasks_run_on_vectors_and_on_encoders(tmp_path: Path) -> None:

@@ -144,6 +144,9 @@ def evaluate(
 ) -> EvalReport:
     """Every model on every task; ``dims`` adds truncated variants named ``model@dim``."""
     specs = resolve_tasks(tasks, data_dir)
+    for d in dims or ():
+        if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+            raise ParameterError(f"dims must be positive ints; got {d!r}")
     report = EvalReport()
     start = time.perf_counter()
     with progress(
