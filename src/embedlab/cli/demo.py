@@ -101,7 +101,8 @@ def run_demo() -> None:
     typer.echo(
         "  embedlab train word2vec CORPUS -o OUT | info FILE | convert IN OUT | similar FILE WORD"
         " | eval words FILE... | export projector FILE DIR | embed FILE -o OUT.npy"
-        " | distill -o DIR | encoders export-onnx -o DIR"
+        " | distill -o DIR | encoders export-onnx -o DIR | eval run -m MODEL -t TASKS"
+        " | viz words FILE -o OUT.html"
     )
 
 
