@@ -1,0 +1,242 @@
+"""`HNSWIndex`: approximate nearest neighbours with hnswlib (kept over usearch: see RESULTS.md).
+
+A graph index (M links per node, ``ef_construction`` at build, ``ef`` at query time, raised to at
+least ``k``) over string ids mapped to hnswlib's integer labels. Adding an existing id updates its
+vector; removing marks it deleted (hnswlib skips it and reuses the slot); the index grows by
+doubling. ``allowed`` becomes hnswlib's label filter. Saved as a folder: hnswlib's own binary
+index file (plain arrays, no pickle), ``ids.txt`` and ``index.json``. hnswlib is imported only
+here (``pip install 'embedlab[search]'``). This module does not embed text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import FormatError, MissingDependencyError, ParameterError
+from ..io._files import atomic_dir
+from .base import Hits, Metric, as_matrix, check_ids, check_k, check_metric, missing
+from .exact import read_header
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["HNSWIndex"]
+
+_SPACES = {"cosine": "cosine", "dot": "ip", "l2": "l2"}
+_BRUTE_FORCE = 2000  # a filter leaving at most this many ids is scored exactly
+
+
+def _hnswlib() -> Any:
+    try:
+        import hnswlib
+    except ImportError as e:
+        raise MissingDependencyError(
+            "HNSW indexes need hnswlib: pip install 'embedlab[search]'"
+        ) from e
+    return hnswlib
+
+
+class HNSWIndex:
+    """Approximate top-k search; recall is measured against :class:`ExactIndex`, never assumed."""
+
+    kind = "hnsw"
+
+    def __init__(
+        self,
+        dim: int,
+        *,
+        metric: Metric = "cosine",
+        m: int = 16,
+        ef_construction: int = 200,
+        ef: int = 64,
+        threads: int | None = None,
+        seed: int = 100,
+    ) -> None:
+        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+            raise ParameterError(
+                f"The 'dim' parameter of HNSWIndex must be an int in [1, inf). Got {dim!r}."
+            )
+        for name, value in (("m", m), ("ef_construction", ef_construction), ("ef", ef)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+                raise ParameterError(
+                    f"The '{name}' parameter of HNSWIndex must be an int in [2, inf). Got {value!r}."
+                )
+        self.dim, self.m, self.ef_construction, self.ef = dim, m, ef_construction, ef
+        self.metric: Metric = check_metric(metric, "HNSWIndex")
+        self.threads = threads or (os.cpu_count() or 1)
+        self.seed = seed
+        self._index = _hnswlib().Index(space=_SPACES[self.metric], dim=dim)
+        self._index.init_index(
+            max_elements=1024,
+            M=m,
+            ef_construction=ef_construction,
+            random_seed=seed,
+            allow_replace_deleted=True,
+        )
+        self._index.set_num_threads(self.threads)
+        self._labels: dict[str, int] = {}
+        self._ids: dict[int, str] = {}
+        self._next = 0
+        self._free: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._labels
+
+    def __repr__(self) -> str:
+        return (
+            f"HNSWIndex({len(self)} x {self.dim}, metric={self.metric!r}, M={self.m}, ef={self.ef})"
+        )
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._labels)
+
+    def add(self, ids: Sequence[str], vectors: npt.ArrayLike) -> None:
+        x, _ = as_matrix(vectors, self.dim, "HNSWIndex")
+        keys = check_ids(ids, len(x), "HNSWIndex")
+        labels = []
+        for k in keys:
+            if k in self._labels:
+                labels.append(self._labels[k])
+                continue
+            label = self._free.pop() if self._free else self._take()
+            self._labels[k], self._ids[label] = label, k
+            labels.append(label)
+        needed = self._index.get_current_count() + len(keys)
+        if needed > self._index.get_max_elements():
+            self._index.resize_index(max(needed, 2 * self._index.get_max_elements()))
+        self._index.add_items(
+            x, np.asarray(labels, dtype=np.int64), num_threads=self.threads, replace_deleted=True
+        )
+
+    def _take(self) -> int:
+        label, self._next = self._next, self._next + 1
+        return label
+
+    def remove(self, ids: Sequence[str]) -> None:
+        keys = [str(i) for i in ids]
+        missing(keys, self._labels, "HNSWIndex")
+        for k in keys:
+            label = self._labels.pop(k)
+            del self._ids[label]
+            self._index.mark_deleted(label)
+            self._free.append(label)
+
+    def search(
+        self, queries: npt.ArrayLike, k: int = 10, *, allowed: Collection[str] | None = None
+    ) -> Hits | list[Hits]:
+        check_k(k, "HNSWIndex")
+        q, single = as_matrix(queries, self.dim, "HNSWIndex")
+        k = min(k, len(self._labels))
+        if k == 0:
+            empty = [Hits([], np.zeros(0, np.float32)) for _ in range(len(q))]
+            return empty[0] if single else empty
+        self._index.set_ef(max(self.ef, k))
+        if allowed is not None:
+            permitted = sorted({self._labels[a] for a in allowed if a in self._labels})
+            k = min(k, len(permitted))
+            if k == 0:
+                empty = [Hits([], np.zeros(0, np.float32)) for _ in range(len(q))]
+                return empty[0] if single else empty
+            if len(permitted) <= _BRUTE_FORCE:
+                hits = self._brute_force(q, permitted, k)
+                return hits[0] if single else hits
+            try:
+                labels, distances = self._index.knn_query(
+                    q, k=k, num_threads=1, filter=set(permitted).__contains__
+                )
+            except RuntimeError:  # the graph walk found fewer than k permitted nodes
+                hits = self._brute_force(q, permitted, k)
+                return hits[0] if single else hits
+        else:
+            labels, distances = self._index.knn_query(q, k=k, num_threads=self.threads)
+        scores = -distances if self.metric == "l2" else 1.0 - distances
+        hits = [
+            Hits([self._ids[int(x)] for x in row], s.astype(np.float32))
+            for row, s in zip(labels, scores)
+        ]
+        return hits[0] if single else hits
+
+    def _brute_force(self, q: npt.NDArray[np.float32], labels: list[int], k: int) -> list[Hits]:
+        """Exact scores over a small permitted set, from the vectors hnswlib stores."""
+        from .exact import ExactIndex
+
+        exact = ExactIndex(self.dim, metric=self.metric)
+        exact.add(
+            [self._ids[x] for x in labels], np.asarray(self._index.get_items(labels), np.float32)
+        )
+        found = exact.search(q, k)
+        return found if isinstance(found, list) else [found]
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        target = Path(folder)
+        with atomic_dir(target) as tmp:
+            self._index.save_index(str(tmp / "graph.bin"))
+            order = sorted(self._ids)
+            (tmp / "ids.txt").write_text(
+                "".join(json.dumps([label, self._ids[label]]) + "\n" for label in order),
+                encoding="utf-8",
+            )
+            header = {
+                "format_version": 1,
+                "kind": self.kind,
+                "dim": self.dim,
+                "metric": self.metric,
+                "m": self.m,
+                "ef_construction": self.ef_construction,
+                "ef": self.ef,
+                "next": self._next,
+                "free": self._free,
+                "count": len(self),
+            }
+            (tmp / "index.json").write_text(json.dumps(header), encoding="utf-8")
+        return target
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str], *, threads: int | None = None) -> HNSWIndex:
+        root = Path(folder)
+        h = read_header(root, cls.kind)
+        index = cls(
+            int(h["dim"]),
+            metric=h["metric"],
+            m=int(h["m"]),
+            ef_construction=int(h["ef_construction"]),
+            ef=int(h["ef"]),
+            threads=threads,
+        )
+        pairs = _read_pairs(root / "ids.txt")
+        try:
+            index._index.load_index(
+                str(root / "graph.bin"),
+                max_elements=max(1024, int(h["next"])),
+                allow_replace_deleted=True,
+            )
+        except RuntimeError as e:
+            raise FormatError(root / "graph.bin", f"hnswlib could not read this index: {e}") from e
+        index._index.set_num_threads(index.threads)
+        index._ids = {int(label): str(key) for label, key in pairs}
+        index._labels = {key: label for label, key in index._ids.items()}
+        index._next, index._free = int(h["next"]), [int(x) for x in h["free"]]
+        return index
+
+
+def _read_pairs(path: Path) -> list[tuple[int, str]]:
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            label, key = json.loads(line)
+            out.append((int(label), str(key)))
+        except (json.JSONDecodeError, ValueError, TypeError) as e:
+            raise FormatError(path, f"expected [label, id], found {line[:40]!r}", line=n) from e
+    return out
