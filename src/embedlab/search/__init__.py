@@ -1,4 +1,5 @@
-"""Search: exact (BLAS) and HNSW dense indexes, BM25 sparse retrieval, hybrid fusion.
+"""Search: exact (BLAS) and HNSW dense indexes, BM25 sparse retrieval, hybrid fusion, and
+persistent collections (SQLite + vector segments + index snapshots, atomic commits).
 
 Every index maps string ids to entries, scores "higher is better", searches one query or a batch,
 takes an ``allowed`` id set as a filter, and saves to a folder without pickle. hnswlib is imported
@@ -9,8 +10,19 @@ from __future__ import annotations
 
 from .base import Hits, Metric
 from .bm25 import BM25Index
+from .collection import Collection, Document
 from .exact import ExactIndex
 from .fusion import rrf, weighted
 from .hnsw import HNSWIndex
 
-__all__ = ["BM25Index", "ExactIndex", "HNSWIndex", "Hits", "Metric", "rrf", "weighted"]
+__all__ = [
+    "BM25Index",
+    "Collection",
+    "Document",
+    "ExactIndex",
+    "HNSWIndex",
+    "Hits",
+    "Metric",
+    "rrf",
+    "weighted",
+]

@@ -1,0 +1,144 @@
+"""Persistent collections: search modes, filters, updates, reopen, wrong encoder, crash safety."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from embedlab.errors import KeyNotFoundError, ParameterError
+from embedlab.search import Collection
+
+pytest.importorskip("hnswlib")
+
+DOCS = {
+    "pw": ("How do I reset my password?", {"lang": "en", "topic": "account"}),
+    "pw2": ("Change the password in the security settings", {"lang": "en", "topic": "account"}),
+    "parcel": ("Track your parcel with the tracking number", {"lang": "en", "topic": "shipping"}),
+    "pay": ("We accept cards and bank transfers for payment", {"lang": "en", "topic": "billing"}),
+    "zh": ("如何修改登录密码", {"lang": "zh", "topic": "account"}),
+}
+
+
+class WordHash:
+    """A deterministic toy encoder: each word hashes to a random direction; texts average them."""
+
+    def __init__(self, name: str = "wordhash", dim: int = 32) -> None:
+        self.name, self.dim, self.max_length = name, dim, None
+
+    def encode(
+        self, texts: Any, *, batch_size: int = 32, normalize: Any = None, show_progress: Any = None
+    ) -> np.ndarray:
+        single = isinstance(texts, str)
+        items = [texts] if single else list(texts)
+        out = np.zeros((len(items), self.dim), np.float32)
+        for i, t in enumerate(items):
+            for w in t.lower().replace("?", " ").split():
+                seed = sum(ord(c) * 31**j for j, c in enumerate(w[:8])) % (2**32)
+                out[i] += np.random.default_rng(seed).normal(size=self.dim)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        out = np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+        return out[0] if single else out
+
+
+def build(folder: Path, index: str = "hnsw") -> Collection:
+    col = Collection.create(folder, WordHash(), index=index)  # type: ignore[arg-type]
+    col.add(list(DOCS), [t for t, _ in DOCS.values()], [m for _, m in DOCS.values()])
+    return col
+
+
+@pytest.mark.parametrize("index", ["hnsw", "exact"])
+def test_search_modes_filters_and_reopen(tmp_path: Path, index: str) -> None:
+    col = build(tmp_path / "c", index)
+    assert len(col) == 5 and "pw" in col
+    dense = col.search("reset my password", k=2)
+    assert dense[0].id == "pw" and dense[0].metadata["topic"] == "account"
+    sparse = col.search("tracking number", k=3, mode="sparse")
+    assert [d.id for d in sparse] == ["parcel"]
+    hybrid = col.search("password settings", k=3, mode="hybrid")
+    assert {d.id for d in hybrid[:2]} == {"pw", "pw2"}
+    only_billing = col.search("password", k=5, where={"topic": "billing"})
+    assert [d.id for d in only_billing] == ["pay"]
+    chinese = col.search("密码", k=1, mode="sparse")
+    assert chinese[0].id == "zh"
+    col.close()
+    again = Collection.open(tmp_path / "c", WordHash())
+    assert [d.id for d in again.search("reset my password", k=2)] == [d.id for d in dense]
+    np.testing.assert_allclose(
+        again.vectors(["pw"])[0], WordHash().encode(DOCS["pw"][0]), atol=1e-6
+    )
+
+
+def test_update_and_delete_are_incremental(tmp_path: Path) -> None:
+    col = build(tmp_path / "c")
+    col.add(["pay"], ["Track the parcel of your payment"], [{"lang": "en", "topic": "shipping"}])
+    assert len(col) == 5 and col.get("pay").metadata["topic"] == "shipping"
+    assert {d.id for d in col.search("track parcel", k=2, mode="sparse")} == {"parcel", "pay"}
+    col.delete(["parcel"])
+    assert "parcel" not in col and all(d.id != "parcel" for d in col.search("track parcel", k=5))
+    with pytest.raises(KeyNotFoundError, match="not in the collection"):
+        col.delete(["parcel"])
+    gen = col.generation
+    col.close()
+    reopened = Collection.open(tmp_path / "c", WordHash())
+    assert reopened.generation == gen and len(reopened) == 4
+    assert sorted(
+        p.name for p in (tmp_path / "c").iterdir() if p.name.startswith(("dense", "bm25"))
+    ) == [f"bm25-{gen:06d}", f"dense-{gen:06d}"]  # old index snapshots are gone
+
+
+def test_the_wrong_encoder_cannot_query(tmp_path: Path) -> None:
+    build(tmp_path / "c").close()
+    with pytest.raises(
+        ParameterError,
+        match="built with encoder 'wordhash' \\(32 dims\\); it cannot be queried with 'other'",
+    ):
+        Collection.open(tmp_path / "c", WordHash("other"))
+    with pytest.raises(ParameterError, match="already holds a collection"):
+        Collection.create(tmp_path / "c", WordHash())
+
+
+def test_a_crash_before_the_commit_leaves_the_previous_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    col = build(tmp_path / "c")
+    before = [d.id for d in col.search("password", k=5)]
+    gen = col.generation
+
+    class Crash(RuntimeError):
+        pass
+
+    def crash(self: Collection, *a: Any, **k: Any) -> None:
+        # the new segment is written; the indexes too; then the process dies before SQLite commits
+        self._dense.save(self.folder / f"dense-{gen + 1:06d}")
+        raise Crash("power cut")
+
+    monkeypatch.setattr(Collection, "_commit", crash)
+    with pytest.raises(Crash):
+        col.add(["new"], ["a brand new password document"])
+    monkeypatch.undo()
+    col.close()
+    assert (tmp_path / "c" / f"seg-{gen + 1:06d}.npy").exists()  # left behind by the crash
+    back = Collection.open(tmp_path / "c", WordHash())
+    assert back.generation == gen and "new" not in back and len(back) == 5
+    assert [d.id for d in back.search("password", k=5)] == before
+    assert not (tmp_path / "c" / f"seg-{gen + 1:06d}.npy").exists()  # swept on open
+    back.add(["new"], ["a brand new password document"])
+    assert "new" in back
+
+
+def test_a_failed_sqlite_commit_rolls_back(tmp_path: Path) -> None:
+    col = build(tmp_path / "c")
+    con = sqlite3.connect(tmp_path / "c" / "collection.sqlite")
+    con.execute("BEGIN EXCLUSIVE")  # another writer holds the lock: the commit cannot happen
+    col._con.execute("PRAGMA busy_timeout = 10")
+    with pytest.raises(sqlite3.OperationalError):
+        col.add(["x"], ["x"])
+    con.execute("ROLLBACK")
+    con.close()
+    col.close()
+    back = Collection.open(tmp_path / "c", WordHash())
+    assert "x" not in back and len(back) == 5
