@@ -27,7 +27,7 @@ from ._files import atomic_file, compression_of, open_read
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["read_texts", "write_embeddings"]
+__all__ = ["read_records", "read_texts", "write_embeddings"]
 
 _TEXT_KINDS = (".txt", ".jsonl", ".csv", ".tsv", ".parquet")
 
@@ -66,6 +66,26 @@ def read_texts(
             return _read_csv(p, stream, field, id_field, "\t" if kind == ".tsv" else ",")
         except UnicodeDecodeError as e:
             raise FormatError(p, f"not valid UTF-8 ({e.reason})") from e
+
+
+def read_records(
+    path: str | os.PathLike[str],
+    *,
+    field: str = "text",
+    id_field: str | None = "id",
+    meta_fields: list[str] | None = None,
+) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+    """``(ids, texts, metadata)``: as :func:`read_texts`, plus the named fields of each record."""
+    ids, texts = read_texts(path, field=field, id_field=id_field)
+    if not meta_fields:
+        return ids, texts, [{} for _ in ids]
+    from ..evaluate.loaders import read_columns
+
+    cols = read_columns(path, {m: m for m in meta_fields})
+    if len(next(iter(cols.values()))) != len(ids):
+        raise FormatError(path, "some records have no text; metadata cannot be aligned")
+    metas = [{m: cols[m][n] for m in meta_fields} for n in range(len(ids))]
+    return ids, texts, metas
 
 
 def _read_lines(stream: io.TextIOWrapper) -> tuple[list[str], list[str]]:

@@ -87,8 +87,10 @@ class Collection:
         *,
         index: Literal["hnsw", "exact"] = "hnsw",
         metric: Literal["cosine", "dot", "l2"] = "cosine",
+        source: str | None = None,
     ) -> Collection:
-        """A new empty collection bound to ``encoder``."""
+        """A new empty collection bound to ``encoder`` (``source``: how to load it again, e.g.
+        the model id or folder, recorded for tools such as ``embedlab index``)."""
         check_choice("index", "Collection", index, ("hnsw", "exact"))
         root = Path(folder)
         if (root / DB).exists():
@@ -104,6 +106,7 @@ class Collection:
             state = {
                 "format_version": FORMAT_VERSION,
                 "encoder": _encoder_info(encoder),
+                "source": source,
                 "normalize": True,
                 "metric": metric,
                 "index": index,
@@ -114,6 +117,16 @@ class Collection:
             }
             con.execute("INSERT INTO state VALUES ('state', ?)", (json.dumps(state),))
         return cls(root, encoder, con)
+
+    @staticmethod
+    def recorded_source(folder: str | os.PathLike[str]) -> str | None:
+        """The model source recorded at creation (None when it was not given)."""
+        con = sqlite3.connect(Path(folder) / DB)
+        try:
+            row = con.execute("SELECT value FROM state WHERE key='state'").fetchone()
+        finally:
+            con.close()
+        return json.loads(row[0]).get("source") if row else None
 
     @classmethod
     def open(cls, folder: str | os.PathLike[str], encoder: Any) -> Collection:
@@ -143,6 +156,7 @@ class Collection:
             "folder": str(self.folder),
             "documents": len(self),
             "encoder": state["encoder"],
+            "source": state.get("source"),
             "metric": self.metric,
             "index": self.index_kind,
             "generation": self.generation,
