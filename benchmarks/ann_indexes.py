@@ -5,7 +5,7 @@ Run: .venv/bin/python benchmarks/ann_indexes.py [N]   (default 200,000; 1,000 qu
 Data: 1,000 Gaussian cluster centres in 384 dimensions, points = centre + 0.7 noise, unit length
 (cosine); queries drawn the same way, not in the index. Ground truth from embedlab's ExactIndex.
 Each library builds with M = 16 and ef_construction = 200 on 2 threads, in its own process
-(peak RSS of that process, VmHWM, minus the data), then answers all queries at several ef.
+(resident memory added by the index over the data), then answers all queries at several ef.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ def make(n: int, d: int = 384) -> tuple[np.ndarray, np.ndarray]:
     return x, q
 
 
-def hwm() -> float:
+def rss() -> float:
+    """Current resident memory in MB (after the data exist, the growth is the index's)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -42,7 +43,7 @@ def child(kind: str, n: int) -> None:
     from embedlab.search import ExactIndex, HNSWIndex
 
     x, q = make(n)
-    base = hwm()
+    base = rss()
     ids = [str(i) for i in range(n)]
     out: dict[str, object] = {}
     start = time.perf_counter()
@@ -50,6 +51,7 @@ def child(kind: str, n: int) -> None:
         index = ExactIndex(384)
         index.add(ids, x)
         out["build"] = time.perf_counter() - start
+        out["memory"] = rss() - base
         t = time.perf_counter()
         hits = index.search(q, 10)
         out["runs"] = [["-", time.perf_counter() - t, [h.ids for h in hits]]]
@@ -57,6 +59,7 @@ def child(kind: str, n: int) -> None:
         index = HNSWIndex(384, m=16, ef_construction=200, threads=2)
         index.add(ids, x)
         out["build"] = time.perf_counter() - start
+        out["memory"] = rss() - base
         runs = []
         for ef in (32, 64, 128):
             index.ef = ef
@@ -70,6 +73,7 @@ def child(kind: str, n: int) -> None:
         u = Index(ndim=384, metric="cos", dtype="f32", connectivity=16, expansion_add=200)
         u.add(np.arange(n), x, threads=2)
         out["build"] = time.perf_counter() - start
+        out["memory"] = rss() - base
         runs = []
         for ef in (32, 64, 128):
             u.expansion_search = ef
@@ -77,7 +81,6 @@ def child(kind: str, n: int) -> None:
             m = u.search(q, 10, threads=2)
             runs.append([ef, time.perf_counter() - t, [[str(k) for k in row] for row in m.keys]])
         out["runs"] = runs
-    out["memory"] = hwm() - base
     print(json.dumps(out))
 
 

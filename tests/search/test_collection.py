@@ -11,6 +11,7 @@ import pytest
 
 from embedlab.errors import KeyNotFoundError, ParameterError
 from embedlab.search import Collection
+from toyencoders import WordHash
 
 pytest.importorskip("hnswlib")
 
@@ -21,27 +22,6 @@ DOCS = {
     "pay": ("We accept cards and bank transfers for payment", {"lang": "en", "topic": "billing"}),
     "zh": ("如何修改登录密码", {"lang": "zh", "topic": "account"}),
 }
-
-
-class WordHash:
-    """A deterministic toy encoder: each word hashes to a random direction; texts average them."""
-
-    def __init__(self, name: str = "wordhash", dim: int = 32) -> None:
-        self.name, self.dim, self.max_length = name, dim, None
-
-    def encode(
-        self, texts: Any, *, batch_size: int = 32, normalize: Any = None, show_progress: Any = None
-    ) -> np.ndarray:
-        single = isinstance(texts, str)
-        items = [texts] if single else list(texts)
-        out = np.zeros((len(items), self.dim), np.float32)
-        for i, t in enumerate(items):
-            for w in t.lower().replace("?", " ").split():
-                seed = sum(ord(c) * 31**j for j, c in enumerate(w[:8])) % (2**32)
-                out[i] += np.random.default_rng(seed).normal(size=self.dim)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        out = np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
-        return out[0] if single else out
 
 
 def build(folder: Path, index: str = "hnsw") -> Collection:

@@ -1,0 +1,29 @@
+"""Deterministic toy encoders for tests that need an Encoder but not a model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class WordHash:
+    """Each word hashes to a fixed random direction; a text is the unit mean of its words."""
+
+    def __init__(self, name: str = "wordhash", dim: int = 32) -> None:
+        self.name, self.dim, self.max_length = name, dim, None
+
+    def encode(
+        self, texts: Any, *, batch_size: int = 32, normalize: Any = None, show_progress: Any = None
+    ) -> np.ndarray:
+        single = isinstance(texts, str)
+        items = [texts] if single else list(texts)
+        out = np.zeros((len(items), self.dim), np.float32)
+        for i, t in enumerate(items):
+            words = t.lower().replace("?", " ").split() or list(t)
+            for w in words:
+                seed = sum(ord(c) * 31**j for j, c in enumerate(w[:8])) % (2**32)
+                out[i] += np.random.default_rng(seed).normal(size=self.dim)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        out = np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+        return out[0] if single else out
