@@ -23,6 +23,7 @@ from .encode import distill_cmd, embed, encoders_app
 from .evaluate import eval_run
 from .faq import faq_app
 from .index import index_app
+from .serve import serve
 from .train import train_app
 from .viz import viz_app
 
@@ -43,6 +44,7 @@ app.add_typer(encoders_app, name="encoders")
 app.add_typer(viz_app, name="viz")
 app.add_typer(index_app, name="index")
 app.add_typer(faq_app, name="faq")
+app.command("serve")(serve)
 app.command("embed")(embed)
 app.command("distill")(distill_cmd)
 eval_app.command("run")(eval_run)

@@ -24,10 +24,12 @@ import logging
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import wraps
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +51,20 @@ FORMAT_VERSION = 1
 Mode = Literal["dense", "sparse", "hybrid"]
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _locked(method: F) -> F:
+    """One thread at a time per collection (the server calls from a thread pool)."""
+
+    @wraps(method)
+    def inner(self: Collection, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return inner  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class Document:
     id: str
@@ -68,6 +84,7 @@ class Collection:
         self.folder = folder
         self.encoder = encoder
         self._con = con
+        self._lock = threading.RLock()
         state = self._state()
         self.metric = state["metric"]
         self.index_kind = state["index"]
@@ -96,7 +113,7 @@ class Collection:
         if (root / DB).exists():
             raise ParameterError(f"{root} already holds a collection; use Collection.open")
         root.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(root / DB, isolation_level=None)
+        con = sqlite3.connect(root / DB, isolation_level=None, check_same_thread=False)
         with _transaction(con):
             con.execute(
                 "CREATE TABLE docs (id TEXT PRIMARY KEY, text TEXT NOT NULL, "
@@ -134,7 +151,7 @@ class Collection:
         root = Path(folder)
         if not (root / DB).exists():
             raise FormatError(root, f"not a collection: {DB} is missing")
-        con = sqlite3.connect(root / DB, isolation_level=None)
+        con = sqlite3.connect(root / DB, isolation_level=None, check_same_thread=False)
         state = json.loads(con.execute("SELECT value FROM state WHERE key='state'").fetchone()[0])
         if state.get("format_version") != FORMAT_VERSION:
             raise FormatError(root / DB, f"format_version {state.get('format_version')} is not 1")
@@ -150,6 +167,7 @@ class Collection:
         row = self._con.execute("SELECT value FROM state WHERE key='state'").fetchone()
         return dict(json.loads(row[0]))
 
+    @_locked
     def info(self) -> dict[str, Any]:
         state = self._state()
         return {
@@ -163,9 +181,11 @@ class Collection:
             "segments": len(self._segments),
         }
 
+    @_locked
     def __len__(self) -> int:
         return int(self._con.execute("SELECT COUNT(*) FROM docs").fetchone()[0])
 
+    @_locked
     def __contains__(self, key: object) -> bool:
         return (
             self._con.execute("SELECT 1 FROM docs WHERE id=?", (str(key),)).fetchone() is not None
@@ -184,6 +204,7 @@ class Collection:
     def _count_rows(self) -> int:
         return sum(int(load_npy(self.folder / s, mmap=True).shape[0]) for s in self._segments)
 
+    @_locked
     def vectors(self, ids: Sequence[str]) -> npt.NDArray[np.float32]:
         """The stored (unit-length) vectors of ``ids``, read from the segments."""
         bounds, total = [], 0
@@ -221,6 +242,7 @@ class Collection:
                     f.unlink(missing_ok=True)
 
     # -- writing --------------------------------------------------------------------------------
+    @_locked
     def add(
         self,
         ids: Sequence[str],
@@ -257,6 +279,7 @@ class Collection:
         self._rows_total += len(keys)
         return len(keys)
 
+    @_locked
     def delete(self, ids: Sequence[str]) -> int:
         keys = [str(i) for i in ids]
         absent = [k for k in keys if k not in self]
@@ -295,6 +318,7 @@ class Collection:
                 shutil.rmtree(self.folder / name, ignore_errors=True)
 
     # -- reading --------------------------------------------------------------------------------
+    @_locked
     def get(self, key: str) -> Document:
         row = self._con.execute("SELECT id, text, meta FROM docs WHERE id=?", (key,)).fetchone()
         if row is None:
@@ -313,6 +337,7 @@ class Collection:
         sql = "SELECT id FROM docs WHERE " + " AND ".join(clauses)
         return {r[0] for r in self._con.execute(sql, params)}
 
+    @_locked
     def search(
         self,
         query: str,

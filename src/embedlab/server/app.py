@@ -1,0 +1,357 @@
+"""The HTTP API: OpenAI-compatible embeddings, collection search, FAQ answering, health.
+
+``create_app(config)`` returns a FastAPI app: ``POST /v1/embeddings`` (``input`` a string or a
+list of strings, ``model``, ``encoding_format`` float|base64, ``dimensions`` to truncate
+Matryoshka-style and renormalize, ``usage`` with token counts from the model's own tokenizer),
+``GET /v1/models``, ``POST /v1/search``, ``POST /v1/faq/ask``, ``GET /health``; OpenAPI docs at
+``/docs``. Concurrent embedding requests are micro-batched per model. Limits answer with the right
+status and OpenAI's error shape ``{"error": {"message", "type", "param", "code"}}``: a body over
+``max_body_bytes`` 413, too many inputs / too long an input / a malformed request 422, a full
+queue 503, a missing or wrong bearer token (when ``EMBEDLAB_API_KEY`` is set) 401. This module
+does not bind sockets (``embedlab serve`` runs uvicorn, on 127.0.0.1 unless told otherwise).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import numpy as np
+
+from ..errors import MissingDependencyError
+from .batcher import MicroBatcher, QueueFull
+from .config import ServerConfig
+
+try:  # this module is imported only to build an app; the package itself stays light
+    from fastapi import Depends, FastAPI, HTTPException, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+except ImportError as e:  # pragma: no cover - exercised without the extra
+    raise MissingDependencyError(
+        "the server needs fastapi and uvicorn: pip install 'embedlab[server]'"
+    ) from e
+
+from .schemas import AskRequest, EmbeddingRequest, SearchRequest
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["create_app"]
+
+
+def error_body(
+    message: str,
+    kind: str = "invalid_request_error",
+    param: str | None = None,
+    code: str | None = None,
+) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+class BodyLimit:
+    """ASGI middleware: refuse request bodies over ``limit`` bytes with 413, before parsing."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._too_large(send)
+            return
+        seen = 0
+
+        async def counting() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counting, send)
+        except _TooLarge:
+            await self._too_large(send)
+
+    async def _too_large(self, send: Any) -> None:
+        import json
+
+        body = json.dumps(
+            error_body(f"request body over {self.limit} bytes", code="request_too_large")
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def count_tokens(encoder: Any, texts: list[str]) -> int:
+    """Tokens as the model sees them (its tokenizer), else whitespace words."""
+    tok = getattr(encoder, "tokenizer", None)
+    try:
+        if tok is not None and hasattr(tok, "encode_batch"):
+            return sum(len(e.ids) for e in tok.encode_batch(texts))
+        if tok is not None and hasattr(tok, "model_max_length"):
+            return sum(
+                len(x) for x in tok(texts, add_special_tokens=True, verbose=False)["input_ids"]
+            )
+        if callable(tok):
+            return sum(len(tok(t)) for t in texts)
+    except Exception:  # pragma: no cover - counting must never fail a request
+        logger.debug("token counting fell back to words", exc_info=True)
+    return sum(len(t.split()) for t in texts)
+
+
+def create_app(
+    config: ServerConfig | None = None,
+    *,
+    encoders: Mapping[str, Any] | None = None,
+    collections: Mapping[str, Any] | None = None,
+    faqs: Mapping[str, Any] | None = None,
+) -> Any:
+    """The FastAPI app; pass already-built encoders/collections/FAQs or let the config load them."""
+    cfg = config or ServerConfig()
+    state: dict[str, Any] = {
+        "encoders": dict(encoders or {}),
+        "collections": dict(collections or {}),
+        "faqs": dict(faqs or {}),
+        "batchers": {},
+    }
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        _load(cfg, state)
+        for name, enc in state["encoders"].items():
+            b = MicroBatcher(
+                enc,
+                max_batch=cfg.max_batch,
+                max_wait=cfg.max_wait_ms / 1000,
+                max_pending=cfg.limits.max_pending,
+            )
+            await b.start()
+            state["batchers"][name] = b
+        logger.info("serving models %s", sorted(state["encoders"]))
+        yield
+        for b in state["batchers"].values():  # graceful: finish queued work first
+            await b.stop()
+
+    app = FastAPI(title="embedlab", version=_version(), lifespan=lifespan)
+    app.add_middleware(BodyLimit, limit=cfg.limits.max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: Any) -> Any:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(x) for x in first.get("loc", ()) if x != "body")
+        return JSONResponse(
+            status_code=422,
+            content=error_body(
+                f"{where}: {first.get('msg', 'invalid request')}", param=where or None
+            ),
+        )
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: Any) -> Any:
+        detail = exc.detail if isinstance(exc.detail, dict) else error_body(str(exc.detail))
+        return JSONResponse(status_code=exc.status_code, content=detail, headers=exc.headers)
+
+    def fail(
+        status: int,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        kind: str = "invalid_request_error",
+    ) -> Any:
+        return HTTPException(status_code=status, detail=error_body(message, kind, param, code))
+
+    async def authorize(request: Request) -> None:
+        key = cfg.key()
+        if key is None:
+            return
+        given = request.headers.get("authorization", "")
+        if given != f"Bearer {key}":
+            raise fail(
+                401,
+                "Incorrect or missing API key (send Authorization: Bearer <key>)",
+                code="invalid_api_key",
+            )
+
+    guarded = [Depends(authorize)]
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "models": sorted(state["encoders"]),
+            "collections": sorted(state["collections"]),
+            "faqs": sorted(state["faqs"]),
+            "encoder_calls": {n: b.calls for n, b in state["batchers"].items()},
+        }
+
+    @app.get("/v1/models", dependencies=guarded)
+    async def models() -> dict[str, Any]:
+        return {
+            "object": "list",
+            "data": [
+                {
+                    "id": name,
+                    "object": "model",
+                    "created": 0,
+                    "owned_by": "embedlab",
+                    "dimensions": int(enc.dim),
+                }
+                for name, enc in state["encoders"].items()
+            ],
+        }
+
+    @app.post("/v1/embeddings", dependencies=guarded)
+    async def embeddings(req: EmbeddingRequest) -> dict[str, Any]:
+        name = req.model if req.model in state["encoders"] else None
+        if name is None:
+            raise fail(
+                404,
+                f"model {req.model!r} is not served; try one of {sorted(state['encoders'])}",
+                param="model",
+                code="model_not_found",
+            )
+        texts = [req.input] if isinstance(req.input, str) else list(req.input)
+        if not texts:
+            raise fail(422, "input must not be empty", param="input")
+        if len(texts) > cfg.limits.max_inputs:
+            raise fail(
+                422,
+                f"{len(texts)} inputs; at most {cfg.limits.max_inputs} per request",
+                param="input",
+            )
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise fail(
+                    422,
+                    f"input[{i}] is not a string (token arrays are not supported)",
+                    param="input",
+                )
+            if not t:
+                raise fail(422, f"input[{i}] is empty", param="input")
+            if len(t) > cfg.limits.max_chars:
+                raise fail(
+                    422,
+                    f"input[{i}] has {len(t)} characters; at most {cfg.limits.max_chars}",
+                    param="input",
+                )
+        enc = state["encoders"][name]
+        if req.dimensions is not None and not 0 < req.dimensions <= enc.dim:
+            raise fail(422, f"dimensions must be in [1, {enc.dim}] for {name}", param="dimensions")
+        try:
+            vectors = await state["batchers"][name].embed(texts)
+        except QueueFull as e:
+            raise fail(
+                503, f"the server is busy: {e}", kind="server_error", code="overloaded"
+            ) from e
+        if req.dimensions is not None:
+            vectors = vectors[:, : req.dimensions]
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+        data = []
+        for i, v in enumerate(np.asarray(vectors, dtype="<f4")):
+            emb: Any = (
+                base64.b64encode(v.tobytes()).decode()
+                if req.encoding_format == "base64"
+                else v.tolist()
+            )
+            data.append({"object": "embedding", "index": i, "embedding": emb})
+        tokens = count_tokens(enc, texts)
+        return {
+            "object": "list",
+            "data": data,
+            "model": name,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+
+    @app.post("/v1/search", dependencies=guarded)
+    async def search(req: SearchRequest) -> dict[str, Any]:
+        col = state["collections"].get(req.collection)
+        if col is None:
+            raise fail(404, f"collection {req.collection!r} is not served", param="collection")
+        import asyncio
+
+        docs = await asyncio.to_thread(col.search, req.query, req.k, mode=req.mode, where=req.where)
+        return {
+            "object": "list",
+            "collection": req.collection,
+            "data": [
+                {"id": d.id, "text": d.text, "score": d.score, "metadata": d.metadata} for d in docs
+            ],
+        }
+
+    @app.post("/v1/faq/ask", dependencies=guarded)
+    async def ask(req: AskRequest) -> dict[str, Any]:
+        faq = state["faqs"].get(req.faq)
+        if faq is None:
+            raise fail(404, f"FAQ {req.faq!r} is not served", param="faq")
+        import asyncio
+
+        r = await asyncio.to_thread(faq.ask, req.question, req.k)
+        return {
+            "question": r.question,
+            "answered": r.answered,
+            "confidence": r.confidence,
+            "threshold": faq.threshold,
+            "answers": [
+                {
+                    "id": a.id,
+                    "text": a.text,
+                    "score": a.score,
+                    "matched_question": a.matched_question,
+                }
+                for a in r.answers
+            ],
+        }
+
+    app.state.embedlab = state
+    return app
+
+
+def _load(cfg: ServerConfig, state: dict[str, Any]) -> None:
+    """Open what the config names and the caller did not pass in."""
+    from ..encoders import load_encoder
+
+    for name, source in cfg.models.items():
+        if name not in state["encoders"]:
+            state["encoders"][name] = load_encoder(None if source == "default" else source)
+    if cfg.collections:
+        from ..search import Collection
+
+        for name, spec in cfg.collections.items():
+            if name not in state["collections"]:
+                path = cfg.resolve(spec["path"])
+                src = spec.get("model") or Collection.recorded_source(path)
+                state["collections"][name] = Collection.open(path, load_encoder(src))
+    if cfg.faqs:
+        from ..apps import FAQ
+
+        for name, spec in cfg.faqs.items():
+            if name not in state["faqs"]:
+                path = cfg.resolve(spec["path"])
+                src = spec.get("model") or FAQ.recorded_source(path)
+                state["faqs"][name] = FAQ.open(path, load_encoder(src))
+
+
+def _version() -> str:
+    from .._version import __version__
+
+    return __version__

@@ -1,0 +1,91 @@
+"""Server configuration: which models, collections and FAQs to serve, and the limits.
+
+A JSON (or YAML) file::
+
+    {"models": {"minilm": "default", "static": "models/minilm-static"},
+     "collections": {"docs": {"path": "docs-collection"}},
+     "faqs": {"support": {"path": "support-faq"}},
+     "limits": {"max_inputs": 2048, "max_chars": 32768, "max_body_bytes": 8388608,
+                "max_pending": 4096},
+     "batching": {"max_batch": 64, "max_wait_ms": 5}}
+
+Model sources are anything :func:`embedlab.encoders.load_encoder` opens (``"default"`` is the
+offline all-MiniLM-L6-v2); collections and FAQs open with the encoder they were built with. The
+API key comes from ``EMBEDLAB_API_KEY`` (never from the file). This module does not serve.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import FormatError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Limits", "ServerConfig"]
+
+
+@dataclass
+class Limits:
+    max_inputs: int = 2048
+    max_chars: int = 32768
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_pending: int = 4096
+
+
+@dataclass
+class ServerConfig:
+    models: dict[str, str] = field(default_factory=lambda: {"all-MiniLM-L6-v2": "default"})
+    collections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    faqs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    max_batch: int = 64
+    max_wait_ms: float = 5.0
+    api_key: str | None = None
+    base: Path = field(default_factory=Path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ServerConfig:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+            if p.suffix.lower() in (".yaml", ".yml"):
+                import yaml
+
+                raw = yaml.safe_load(text)
+            else:
+                raw = json.loads(text)
+        except (json.JSONDecodeError, ValueError) as e:
+            raise FormatError(p, f"not a valid server config: {e}") from e
+        if not isinstance(raw, dict):
+            raise FormatError(p, "a server config is a mapping")
+        unknown = set(raw) - {"models", "collections", "faqs", "limits", "batching"}
+        if unknown:
+            raise FormatError(p, f"unknown keys {sorted(unknown)}")
+        try:
+            limits = Limits(**raw.get("limits", {}))
+        except TypeError as e:
+            raise FormatError(p, f"limits: {e}") from e
+        batching = raw.get("batching", {})
+        return cls(
+            models={str(k): str(v) for k, v in raw.get("models", {}).items()}
+            or {"all-MiniLM-L6-v2": "default"},
+            collections=dict(raw.get("collections", {})),
+            faqs=dict(raw.get("faqs", {})),
+            limits=limits,
+            max_batch=int(batching.get("max_batch", 64)),
+            max_wait_ms=float(batching.get("max_wait_ms", 5.0)),
+            base=p.parent,
+        )
+
+    def resolve(self, path: str) -> Path:
+        q = Path(path).expanduser()
+        return q if q.is_absolute() else self.base / q
+
+    def key(self) -> str | None:
+        return self.api_key if self.api_key is not None else os.environ.get("EMBEDLAB_API_KEY")
