@@ -1,0 +1,148 @@
+"""Load test of `embedlab serve` on loopback: 16 concurrent clients, 2,000 requests of 1-8 sentences.
+
+Run: .venv/bin/python benchmarks/server_load.py [REQUESTS] [CLIENTS]
+
+The server (all-MiniLM-L6-v2, torch, 2 threads, micro-batching) runs in its own process on
+127.0.0.1; clients send OpenAI-style requests (base64 vectors, as the official client does) from
+asyncio. Reported: errors, throughput in sentences/s against in-process batched encoding of the
+same sentences (goal >= 90%), and latency percentiles. Bounded: the run stops after the requests
+or 600 s, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from _common import ROOT, machine, table
+from encoders import corpus_sentences
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def workload(requests: int) -> list[list[str]]:
+    pool = corpus_sentences(4000)
+    rng = random.Random(0)
+    return [rng.sample(pool, rng.randint(1, 8)) for _ in range(requests)]
+
+
+async def drive(url: str, jobs: list[list[str]], clients: int) -> tuple[list[float], int]:
+    import httpx
+
+    queue: asyncio.Queue[list[str]] = asyncio.Queue()
+    for job in jobs:
+        queue.put_nowait(job)
+    latencies: list[float] = []
+    errors = 0
+
+    async def client(http: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while not queue.empty():
+            job = queue.get_nowait()
+            t = time.perf_counter()
+            r = await http.post(
+                f"{url}/v1/embeddings",
+                json={"model": "minilm", "input": job, "encoding_format": "base64"},
+            )
+            latencies.append(time.perf_counter() - t)
+            if r.status_code != 200 or len(r.json()["data"]) != len(job):
+                errors += 1
+
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=clients)) as http:
+        await asyncio.wait_for(asyncio.gather(*[client(http) for _ in range(clients)]), 600)
+    return latencies, errors
+
+
+def main() -> None:
+    requests = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    clients = int(sys.argv[2]) if len(sys.argv) > 2 else 16
+    jobs = workload(requests)
+    sentences = sum(len(j) for j in jobs)
+
+    from embedlab.encoders import TransformerEncoder
+
+    enc = TransformerEncoder(threads=2)
+    flat = [s for j in jobs for s in j]
+    enc.encode(flat[:64])
+    t = time.perf_counter()
+    enc.encode(flat)
+    inproc = sentences / (time.perf_counter() - t)
+    del enc
+
+    port = free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "embedlab",
+            "-q",
+            "serve",
+            "-m",
+            "minilm=default",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        for _ in range(600):
+            try:
+                if httpx.get(f"{url}/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        asyncio.run(drive(url, jobs[:32], clients))  # warm-up
+        t = time.perf_counter()
+        latencies, errors = asyncio.run(drive(url, jobs, clients))
+        took = time.perf_counter() - t
+        calls = httpx.get(f"{url}/health").json()["encoder_calls"]["minilm"]
+    finally:
+        server.terminate()
+        server.wait(30)
+    served = sentences / took
+    lat = np.array(latencies) * 1000
+    rows = [
+        ["requests / sentences", f"{requests:,} / {sentences:,}", "-"],
+        ["errors", str(errors), "goal 0"],
+        [
+            "throughput, served",
+            f"{served:,.0f} sentences/s",
+            f"{served / inproc:.0%} of in-process (goal >= 90%)",
+        ],
+        ["throughput, in-process batched", f"{inproc:,.0f} sentences/s", "-"],
+        [
+            "latency p50 / p90 / p99",
+            f"{np.percentile(lat, 50):.0f} / {np.percentile(lat, 90):.0f} / "
+            f"{np.percentile(lat, 99):.0f} ms",
+            f"{clients} concurrent clients",
+        ],
+        [
+            "encoder calls",
+            f"{calls:,} (incl. warm-up)",
+            f"{(requests + 32) / calls:.1f} requests per call",
+        ],
+    ]
+    print(f"# server_load ({machine()}, {time.strftime('%Y-%m-%d')})\n")
+    print(table(["measure", "value", "note"], rows))
+
+
+if __name__ == "__main__":
+    main()
