@@ -64,15 +64,16 @@ async def drive(url: str, jobs: list[list[str]], clients: int) -> tuple[list[flo
     return latencies, errors
 
 
-def main() -> None:
-    requests = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    clients = int(sys.argv[2]) if len(sys.argv) > 2 else 16
-    jobs = workload(requests)
-    sentences = sum(len(j) for j in jobs)
+def one(backend: str, jobs: list[list[str]], clients: int) -> list[list[str]]:
+    from embedlab.encoders import TransformerEncoder, load_encoder
 
-    from embedlab.encoders import TransformerEncoder
+    requests, sentences = len(jobs), sum(len(j) for j in jobs)
+    source = "default"
+    if backend == "onnx":
+        from encoders import onnx_folder
 
-    enc = TransformerEncoder(threads=2)
+        source = str(onnx_folder())
+    enc = TransformerEncoder(threads=2) if backend == "torch" else load_encoder(source, threads=2)
     flat = [s for j in jobs for s in j]
     enc.encode(flat[:64])
     t = time.perf_counter()
@@ -90,7 +91,9 @@ def main() -> None:
             "-q",
             "serve",
             "-m",
-            "minilm=default",
+            f"minilm={source}",
+            "--max-wait-ms",
+            os.environ.get("MAX_WAIT_MS", "5"),
             "--port",
             str(port),
         ],
@@ -119,29 +122,39 @@ def main() -> None:
         server.wait(30)
     served = sentences / took
     lat = np.array(latencies) * 1000
-    rows = [
-        ["requests / sentences", f"{requests:,} / {sentences:,}", "-"],
-        ["errors", str(errors), "goal 0"],
+    return [
+        [backend, "requests / sentences", f"{requests:,} / {sentences:,}", "-"],
+        [backend, "errors", str(errors), "goal 0"],
         [
+            backend,
             "throughput, served",
             f"{served:,.0f} sentences/s",
             f"{served / inproc:.0%} of in-process (goal >= 90%)",
         ],
-        ["throughput, in-process batched", f"{inproc:,.0f} sentences/s", "-"],
+        [backend, "throughput, in-process batched", f"{inproc:,.0f} sentences/s", "-"],
         [
+            backend,
             "latency p50 / p90 / p99",
             f"{np.percentile(lat, 50):.0f} / {np.percentile(lat, 90):.0f} / "
             f"{np.percentile(lat, 99):.0f} ms",
             f"{clients} concurrent clients",
         ],
         [
+            backend,
             "encoder calls",
             f"{calls:,} (incl. warm-up)",
             f"{(requests + 32) / calls:.1f} requests per call",
         ],
     ]
+
+
+def main() -> None:
+    requests = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    clients = int(sys.argv[2]) if len(sys.argv) > 2 else 16
+    jobs = workload(requests)
+    rows = one("torch", jobs, clients) + one("onnx", jobs, clients)
     print(f"# server_load ({machine()}, {time.strftime('%Y-%m-%d')})\n")
-    print(table(["measure", "value", "note"], rows))
+    print(table(["backend", "measure", "value", "note"], rows))
 
 
 if __name__ == "__main__":

@@ -79,3 +79,15 @@ def test_rejects_non_text_input(encoder: Encoder) -> None:
         encoder.encode(42)  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match=r"item 0 is bytes"):
         encoder.encode([b"bytes"])  # type: ignore[list-item]
+
+
+def test_length_sorted_batches_bound_padding() -> None:
+    from embedlab.encoders.base import length_sorted_batches
+
+    assert [list(b) for b in length_sorted_batches([30, 9, 1, 8], 2)] == [[0], [1, 3], [2]]
+    assert [list(b) for b in length_sorted_batches([10] * 5, 2)] == [[0, 1], [2, 3], [4]]
+    lengths = list(range(5, 60))
+    for batch in length_sorted_batches(lengths, 32):
+        longest, shortest = max(lengths[i] for i in batch), min(lengths[i] for i in batch)
+        assert longest <= 1.15 * shortest + 2
+    assert sorted(i for b in length_sorted_batches(lengths, 32) for i in b) == list(range(55))

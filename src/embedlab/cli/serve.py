@@ -20,6 +20,12 @@ def serve(
         str, typer.Option(help="Interface to bind (127.0.0.1: this machine only).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    max_batch: Annotated[
+        Optional[int], typer.Option(help="Most texts per micro-batched encoder call.")
+    ] = None,
+    max_wait_ms: Annotated[
+        Optional[float], typer.Option(help="How long a batch waits for more requests.")
+    ] = None,
     graceful: Annotated[
         int, typer.Option(help="Seconds to finish in-flight requests on shutdown.")
     ] = 30,
@@ -42,6 +48,10 @@ def serve(
             if not sep:
                 name, source = Path(item).name or item, item
             cfg.models[name] = source
+    if max_batch is not None:
+        cfg.max_batch = max_batch
+    if max_wait_ms is not None:
+        cfg.max_wait_ms = max_wait_ms
     typer.echo(f"embedlab serving {sorted(cfg.models)} on http://{host}:{port} (docs at /docs)")
     uvicorn.run(
         create_app(cfg), host=host, port=port, timeout_graceful_shutdown=graceful, log_level="info"

@@ -80,16 +80,26 @@ def check_batch_size(batch_size: int, owner: str) -> None:
 
 
 def length_sorted_batches(
-    lengths: Sequence[int], batch_size: int
+    lengths: Sequence[int], batch_size: int, *, max_padding: float = 0.15
 ) -> Iterator[npt.NDArray[np.intp]]:
-    """Indices in batches of similar length, longest first (padding stays small).
+    """Indices in batches of similar length, longest first, so padding stays small.
 
-    ``lengths=[3, 9, 1, 8], batch_size=2`` -> ``[1, 3]``, ``[0, 2]``. Callers write each result
-    back at these indices, so the output keeps the input order.
+    A batch closes at ``batch_size`` items, or earlier when the next item is so much shorter that
+    padding it to the batch's longest would waste more than ``max_padding`` of its tokens (plus two
+    tokens of slack). ``lengths=[30, 9, 1, 8], batch_size=2`` -> ``[0]``, ``[1, 3]``, ``[2]``. Callers
+    write each result back at these indices, so the output keeps the input order.
     """
-    order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
-    for start in range(0, len(order), batch_size):
-        yield order[start : start + batch_size]
+    lens = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(-lens, kind="stable")
+    start = 0
+    for i in range(1, len(order) + 1):
+        if (
+            i == len(order)
+            or i - start >= batch_size
+            or (lens[order[start]] > (1 + max_padding) * lens[order[i]] + 2)
+        ):
+            yield order[start:i]
+            start = i
 
 
 def pad_ids(

@@ -7,7 +7,7 @@ A JSON (or YAML) file::
      "faqs": {"support": {"path": "support-faq"}},
      "limits": {"max_inputs": 2048, "max_chars": 32768, "max_body_bytes": 8388608,
                 "max_pending": 4096},
-     "batching": {"max_batch": 64, "max_wait_ms": 5}}
+     "batching": {"max_batch": 256, "max_wait_ms": 5}}
 
 Model sources are anything :func:`embedlab.encoders.load_encoder` opens (``"default"`` is the
 offline all-MiniLM-L6-v2); collections and FAQs open with the encoder they were built with. The
@@ -44,7 +44,7 @@ class ServerConfig:
     collections: dict[str, dict[str, Any]] = field(default_factory=dict)
     faqs: dict[str, dict[str, Any]] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
-    max_batch: int = 64
+    max_batch: int = 256
     max_wait_ms: float = 5.0
     api_key: str | None = None
     base: Path = field(default_factory=Path)
@@ -78,7 +78,7 @@ class ServerConfig:
             collections=dict(raw.get("collections", {})),
             faqs=dict(raw.get("faqs", {})),
             limits=limits,
-            max_batch=int(batching.get("max_batch", 64)),
+            max_batch=int(batching.get("max_batch", 256)),
             max_wait_ms=float(batching.get("max_wait_ms", 5.0)),
             base=p.parent,
         )
