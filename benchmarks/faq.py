@@ -69,7 +69,8 @@ def run(
         f"{report['accuracy_at_1']:.3f}",
         f"{report['mrr_at_3']:.3f}",
         f"{cal.threshold:.3f} (cal. precision {cal.precision:.3f}, coverage {cal.coverage:.3f})",
-        f"{report['precision']:.3f} / {report['coverage']:.3f}",
+        f"{report['precision']:.3f} / {report['coverage']:.3f} (out of scope answered "
+        f"{report['out_of_scope_answered']:.2f})",
         f"{len(in_scope)} + {len(test) - len(in_scope)} out of scope",
         f"{per_q:.1f} ms",
     ]
@@ -124,7 +125,7 @@ def main() -> None:
                 "FAQ",
                 "answers / phrasings",
                 "build",
-                "accuracy@1",
+                "accuracy@1 (in scope)",
                 "MRR@3",
                 "threshold (target precision 0.9)",
                 "test precision / coverage",

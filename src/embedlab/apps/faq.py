@@ -217,21 +217,31 @@ class FAQ:
         return cal
 
     def evaluate(self, questions: Sequence[str], answer_ids: Sequence[str]) -> dict[str, float]:
-        """accuracy@1, MRR@3, and precision / coverage at the current threshold."""
+        """accuracy@1 and MRR@3 over in-scope questions (a known answer id), precision and
+        coverage at the current threshold over all, and how often out-of-scope ones (id "")
+        were answered anyway."""
         results = [self.ask(q, 3) for q in questions]
+        targets = [str(t) for t in answer_ids]
         ranks = [
-            next((i for i, a in enumerate(r.answers) if a.id == str(t)), None)
-            for r, t in zip(results, answer_ids)
+            next((i for i, a in enumerate(r.answers) if a.id == t), None)
+            for r, t in zip(results, targets)
         ]
+        scope = [t != "" for t in targets]
+        in_scope = [rank for rank, s in zip(ranks, scope) if s]
         answered = [r.answered for r in results]
         right = [r.answered and rank == 0 for r, rank in zip(results, ranks)]
         n_answered = sum(answered)
+        out = [a for a, s in zip(answered, scope) if not s]
         return {
             "questions": float(len(results)),
-            "accuracy_at_1": float(np.mean([rank == 0 for rank in ranks])),
-            "mrr_at_3": float(np.mean([0.0 if rank is None else 1 / (rank + 1) for rank in ranks])),
+            "in_scope": float(len(in_scope)),
+            "accuracy_at_1": float(np.mean([r == 0 for r in in_scope])) if in_scope else 0.0,
+            "mrr_at_3": float(np.mean([0.0 if r is None else 1 / (r + 1) for r in in_scope]))
+            if in_scope
+            else 0.0,
             "coverage": n_answered / len(results),
             "precision": (sum(right) / n_answered) if n_answered else 1.0,
+            "out_of_scope_answered": float(np.mean(out)) if out else 0.0,
             "threshold": self.threshold,
         }
 
