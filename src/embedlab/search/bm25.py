@@ -3,8 +3,8 @@
 Documents are tokenized with :class:`embedlab.text.Tokenizer` (regex words; Han runs segmented by
 jieba; lower-cased), and each (document, term) weight is precomputed as Lucene's BM25:
 ``idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avglen))`` with
-``idf = ln(1 + (N - df + 0.5) / (df + 0.5))``. A query's scores are one sparse product of the
-weight matrix with the query's term counts. Adding documents recomputes the weights (IDF and the
+``idf = ln(1 + (N - df + 0.5) / (df + 0.5))``, stored term-major, so a query's scores are the sum
+of its terms' rows weighted by their counts in the query. Adding documents recomputes the weights (IDF and the
 average length depend on the whole collection); removing one drops its row. ``allowed`` restricts
 candidates as for dense indexes. Saved as a folder: ``index.json`` and ``documents.jsonl`` (each
 id with its term counts). This module does not embed text.
@@ -109,8 +109,9 @@ class BM25Index:
         idf = np.log1p((n - df + 0.5) / (df + 0.5))
         norm = self.k1 * (1 - self.b + self.b * lengths[r_arr] / avg) if n else np.zeros(0)
         weight = idf[c_arr] * tf_arr * (self.k1 + 1) / (tf_arr + norm)
+        # stored term-major (terms x documents): a query reads only its terms' rows
         self._weights = sp.csr_matrix(
-            (weight, (r_arr, c_arr)), shape=(n, len(vocab)), dtype=np.float32
+            (weight, (c_arr, r_arr)), shape=(len(vocab), n), dtype=np.float32
         )
 
     def scores(self, query: str) -> npt.NDArray[np.float32]:
@@ -118,9 +119,9 @@ class BM25Index:
         terms = Counter(t for t in self.tokenizer(query) if t in self._vocab)
         if not terms or self._weights is None:
             return np.zeros(len(self._ids), dtype=np.float32)
-        cols = np.array([self._vocab[t] for t in terms], dtype=np.int64)
+        rows = np.array([self._vocab[t] for t in terms], dtype=np.int64)
         qtf = np.array(list(terms.values()), dtype=np.float32)
-        return np.asarray(self._weights[:, cols] @ qtf, dtype=np.float32).ravel()
+        return np.asarray(self._weights[rows].T @ qtf, dtype=np.float32).ravel()
 
     def search(
         self, queries: str | Sequence[str], k: int = 10, *, allowed: Collection[str] | None = None
@@ -139,7 +140,9 @@ class BM25Index:
             if mask is not None:
                 s = np.where(mask, s, 0.0)
             hits = np.flatnonzero(s > 0)
-            top = hits[np.argsort(-s[hits], kind="stable")[:k]]
+            if len(hits) > k:
+                hits = hits[np.argpartition(-s[hits], k - 1)[:k]]
+            top = hits[np.lexsort((hits, -s[hits]))]
             out.append(Hits([self._ids[i] for i in top], s[top].astype(np.float32)))
         return out[0] if single else out
 
