@@ -114,8 +114,10 @@ def one(backend: str, jobs: list[list[str]], clients: int) -> list[list[str]]:
                 time.sleep(0.1)
         asyncio.run(drive(url, jobs[:32], clients))  # warm-up
         t = time.perf_counter()
+        cpu = time.process_time()
         latencies, errors = asyncio.run(drive(url, jobs, clients))
         took = time.perf_counter() - t
+        client_cpu = time.process_time() - cpu
         calls = httpx.get(f"{url}/health").json()["encoder_calls"]["minilm"]
     finally:
         server.terminate()
@@ -132,6 +134,12 @@ def one(backend: str, jobs: list[list[str]], clients: int) -> list[list[str]]:
             f"{served / inproc:.0%} of in-process (goal >= 90%)",
         ],
         [backend, "throughput, in-process batched", f"{inproc:,.0f} sentences/s", "-"],
+        [
+            backend,
+            "client CPU (same 2 cores)",
+            f"{client_cpu:.1f} s of {took:.1f} s",
+            f"{client_cpu / (2 * took):.0%} of the machine",
+        ],
         [
             backend,
             "latency p50 / p90 / p99",

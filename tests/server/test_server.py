@@ -215,3 +215,29 @@ def test_search_and_faq_endpoints(base_url: str) -> None:
     )
     assert httpx.get(f"{base_url}/docs").status_code == 200
     assert "/v1/embeddings" in httpx.get(f"{base_url}/openapi.json").json()["paths"]
+
+
+class SlowEncoder(WordHash):
+    def encode(self, texts: Any, **kw: Any) -> np.ndarray:
+        time.sleep(0.8)
+        return super().encode(texts, **kw)
+
+
+def test_shutdown_finishes_in_flight_requests() -> None:
+    app = create_app(ServerConfig(models={}), encoders={"slow": SlowEncoder(dim=24)})
+    running = Running(app)
+    result: dict[str, Any] = {}
+    with running as url:
+
+        def call() -> None:
+            result["response"] = httpx.post(
+                f"{url}/v1/embeddings", json={"model": "slow", "input": "x"}, timeout=10
+            )
+
+        client = threading.Thread(target=call)
+        client.start()
+        time.sleep(0.3)  # the request is being encoded now
+        running.server.should_exit = True
+        client.join(10)
+    assert result["response"].status_code == 200
+    assert len(result["response"].json()["data"]) == 1
