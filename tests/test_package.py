@@ -24,7 +24,7 @@ def test_public_surface_is_small_and_guarded() -> None:
 def test_import_is_light() -> None:
     code = (
         "import sys, embedlab, embedlab.io, embedlab.text, embedlab.evaluate, embedlab.encoders,"
-        " embedlab.viz;"
+        " embedlab.viz, embedlab.search, embedlab.apps, embedlab.server, embedlab.neural;"
         "heavy = [m for m in ('torch', 'transformers', 'jieba', 'onnxruntime', 'ray', 'fastapi',"
         " 'matplotlib', 'numba', 'sentence_transformers', 'simplemma') if m in sys.modules];"
         "print(','.join(heavy))"

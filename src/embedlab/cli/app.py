@@ -24,6 +24,7 @@ from .evaluate import eval_run
 from .faq import faq_app
 from .index import index_app
 from .serve import serve
+from .tokenizer import tokenizer_app
 from .train import train_app
 from .viz import viz_app
 
@@ -45,6 +46,7 @@ app.add_typer(viz_app, name="viz")
 app.add_typer(index_app, name="index")
 app.add_typer(faq_app, name="faq")
 app.command("serve")(serve)
+app.add_typer(tokenizer_app, name="tokenizer")
 app.command("embed")(embed)
 app.command("distill")(distill_cmd)
 eval_app.command("run")(eval_run)
