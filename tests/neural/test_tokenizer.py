@@ -58,7 +58,7 @@ def test_errors(tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="'vocab_size' parameter"):
         train_tokenizer(TEXTS, vocab_size=10)
     with pytest.raises(ParameterError, match="no such corpus file"):
-        train_tokenizer(str(tmp_path / "missing.txt"))
+        train_tokenizer(tmp_path / "missing.txt")
     with pytest.raises(ParameterError, match="the corpus is empty"):
         train_tokenizer(["", "   "], "wordpiece", vocab_size=100)
 

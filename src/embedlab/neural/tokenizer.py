@@ -53,8 +53,8 @@ def _texts(source: Iterable[str] | str | os.PathLike[str], chinese: str | None) 
         root = Path(source)
         paths = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
         lines: Iterable[str] = _file_lines(paths)
-    elif isinstance(source, str):
-        raise ParameterError(f"no such corpus file or folder: {source}")
+    elif isinstance(source, str | os.PathLike):
+        raise ParameterError(f"no such corpus file or folder: {os.fspath(source)}")
     else:
         lines = source  # type: ignore[assignment]
     for line in lines:
