@@ -56,7 +56,7 @@ def _texts(source: Iterable[str] | str | os.PathLike[str], chinese: str | None) 
     elif isinstance(source, str | os.PathLike):
         raise ParameterError(f"no such corpus file or folder: {os.fspath(source)}")
     else:
-        lines = source  # type: ignore[assignment]
+        lines = source
     for line in lines:
         text = line.strip()
         if not text:
