@@ -125,3 +125,16 @@ def test_the_int8_quantizer_import_leaves_the_root_logger_alone() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0", "30"]
+
+
+def test_token_embeddings_warn_only_for_texts_that_were_cut(tiny_bert: Path) -> None:
+    from embedlab.encoders import LongTextWarning
+
+    enc = TransformerEncoder(tiny_bert, max_length=8)
+    exact = enc.tokenizer.decode(
+        enc.tokenizer("the cat sleeps on the warm windowsill")["input_ids"][1:7]
+    )
+    assert len(enc.tokenizer(exact)["input_ids"]) == 8  # fills max_length without overflowing
+    with pytest.warns(LongTextWarning, match=r"1 of 3 texts were longer than max_length=8"):
+        out = enc.encode_tokens([SENTENCES[1], exact, "a cat"])
+    assert out[0].offsets[-1][1] < len(SENTENCES[1]) and out[1].tokens == exact.split()

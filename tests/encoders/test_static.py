@@ -69,12 +69,15 @@ def test_sif_needs_fit_and_learns_frequencies_when_vectors_have_none(toy: Vector
 
 
 def test_save_load_round_trip(toy: Vectors, tmp_path: Path) -> None:
-    enc = StaticEncoder(toy, weighting="sif", tokenizer=Tokenizer(lowercase=False), name="toy").fit(
+    tok = Tokenizer(lowercase=False, stopwords={"sat"})
+    enc = StaticEncoder(toy, weighting="sif", tokenizer=tok, name="toy").fit(
         ["the cat sat", "the dog", "cat dog"]
     )
     folder = enc.save(tmp_path / "enc")
     back = StaticEncoder.load(folder)
-    assert back.name == "toy" and back.weighting == "sif" and not back.tokenizer.lowercase
+    assert back.name == "toy" and back.weighting == "sif"
+    assert back.tokenizer.options() == tok.options()  # stop words travel with the encoder
+    assert back.tokenizer("the cat sat") == ["the", "cat"]
     texts = ["the cat sat", "The cat", "dog"]
     np.testing.assert_array_equal(back.encode(texts), enc.encode(texts))
     (folder / "static_encoder.json").write_text('{"format_version": 99}')

@@ -74,6 +74,9 @@ def test_tokenizer_stopwords_and_lemmas() -> None:
     assert tok("The mice were running to 我们的 garden") == ["mouse", "run", "garden"]
     assert Tokenizer(stopwords={"cat"})("cat dog") == ["dog"]
     assert Tokenizer(min_length=3)("a an ant") == ["ant"]
+    again = Tokenizer(**json.loads(json.dumps(tok.options())))  # options survive JSON
+    assert again.options() == tok.options()
+    assert again("The mice were running to 我们的 garden") == ["mouse", "run", "garden"]
 
 
 def test_stopword_lists() -> None:

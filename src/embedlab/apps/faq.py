@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FormatError, ParameterError
-from ..io._files import atomic_file
+from ..io._files import atomic_file, read_json
 from ..search import Collection, Hits, rrf
 
 logger = logging.getLogger(__name__)
@@ -123,10 +123,7 @@ class FAQ:
         path = root / CONFIG
         if not path.exists():
             raise FormatError(root, f"not an FAQ folder: {CONFIG} is missing")
-        try:
-            config = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise FormatError(path, f"not valid JSON: {e.msg}", line=e.lineno) from e
+        config = read_json(path)
         return cls(root, Collection.open(root / "questions", encoder), config)
 
     @staticmethod

@@ -11,18 +11,17 @@ folder gives a pipeline with no pooling chosen. This module does not load weight
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import FormatError, MissingDependencyError, ParameterError
+from ..io._files import read_json
 from .pooling import Pooling
 
 logger = logging.getLogger(__name__)
@@ -125,19 +124,12 @@ def _download(model_id: str, revision: str | None) -> Path:
     return Path(folder)
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise FormatError(path, f"not valid JSON: {e.msg}", line=e.lineno) from e
-
-
 def read_pipeline(folder: Path) -> Pipeline:
     """The pipeline a folder describes; a plain transformers folder has ``pooling=None``."""
     modules_file = folder / "modules.json"
     if not modules_file.exists():
         return Pipeline(root=folder, transformer=folder)
-    modules = _read_json(modules_file)
+    modules = read_json(modules_file)
     if not isinstance(modules, list):
         raise FormatError(
             modules_file, f"expected a list of modules, found {type(modules).__name__}"
@@ -159,11 +151,11 @@ def read_pipeline(folder: Path) -> Pipeline:
                 None,
             )
             if config_file is not None:
-                config = _read_json(config_file)
+                config = read_json(config_file)
                 pipe.max_seq_length = config.get("max_seq_length")
                 pipe.do_lower_case = bool(config.get("do_lower_case", False))
         elif kind == "Pooling":
-            pipe.pooling = Pooling.from_st_config(_read_json(path / "config.json"))
+            pipe.pooling = Pooling.from_st_config(read_json(path / "config.json"))
         elif kind == "Dense":
             pipe.dense.append(_read_dense(path))
         elif kind == "Normalize":
@@ -178,14 +170,14 @@ def read_pipeline(folder: Path) -> Pipeline:
         raise FormatError(modules_file, "no Transformer module is listed")
     settings = folder / "config_sentence_transformers.json"
     if settings.exists():
-        config = _read_json(settings)
+        config = read_json(settings)
         pipe.prompts = {str(k): str(v) for k, v in (config.get("prompts") or {}).items()}
         pipe.default_prompt_name = config.get("default_prompt_name")
     return pipe
 
 
 def _read_dense(path: Path) -> Dense:
-    config = _read_json(path / "config.json")
+    config = read_json(path / "config.json")
     weights = path / "model.safetensors"
     if not weights.exists():
         found = sorted(p.name for p in path.iterdir()) if path.is_dir() else []

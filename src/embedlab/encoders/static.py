@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from .._progress import progress
 from ..errors import FormatError, NotFittedError, ParameterError, check_choice
-from ..io._files import atomic_dir
+from ..io._files import atomic_dir, read_json
 from ..text.tokenize import Tokenizer
 from ..vectors import Vectors
 from .base import FloatArray, as_texts, check_batch_size, l2_normalize
@@ -118,7 +118,7 @@ class StaticEncoder:
         items, _ = as_texts(texts, "StaticEncoder")
         if self.weighting != "sif":
             return self
-        rows = [self._rows(t) for t in items]
+        rows = self._batch_rows(items)
         if self.vectors.counts is None:
             counts = Counter(int(r) for rs in rows for r in rs)
             freq = np.zeros(len(self.vectors), dtype=np.int64)
@@ -166,19 +166,12 @@ class StaticEncoder:
         return out[0] if single else out
 
     # -- internals ------------------------------------------------------------------------------
-    def _rows(self, text: str) -> npt.NDArray[np.int64]:
-        if self._subword:
-            assert self._token_rows is not None
-            ids = np.asarray(self.tokenizer.encode(text, add_special_tokens=False).ids, np.int64)
-            rows = self._token_rows[ids[ids < len(self._token_rows)]]
-            return rows[rows >= 0]
-        index = self.vectors.key_to_index
-        found = [index.get(t, -1) for t in self.tokenizer(text)]
-        return np.asarray([r for r in found if r >= 0], dtype=np.int64)
-
     def _batch_rows(self, texts: list[str]) -> list[npt.NDArray[np.int64]]:
+        """For each text, the vector rows of its known keys (unknown ones dropped)."""
         if not self._subword:
-            return [self._rows(t) for t in texts]
+            index = self.vectors.key_to_index
+            found = ([index.get(t, -1) for t in self.tokenizer(text)] for text in texts)
+            return [np.asarray([r for r in f if r >= 0], dtype=np.int64) for f in found]
         assert self._token_rows is not None
         table = self._token_rows
         out = []
@@ -226,13 +219,7 @@ class StaticEncoder:
                     "only embedlab Tokenizer or Hugging Face tokenizers can be saved; this encoder "
                     f"uses {type(tok).__name__}"
                 )
-            config["tokenizer_options"] = {
-                "lowercase": tok.lowercase,
-                "normalize": tok.normalize,
-                "chinese": tok.chinese,
-                "keep_punct": tok.keep_punct,
-                "min_length": tok.min_length,
-            }
+            config["tokenizer_options"] = tok.options()
         with atomic_dir(target) as tmp:
             self.vectors.save(tmp / "vectors", format="native")
             if self._subword:
@@ -256,10 +243,7 @@ class StaticEncoder:
         config_file = root / CONFIG_FILE
         if not config_file.exists():
             raise FormatError(root, f"not a StaticEncoder folder: {CONFIG_FILE} is missing")
-        try:
-            config = json.loads(config_file.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise FormatError(config_file, f"not valid JSON: {e.msg}", line=e.lineno) from e
+        config = read_json(config_file)
         if config.get("format_version") != FORMAT_VERSION:
             raise FormatError(
                 config_file,

@@ -87,8 +87,12 @@ def encode_tokens(
         return_overflowing_tokens=False,
         verbose=False,
     )
-    full = tok(source, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
-    cut = sum(len(a) < len(b) for a, b in zip(enc["input_ids"], full))
+    # only a text that filled max_length can have been cut: tokenize those again, whole
+    full_length = [i for i, ids in enumerate(enc["input_ids"]) if len(ids) >= encoder.max_length]
+    cut = 0
+    if full_length:
+        whole = tok([source[i] for i in full_length], truncation=False, verbose=False)["input_ids"]
+        cut = sum(len(w) > encoder.max_length for w in whole)
     if cut:
         from .transformer import LongTextWarning
 

@@ -15,24 +15,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import MissingDependencyError
 from ..io._files import atomic_file
+from ..viz.plots import pyplot
 from .runner import EvalReport
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["save_report"]
-
-
-def _pyplot() -> Any:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as e:
-        raise MissingDependencyError("plots need matplotlib: pip install 'embedlab[viz]'") from e
-    return plt
 
 
 def save_report(
@@ -56,7 +45,7 @@ def save_report(
 
 
 def _bars(report: EvalReport, path: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     tasks, models = report.tasks(), [m for m in report.models() if "@" not in m]
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(tasks) + 2), 4.5))
     width = 0.8 / max(len(models), 1)
@@ -76,7 +65,7 @@ def _bars(report: EvalReport, path: Path) -> Path:
 
 
 def _dims(report: EvalReport, path: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     bases = [m for m in report.models() if "@" not in m]
     for base in bases:

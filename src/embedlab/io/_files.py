@@ -10,6 +10,7 @@ from __future__ import annotations
 import bz2
 import contextlib
 import gzip
+import json
 import os
 import shutil
 import tempfile
@@ -42,6 +43,18 @@ def open_read(path: Path) -> IO[bytes]:
     if kind == "bz2":
         return bz2.open(path, "rb")
     return open(path, "rb", buffering=1 << 20)
+
+
+def read_json(path: Path) -> Any:
+    """A small JSON file (a config, a header); malformed JSON is a FormatError with its line."""
+    from ..errors import FormatError
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise FormatError(path, f"not valid UTF-8 ({e.reason})") from e
+    except json.JSONDecodeError as e:
+        raise FormatError(path, f"not valid JSON: {e.msg}", line=e.lineno) from e
 
 
 def load_npy(path: Path, *, mmap: bool = True) -> np.ndarray[Any, Any]:

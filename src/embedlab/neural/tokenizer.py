@@ -119,43 +119,36 @@ def train_tokenizer(
             special_tokens=specials,
             show_progress=show_progress,
         )
-    elif kind == "bpe":
-        specials = ["<|endoftext|>"]
-        tok = tk.Tokenizer(models.BPE())
-        steps = [normalizers.NFKC()] + ([normalizers.Lowercase()] if lowercase else [])
-        tok.normalizer = normalizers.Sequence(steps)
-        byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False)
-        tok.pre_tokenizer = (
-            pre_tokenizers.Sequence([pre_tokenizers.Split(_han_regex(), "isolated"), byte_level])
-            if chars
-            else byte_level
-        )
-        tok.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(
-            vocab_size=vocab_size,
-            min_frequency=min_frequency,
-            special_tokens=specials,
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-            show_progress=show_progress,
-        )
     else:
-        specials = ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
-        tok = tk.Tokenizer(models.Unigram())
+        bpe = kind == "bpe"
+        specials = ["<|endoftext|>"] if bpe else ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
+        tok = tk.Tokenizer(models.BPE() if bpe else models.Unigram())
         steps = [normalizers.NFKC()] + ([normalizers.Lowercase()] if lowercase else [])
         tok.normalizer = normalizers.Sequence(steps)
-        meta = pre_tokenizers.Metaspace()
+        words = (
+            pre_tokenizers.ByteLevel(add_prefix_space=False) if bpe else pre_tokenizers.Metaspace()
+        )
         tok.pre_tokenizer = (
-            pre_tokenizers.Sequence([pre_tokenizers.Split(_han_regex(), "isolated"), meta])
+            pre_tokenizers.Sequence([pre_tokenizers.Split(_han_regex(), "isolated"), words])
             if chars
-            else meta
+            else words
         )
-        tok.decoder = decoders.Metaspace()
-        trainer = trainers.UnigramTrainer(
-            vocab_size=vocab_size,
-            special_tokens=specials,
-            unk_token="<unk>",
-            show_progress=show_progress,
-        )
+        tok.decoder = decoders.ByteLevel() if bpe else decoders.Metaspace()
+        if bpe:
+            trainer = trainers.BpeTrainer(
+                vocab_size=vocab_size,
+                min_frequency=min_frequency,
+                special_tokens=specials,
+                initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                show_progress=show_progress,
+            )
+        else:
+            trainer = trainers.UnigramTrainer(
+                vocab_size=vocab_size,
+                special_tokens=specials,
+                unk_token="<unk>",
+                show_progress=show_progress,
+            )
     tok.train_from_iterator(stream, trainer=trainer)
     if tok.get_vocab_size() <= len(specials):
         raise ParameterError("the corpus is empty: no text to learn a vocabulary from")

@@ -149,19 +149,12 @@ class BM25Index:
     # -- persistence ----------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike[str]) -> Path:
         target = Path(folder)
-        tok = self.tokenizer
         header = {
             "format_version": 1,
             "kind": self.kind,
             "k1": self.k1,
             "b": self.b,
-            "tokenizer": {
-                "lowercase": tok.lowercase,
-                "normalize": tok.normalize,
-                "chinese": tok.chinese,
-                "keep_punct": tok.keep_punct,
-                "min_length": tok.min_length,
-            },
+            "tokenizer": self.tokenizer.options(),
         }
         with atomic_dir(target) as tmp:
             (tmp / "index.json").write_text(json.dumps(header), encoding="utf-8")

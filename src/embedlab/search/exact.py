@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import FormatError, ParameterError
-from ..io._files import atomic_dir, load_npy
+from ..io._files import atomic_dir, load_npy, read_json
 from .base import (
     FloatMatrix,
     Hits,
@@ -232,11 +232,12 @@ def read_header(root: Path, kind: str) -> dict[str, Any]:
     path = root / "index.json"
     if not path.exists():
         raise FormatError(root, "not an index folder: index.json is missing")
-    try:
-        header = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise FormatError(path, f"not valid JSON: {e.msg}", line=e.lineno) from e
-    if header.get("format_version") != 1 or header.get("kind") != kind:
+    header = read_json(path)
+    if (
+        not isinstance(header, dict)
+        or header.get("format_version") != 1
+        or header.get("kind") != kind
+    ):
         raise FormatError(path, f"expected a version-1 {kind!r} index, found {header}")
     return dict(header)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Literal
+from typing import Any, Literal
 
 import regex
 
@@ -101,6 +101,19 @@ class Tokenizer:
             from .lemmatize import Lemmatizer
 
             self._lemmatizer = Lemmatizer(lemmatize)
+
+    def options(self) -> dict[str, Any]:
+        """The constructor arguments as JSON-ready data: ``Tokenizer(**t.options())`` equals ``t``."""
+        stop = self.stopwords
+        return {
+            "lowercase": self.lowercase,
+            "normalize": self.normalize,
+            "chinese": self.chinese,
+            "stopwords": stop if stop is None or isinstance(stop, str) else sorted(stop),
+            "lemmatize": self.lemmatize,
+            "keep_punct": self.keep_punct,
+            "min_length": self.min_length,
+        }
 
     def __repr__(self) -> str:
         return (

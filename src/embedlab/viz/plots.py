@@ -21,10 +21,11 @@ from .html import PALETTE
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["scatter_png"]
+__all__ = ["pyplot", "scatter_png"]
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend, or an error naming the extra."""
     try:
         import matplotlib
 
@@ -50,7 +51,7 @@ def scatter_png(
     xy = np.asarray(points, dtype=np.float64)
     if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) != len(texts):
         raise ParameterError(f"points must be ({len(texts)}, 2); got {xy.shape}")
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 7))
     if labels is None:
         ax.scatter(xy[:, 0], xy[:, 1], s=10, alpha=0.7, color=PALETTE[0])
