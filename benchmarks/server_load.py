@@ -113,12 +113,15 @@ def one(backend: str, jobs: list[list[str]], clients: int) -> list[list[str]]:
             except httpx.HTTPError:
                 time.sleep(0.1)
         asyncio.run(drive(url, jobs[:32], clients))  # warm-up
+        busy0 = httpx.get(f"{url}/health").json()["encoder_busy_seconds"]["minilm"]
         t = time.perf_counter()
         cpu = time.process_time()
         latencies, errors = asyncio.run(drive(url, jobs, clients))
         took = time.perf_counter() - t
         client_cpu = time.process_time() - cpu
-        calls = httpx.get(f"{url}/health").json()["encoder_calls"]["minilm"]
+        health = httpx.get(f"{url}/health").json()
+        calls = health["encoder_calls"]["minilm"]
+        busy = health["encoder_busy_seconds"]["minilm"]
     finally:
         server.terminate()
         server.wait(30)
@@ -139,6 +142,12 @@ def one(backend: str, jobs: list[list[str]], clients: int) -> list[list[str]]:
             "client CPU (same 2 cores)",
             f"{client_cpu:.1f} s of {took:.1f} s",
             f"{client_cpu / (2 * took):.0%} of the machine",
+        ],
+        [
+            backend,
+            "encoder busy",
+            f"{busy - busy0:.1f} s of {took:.1f} s",
+            f"{(busy - busy0) / took:.0%} of the run",
         ],
         [
             backend,

@@ -81,13 +81,39 @@ def test_rejects_non_text_input(encoder: Encoder) -> None:
         encoder.encode([b"bytes"])  # type: ignore[list-item]
 
 
-def test_length_sorted_batches_bound_padding() -> None:
+def test_length_sorted_batches_split_at_least_cost() -> None:
+    import itertools
+
     from embedlab.encoders.base import length_sorted_batches
 
-    assert [list(b) for b in length_sorted_batches([30, 9, 1, 8], 2)] == [[0], [1, 3], [2]]
+    def cost(batches: list[list[int]], lengths: list[int], overhead: int) -> int:
+        return sum(overhead + len(b) * max(lengths[i] for i in b) for b in batches)
+
+    assert [list(b) for b in length_sorted_batches([30, 9, 1, 8], 2, overhead=4)] == [
+        [0],
+        [1, 3],
+        [2],
+    ]
     assert [list(b) for b in length_sorted_batches([10] * 5, 2)] == [[0, 1], [2, 3], [4]]
-    lengths = list(range(5, 60))
-    for batch in length_sorted_batches(lengths, 32):
-        longest, shortest = max(lengths[i] for i in batch), min(lengths[i] for i in batch)
-        assert longest <= 1.15 * shortest + 2
-    assert sorted(i for b in length_sorted_batches(lengths, 32) for i in b) == list(range(55))
+    # a big per-call cost merges what a small one keeps apart
+    assert len(list(length_sorted_batches([40, 20], 8, overhead=0))) == 2
+    assert len(list(length_sorted_batches([40, 20], 8, overhead=30))) == 1
+    rng = np.random.default_rng(0)
+    for _ in range(40):  # the least total against every way of cutting the sorted items
+        lengths = rng.integers(1, 60, rng.integers(1, 9)).tolist()
+        cap, overhead = int(rng.integers(1, 5)), int(rng.integers(0, 40))
+        got = [list(b) for b in length_sorted_batches(lengths, cap, overhead=overhead)]
+        assert sorted(i for b in got for i in b) == list(range(len(lengths)))
+        assert all(len(b) <= cap for b in got)
+        order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+        least = min(
+            cost(
+                [order[a:b] for a, b in itertools.pairwise((0, *cuts, len(order)))],
+                lengths,
+                overhead,
+            )
+            for k in range(len(order))
+            for cuts in itertools.combinations(range(1, len(order)), k)
+            if all(b - a <= cap for a, b in itertools.pairwise((0, *cuts, len(order))))
+        )
+        assert cost(got, lengths, overhead) == least

@@ -80,26 +80,40 @@ def check_batch_size(batch_size: int, owner: str) -> None:
 
 
 def length_sorted_batches(
-    lengths: Sequence[int], batch_size: int, *, max_padding: float = 0.15
+    lengths: Sequence[int], batch_size: int, *, overhead: int = 32
 ) -> Iterator[npt.NDArray[np.intp]]:
-    """Indices in batches of similar length, longest first, so padding stays small.
+    """Indices in batches of similar length, longest first, split to cost the least compute.
 
-    A batch closes at ``batch_size`` items, or earlier when the next item is so much shorter that
-    padding it to the batch's longest would waste more than ``max_padding`` of its tokens (plus two
-    tokens of slack). ``lengths=[30, 9, 1, 8], batch_size=2`` -> ``[0]``, ``[1, 3]``, ``[2]``. Callers
-    write each result back at these indices, so the output keeps the input order.
+    A batch of ``n`` items padded to its longest ``L`` costs ``overhead + n * L`` token-steps: the
+    padded tokens plus a fixed per-call cost, which for MiniLM on 2 CPU threads is worth about 37
+    tokens in torch and 15 in ONNX Runtime. The sorted items are cut (at most ``batch_size`` per
+    batch) where that total is smallest, by dynamic programming over the cut points: a batch takes
+    a shorter item when padding it costs less than a separate call would. ``lengths=[30, 9, 1, 8],
+    batch_size=2, overhead=4`` -> ``[0]``, ``[1, 3]``, ``[2]``. Callers write each result back at
+    these indices, so the output keeps the input order.
     """
     lens = np.asarray(lengths, dtype=np.int64)
     order = np.argsort(-lens, kind="stable")
+    ls = lens[order].tolist()
+    n = len(ls)
+    best = [0] * (n + 1)  # best[i]: least cost of the first i items
+    cut = [0] * (n + 1)  # where the last batch of that best split starts
+    for i in range(1, n + 1):
+        top, at = -1, 0
+        for j in range(max(0, i - batch_size), i):
+            c = best[j] + overhead + (i - j) * ls[j]
+            if top < 0 or c <= top:  # ties: the shorter last batch
+                top, at = c, j
+        best[i], cut[i] = top, at
+    ends = []
+    i = n
+    while i > 0:
+        ends.append(i)
+        i = cut[i]
     start = 0
-    for i in range(1, len(order) + 1):
-        if (
-            i == len(order)
-            or i - start >= batch_size
-            or (lens[order[start]] > (1 + max_padding) * lens[order[i]] + 2)
-        ):
-            yield order[start:i]
-            start = i
+    for end in reversed(ends):
+        yield order[start:end]
+        start = end
 
 
 def pad_ids(

@@ -104,7 +104,9 @@ def encode_tokens(
         )
     results: list[TokenEmbeddings | None] = [None] * len(items)
     pad = int(tok.pad_token_id)
-    for batch in length_sorted_batches([len(x) for x in enc["input_ids"]], size):
+    for batch in length_sorted_batches(
+        [len(x) for x in enc["input_ids"]], size, overhead=encoder.backend.call_overhead
+    ):
         ids, mask = pad_ids([enc["input_ids"][i] for i in batch], pad)
         if picks is None:
             hidden = encoder.backend.run(ids, mask)

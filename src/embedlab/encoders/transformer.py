@@ -194,7 +194,9 @@ class TransformerEncoder:
         prompt_length = self._prompt_length(prefix)
         pooled = np.empty((len(ids), self._dim), dtype=np.float32)
         with progress(total=len(ids), desc="encoding", unit="text", enabled=show_progress) as bar:
-            for batch in length_sorted_batches([len(x) for x in ids], size):
+            for batch in length_sorted_batches(
+                [len(x) for x in ids], size, overhead=self.backend.call_overhead
+            ):
                 pooled[batch] = self._encode_batch([ids[i] for i in batch], prompt_length)
                 bar.update(len(batch))
         out = _gather(pooled, owners, [len(x) for x in ids], len(items))

@@ -201,6 +201,7 @@ def create_app(
             "collections": sorted(state["collections"]),
             "faqs": sorted(state["faqs"]),
             "encoder_calls": {n: b.calls for n, b in state["batchers"].items()},
+            "encoder_busy_seconds": {n: round(b.busy, 3) for n, b in state["batchers"].items()},
         }
 
     @app.get("/v1/models", dependencies=guarded)

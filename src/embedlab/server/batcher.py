@@ -1,18 +1,22 @@
 """Micro-batching: requests that arrive together share one encoder call.
 
-Each model gets one :class:`MicroBatcher`. ``await batcher.embed(texts)`` queues the texts; a
-single worker task takes everything queued (waiting up to ``max_wait`` seconds for more, up to
-``max_batch`` texts), runs ``encoder.encode`` once in a worker thread, and hands each request its
-rows. The queue is bounded: beyond ``max_pending`` queued texts ``embed`` raises
-:class:`QueueFull` at once (the server answers 503) instead of letting latency grow without bound.
-This module knows nothing of HTTP.
+Each model gets one :class:`MicroBatcher` and one encoder thread. ``await batcher.embed(texts)``
+queues the texts; the thread takes everything queued (up to ``max_batch`` texts), runs
+``encoder.encode`` once, and hands each request its rows back on the event loop. When the thread
+was idle it waits up to ``max_wait`` seconds after the oldest queued request for company; work
+that queued up during the previous call starts at once, so the encoder never waits on the event
+loop (serializing responses, parsing requests) and stays busy under load. The queue is bounded:
+beyond ``max_pending`` queued texts ``embed`` raises :class:`QueueFull` at once (the server answers
+503) instead of letting latency grow without bound. This module knows nothing of HTTP.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import queue
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["MicroBatcher", "QueueFull"]
 
+Matrix = npt.NDArray[np.float32]
+
 
 class QueueFull(RuntimeError):
     """Too many texts are already waiting for this model."""
@@ -32,7 +38,8 @@ class QueueFull(RuntimeError):
 @dataclass
 class _Job:
     texts: list[str]
-    future: asyncio.Future[npt.NDArray[np.float32]] = field(repr=False)
+    future: asyncio.Future[Matrix] = field(repr=False)
+    queued: float = field(default_factory=time.perf_counter)
 
 
 class MicroBatcher:
@@ -45,73 +52,89 @@ class MicroBatcher:
         self.max_batch = max_batch
         self.max_wait = max_wait
         self.max_pending = max_pending
-        self._queue: asyncio.Queue[_Job] | None = None
-        self._pending = 0
-        self._worker: asyncio.Task[None] | None = None
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._pending = 0  # texts queued or being encoded; changed on the event loop only
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.calls = 0  # encoder calls made, for tests and metrics
+        self.busy = 0.0  # seconds spent inside encoder calls
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue()
-        self._worker = asyncio.create_task(self._run())
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._run, name="embedlab-encoder", daemon=True)
+        self._thread.start()
 
     async def stop(self) -> None:
-        """Finish what is queued, then stop the worker."""
-        if self._queue is not None:
-            await self._queue.join()
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+        """Finish what is queued, then stop the encoder thread."""
+        if self._thread is not None:
+            self._jobs.put(None)  # behind every queued job
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
 
-    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        if self._queue is None:
+    async def embed(self, texts: Sequence[str]) -> Matrix:
+        if self._thread is None or self._loop is None:
             raise RuntimeError("the batcher is not started")
         if self._pending + len(texts) > self.max_pending:
             raise QueueFull(f"{self._pending} texts are waiting; the limit is {self.max_pending}")
-        loop = asyncio.get_running_loop()
-        job = _Job(list(texts), loop.create_future())
+        job = _Job(list(texts), self._loop.create_future())
         self._pending += len(texts)
-        await self._queue.put(job)
-        return await job.future
+        self._jobs.put(job)
+        try:
+            return await job.future
+        finally:
+            self._pending -= len(texts)
 
-    async def _run(self) -> None:
-        assert self._queue is not None
-        queue = self._queue
+    # -- the encoder thread ---------------------------------------------------------------------
+    def _run(self) -> None:
         while True:
-            first = await queue.get()
-            jobs = [first]
-            size = len(first.texts)
-            deadline = asyncio.get_running_loop().time() + self.max_wait
+            first = self._jobs.get()
+            if first is None:
+                return
+            jobs, size, stopping = [first], len(first.texts), False
+            deadline = first.queued + self.max_wait
             while size < self.max_batch:
-                timeout = deadline - asyncio.get_running_loop().time()
-                if timeout <= 0:
-                    break
                 try:
-                    job = await asyncio.wait_for(queue.get(), timeout)
-                except asyncio.TimeoutError:
+                    job = self._jobs.get(timeout=max(0.0, deadline - time.perf_counter()))
+                except queue.Empty:
+                    break
+                if job is None:
+                    stopping = True
                     break
                 jobs.append(job)
                 size += len(job.texts)
-            await self._serve(jobs)
-            for _ in jobs:
-                queue.task_done()
+            self._serve(jobs)
+            if stopping:
+                return
 
-    async def _serve(self, jobs: list[_Job]) -> None:
+    def _serve(self, jobs: list[_Job]) -> None:
         texts = [t for job in jobs for t in job.texts]
+        start = time.perf_counter()
+        self.calls += 1
         try:
-            self.calls += 1
-            vectors = await asyncio.to_thread(self.encoder.encode, texts, show_progress=False)
+            vectors = self.encoder.encode(texts, show_progress=False)
             matrix = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
         except Exception as e:  # every waiting request learns of the failure
             for job in jobs:
-                if not job.future.done():
-                    job.future.set_exception(e)
+                self._deliver(job, None, e)
         else:
-            start = 0
+            at = 0
             for job in jobs:
-                rows = matrix[start : start + len(job.texts)]
-                start += len(job.texts)
-                if not job.future.done():
-                    job.future.set_result(rows)
+                self._deliver(job, matrix[at : at + len(job.texts)], None)
+                at += len(job.texts)
         finally:
-            self._pending -= len(texts)
+            self.busy += time.perf_counter() - start
+
+    def _deliver(self, job: _Job, rows: Matrix | None, error: Exception | None) -> None:
+        def settle() -> None:
+            if job.future.done():  # the client went away
+                return
+            if error is not None:
+                job.future.set_exception(error)
+            else:
+                job.future.set_result(rows)  # type: ignore[arg-type]
+
+        assert self._loop is not None
+        try:
+            self._loop.call_soon_threadsafe(settle)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            logger.debug("event loop closed before a result could be delivered")
