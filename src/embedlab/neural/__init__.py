@@ -1,11 +1,30 @@
-"""Neural training (extra ``torch``): tokenizer training now; pretraining and fine-tuning next.
+"""Neural training (extra ``torch``): tokenizers, pretraining and fine-tuning of transformers.
 
-``train_tokenizer(corpus, "wordpiece" | "bpe" | "unigram")`` learns a sub-word vocabulary and
-returns a Hugging Face fast tokenizer.
+- ``train_tokenizer(corpus, "wordpiece" | "bpe" | "unigram")`` learns a sub-word vocabulary.
+- ``pretrain(corpus, tokenizer=..., config=model_config("bert" | "albert" | "gpt2", ...))``:
+  masked-LM or causal-LM pretraining from a streamed corpus.
+- ``finetune_classifier(model, train, validation=...)``: sequence classification;
+  :class:`TextClassifier` predicts with the result.
+- Every trainer runs :func:`train` under :class:`TrainingArguments` (AdamW, warmup and decay,
+  accumulation, mixed precision, checkpoints with exact resume, TensorBoard / W&B, early stopping).
 """
 
 from __future__ import annotations
 
+from .classify import ClassificationReport, LabeledTexts, TextClassifier, finetune_classifier
+from .pretrain import model_config, pretrain
 from .tokenizer import train_tokenizer
+from .training import TrainingArguments, TrainResult, train
 
-__all__ = ["train_tokenizer"]
+__all__ = [
+    "ClassificationReport",
+    "LabeledTexts",
+    "TextClassifier",
+    "TrainResult",
+    "TrainingArguments",
+    "finetune_classifier",
+    "model_config",
+    "pretrain",
+    "train",
+    "train_tokenizer",
+]

@@ -48,7 +48,9 @@ def _tokenizers() -> Any:
     return tokenizers
 
 
-def _texts(source: Iterable[str] | str | os.PathLike[str], chinese: str | None) -> Iterator[str]:
+def corpus_lines(
+    source: Iterable[str] | str | os.PathLike[str], chinese: str | None
+) -> Iterator[str]:
     if isinstance(source, str | os.PathLike) and Path(source).exists():
         root = Path(source)
         paths = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
@@ -103,7 +105,7 @@ def train_tokenizer(
     from transformers import PreTrainedTokenizerFast
 
     chars = chinese == "chars"
-    stream = _texts(texts, chinese)
+    stream = corpus_lines(texts, chinese)
     trainer: Any
     if kind == "wordpiece":
         specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]

@@ -1,0 +1,116 @@
+"""Fine-tuning all-MiniLM-L6-v2: SST-2 and ChnSentiCorp classification, STS-B contrastive.
+
+Run: .venv/bin/python benchmarks/finetune.py [sst2] [chn] [contrastive]   (default: all three)
+
+- sst2: the full SST-2 train set (67,349 sentences), validation = the GLUE dev set (872), 2 threads,
+  at most 3 epochs and 40 minutes of training (goal: dev accuracy >= 88% within 45 minutes in all).
+- chn: ChnSentiCorp hotel reviews, a random 80/20 split with seed 0 (stratified by label);
+  fine-tuned MiniLM against a logistic-regression probe on MiniLM's sentence vectors.
+- contrastive: MultipleNegativesRanking fine-tuning on STS-B English train pairs with score >= 4
+  (of 5) as positives; STS-B dev Spearman before and after, from embedlab's evaluation runner.
+Writes its models under benchmarks/_work/finetune/ and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+from _common import SHARED, WORK, machine, table
+
+from embedlab.encoders.folders import default_model_path
+from embedlab.neural.classify import LabeledTexts, finetune_classifier
+from embedlab.neural.training import TrainingArguments
+
+OUT = WORK / "finetune"
+SST = SHARED / "sentiment" / "en" / "sst2"
+CHN = SHARED / "sentiment" / "zh" / "ChnSentiCorp_htl_all.csv"
+
+
+def sst2() -> list[list[str]]:
+    start = time.perf_counter()
+    train_set = LabeledTexts.read(SST / "train.tsv", text="sentence", label="label")
+    dev = LabeledTexts.read(SST / "dev.tsv", text="sentence", label="label")
+    args = TrainingArguments(
+        OUT / "sst2", learning_rate=5e-5, batch_size=32, epochs=3, max_time=40 * 60,
+        eval_every=500, patience=4, checkpoint_every=1000, threads=2, seed=0,
+        tensorboard=OUT / "sst2" / "tb",
+    )  # fmt: skip
+    result, report = finetune_classifier(
+        str(default_model_path()), train_set, validation=dev, args=args, max_length=128
+    )
+    took = time.perf_counter() - start
+    best = result.best or {}
+    return [
+        ["SST-2", "training data", f"{len(train_set.texts):,} sentences (all)", "-"],
+        [
+            "SST-2",
+            "steps / epochs",
+            f"{result.steps:,} / {result.epochs:.2f} (stopped: {result.stopped})",
+            "batch 32, lr 5e-5, bf16 autocast",
+        ],
+        ["SST-2", "wall time incl. tokenizing and evaluation", f"{took / 60:.1f} min", "goal <= 45"],
+        [
+            "SST-2",
+            "dev accuracy / macro-F1 (best checkpoint)",
+            f"{report.accuracy:.4f} / {report.macro_f1:.4f}",
+            f"goal >= 0.88; best at step {best.get('step', '-')}",
+        ],
+    ]
+
+
+def chn() -> list[list[str]]:
+    import numpy as np
+
+    from embedlab.encoders import TransformerEncoder
+    from embedlab.evaluate.classification import probe_scores
+
+    data = LabeledTexts.read(CHN, text="review", label="label")
+    train_set, test = data.split(0.2, seed=0)
+    start = time.perf_counter()
+    args = TrainingArguments(
+        OUT / "chn", learning_rate=5e-5, batch_size=32, epochs=2, eval_every=100,
+        checkpoint_every=None, threads=2, seed=0,
+    )  # fmt: skip
+    _, report = finetune_classifier(
+        str(default_model_path()), train_set, validation=test, args=args, max_length=256
+    )
+    tuned = time.perf_counter() - start
+    start = time.perf_counter()
+    enc = TransformerEncoder(threads=2)
+    x_train, x_test = enc.encode(train_set.texts), enc.encode(test.texts)
+    probe = probe_scores(
+        np.asarray(x_train), train_set.labels, x_test=np.asarray(x_test), y_test=test.labels
+    )
+    probed = time.perf_counter() - start
+    split = f"{len(train_set.texts):,} / {len(test.texts):,} (seed 0)"
+    return [
+        ["ChnSentiCorp", "train / test", split, "stratified 80/20"],
+        [
+            "ChnSentiCorp",
+            "fine-tuned MiniLM: accuracy / macro-F1",
+            f"{report.accuracy:.4f} / {report.macro_f1:.4f}",
+            f"2 epochs, max 256 tokens, {tuned / 60:.1f} min",
+        ],
+        [
+            "ChnSentiCorp",
+            "linear probe on MiniLM vectors: accuracy / macro-F1",
+            f"{probe.accuracy:.4f} / {probe.macro_f1:.4f}",
+            f"logistic regression, {probed / 60:.1f} min",
+        ],
+    ]
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    parts = sys.argv[1:] or ["sst2", "chn", "contrastive"]
+    rows: list[list[str]] = []
+    for part in parts:
+        rows += {"sst2": sst2, "chn": chn}[part]()
+    print(f"# finetune ({machine()}, {time.strftime('%Y-%m-%d')})\n")
+    print(table(["task", "measure", "value", "note"], rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Neural trainer tests (a package, so tests can import the conftest helpers)."""
