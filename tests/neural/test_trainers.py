@@ -119,9 +119,9 @@ class Interrupt(Exception):
 
 
 def test_resume_after_an_interruption_makes_the_same_model(tmp_path: Path, wordpiece: Any) -> None:
-    from safetensors.torch import load_file
-
     import importlib
+
+    from safetensors.torch import load_file
 
     pretrain_module = importlib.import_module("embedlab.neural.pretrain")  # the name is shadowed
 

@@ -5,6 +5,7 @@
   masked-LM or causal-LM pretraining from a streamed corpus.
 - ``finetune_classifier(model, train, validation=...)``: sequence classification;
   :class:`TextClassifier` predicts with the result.
+- ``finetune_contrastive(model, pairs)``: sentence-embedding fine-tuning with in-batch negatives.
 - Every trainer runs :func:`train` under :class:`TrainingArguments` (AdamW, warmup and decay,
   accumulation, mixed precision, checkpoints with exact resume, TensorBoard / W&B, early stopping).
 """
@@ -12,6 +13,7 @@
 from __future__ import annotations
 
 from .classify import ClassificationReport, LabeledTexts, TextClassifier, finetune_classifier
+from .contrastive import TextPairs, finetune_contrastive
 from .pretrain import model_config, pretrain
 from .tokenizer import train_tokenizer
 from .training import TrainingArguments, TrainResult, train
@@ -20,9 +22,11 @@ __all__ = [
     "ClassificationReport",
     "LabeledTexts",
     "TextClassifier",
+    "TextPairs",
     "TrainResult",
     "TrainingArguments",
     "finetune_classifier",
+    "finetune_contrastive",
     "model_config",
     "pretrain",
     "train",
