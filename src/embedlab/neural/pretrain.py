@@ -195,6 +195,13 @@ class _LanguageModelTask:
         self.special = torch.zeros(len(tokenizer), dtype=torch.bool)
         self.special[sorted(special)] = True
         self.mask_id = tokenizer.mask_token_id
+        self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else -1
+        # BERT keeps its MLM head in .cls, ALBERT in .predictions; others run the full forward
+        head = getattr(model, "cls", None)
+        self.head = head if head is not None else getattr(model, "predictions", None)
+        self.base = getattr(model, model.base_model_prefix, None)
+        if self.base is None:
+            self.head = None
         if objective == "mlm" and self.mask_id is None:
             raise ParameterError("masked-LM pretraining needs a tokenizer with a mask token")
 
@@ -236,12 +243,20 @@ class _LanguageModelTask:
         return inputs, labels
 
     def _loss(self, ids: Any, generator: Any = None) -> Any:
+        import torch
+
         ids = ids.to(self.device)
         if self.objective == "causal":
             return self.model(input_ids=ids, labels=ids).loss
         inputs, labels = self._mask(ids.cpu(), generator)
-        out = self.model(input_ids=inputs.to(self.device), labels=labels.to(self.device))
-        return out.loss
+        inputs, labels = inputs.to(self.device), labels.to(self.device)
+        if self.head is None:
+            return self.model(input_ids=inputs, labels=labels).loss
+        # the vocabulary projection only where a token was masked: ~7x less work than all positions
+        hidden = self.base(input_ids=inputs, attention_mask=inputs.ne(self.pad)).last_hidden_state
+        chosen = labels.ne(-100)
+        logits = self.head(hidden[chosen])
+        return torch.nn.functional.cross_entropy(logits.float(), labels[chosen])
 
     def loss(self, batch: Any) -> Any:
         return self._loss(batch)
