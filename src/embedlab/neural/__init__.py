@@ -5,6 +5,7 @@
   masked-LM or causal-LM pretraining from a streamed corpus.
 - ``finetune_classifier(model, train, validation=...)``: sequence classification;
   :class:`TextClassifier` predicts with the result.
+- ``pretrain_bilm(corpus)``: an ELMo-style biLM; :class:`BiLMEncoder` gives contextual word vectors.
 - ``finetune_contrastive(model, pairs)``: sentence-embedding fine-tuning with in-batch negatives.
 - Every trainer runs :func:`train` under :class:`TrainingArguments` (AdamW, warmup and decay,
   accumulation, mixed precision, checkpoints with exact resume, TensorBoard / W&B, early stopping).
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+from .bilm import BiLMConfig, BiLMEncoder, pretrain_bilm
 from .classify import ClassificationReport, LabeledTexts, TextClassifier, finetune_classifier
 from .contrastive import TextPairs, finetune_contrastive
 from .pretrain import model_config, pretrain
@@ -19,6 +21,8 @@ from .tokenizer import train_tokenizer
 from .training import TrainingArguments, TrainResult, train
 
 __all__ = [
+    "BiLMConfig",
+    "BiLMEncoder",
     "ClassificationReport",
     "LabeledTexts",
     "TextClassifier",
@@ -29,6 +33,7 @@ __all__ = [
     "finetune_contrastive",
     "model_config",
     "pretrain",
+    "pretrain_bilm",
     "train",
     "train_tokenizer",
 ]

@@ -26,7 +26,7 @@ import logging
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -37,6 +37,8 @@ from .training import TrainingArguments, TrainResult, resolve_device, seed_every
 logger = logging.getLogger(__name__)
 
 __all__ = ["model_config", "pretrain"]
+
+T = TypeVar("T")
 
 Objective = Literal["mlm", "causal"]
 Family = Literal["bert", "albert", "gpt2"]
@@ -148,25 +150,31 @@ class _BlockStream:
         if chunk:
             yield from drain()
 
-    def held(self, index: int) -> bool:
-        return index % 100 == 0 and index // 100 < self.eval_blocks
-
     def train_blocks(self, rng: np.random.Generator, buffer_size: int) -> Iterator[list[int]]:
-        """Training blocks through a shuffle buffer; held-out ones are collected on the side."""
-        pool: list[list[int]] = []
-        collect = not self.held_out
-        for index, block in self.blocks():
-            if self.held(index):
-                if collect:
-                    self.held_out.append(block)
-                continue
-            pool.append(block)
-            if len(pool) >= buffer_size:
-                k = int(rng.integers(len(pool)))
-                pool[k], pool[-1] = pool[-1], pool[k]
-                yield pool.pop()
-        for k in rng.permutation(len(pool)):
-            yield pool[int(k)]
+        return held_out_split(
+            (b for _, b in self.blocks()), rng, buffer_size, self.held_out, self.eval_blocks
+        )
+
+
+def held_out_split(
+    blocks: Iterable[T], rng: np.random.Generator, buffer_size: int, held_out: list[T], limit: int
+) -> Iterator[T]:
+    """Training blocks through a seeded shuffle buffer; every 100th block (at most ``limit``) goes
+    to ``held_out`` instead, collected on the first pass only."""
+    pool: list[T] = []
+    collect = not held_out
+    for index, block in enumerate(blocks):
+        if index % 100 == 0 and index // 100 < limit:
+            if collect:
+                held_out.append(block)
+            continue
+        pool.append(block)
+        if len(pool) >= buffer_size:
+            k = int(rng.integers(len(pool)))
+            pool[k], pool[-1] = pool[-1], pool[k]
+            yield pool.pop()
+    for k in rng.permutation(len(pool)):
+        yield pool[int(k)]
 
 
 class _LanguageModelTask:
@@ -199,7 +207,7 @@ class _LanguageModelTask:
         # BERT keeps its MLM head in .cls, ALBERT in .predictions; others run the full forward
         head = getattr(model, "cls", None)
         self.head = head if head is not None else getattr(model, "predictions", None)
-        self.base = getattr(model, model.base_model_prefix, None)
+        self.base: Any = getattr(model, model.base_model_prefix, None)
         if self.base is None:
             self.head = None
         if objective == "mlm" and self.mask_id is None:

@@ -1,0 +1,453 @@
+"""An ELMo-style bidirectional LSTM language model and the contextual word vectors it gives.
+
+``pretrain_bilm(corpus, args=TrainingArguments("out", max_steps=3000))`` trains, on a streamed
+corpus, a forward LSTM language model (predict the next word) and a backward one (predict the
+previous word) over shared token representations and a shared softmax, as ELMo (Peters et al.,
+2018) does:
+
+- token representations from a character CNN over each word's UTF-8 bytes (filters of widths 1-5,
+  max-pooled, a highway layer, a projection) — no word is ever out of vocabulary — or from a
+  plain word-embedding table (``inputs="words"``);
+- ``layers`` LSTM layers per direction with projections (LSTMP) and a residual connection between
+  layers; an adaptive softmax over the ``vocab_size`` most frequent words;
+- windows of ``window`` words cut from the running text, shuffled through a seeded buffer; every
+  100th window is held out for the validation perplexity.
+
+:class:`BiLMEncoder` loads the result (``model/``: ``bilm.json``, ``model.safetensors``,
+``vocab.txt``). Its layer ``0`` is the context-free token vector (doubled to match widths), layer
+``k`` concatenates the forward and backward states of LSTM layer ``k``. ``word_vectors(texts)``
+gives one vector per word, mixed over layers (``mix="average"``: ELMo's equal weights,
+``"top"``, a layer number or explicit weights); ``encode(texts)`` averages them into sentence
+vectors, so the biLM satisfies the :class:`~embedlab.encoders.base.Encoder` protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from ..encoders.base import as_texts, l2_normalize
+from ..errors import FormatError, ParameterError, check_choice
+from ..io._files import read_json
+from .pretrain import held_out_split
+from .tokenizer import corpus_lines
+from .training import TrainingArguments, TrainResult, resolve_device, seed_everything, train
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["BiLMConfig", "BiLMEncoder", "pretrain_bilm"]
+
+SPECIALS = ["<pad>", "<unk>", "<s>", "</s>"]
+PAD, UNK, BOS, EOS = 0, 1, 2, 3
+_CHAR_PAD, _BOW, _EOW = 0, 1, 2  # character ids: these three, then byte + 3
+FORMAT_VERSION = 1
+
+
+@dataclass
+class BiLMConfig:
+    """The biLM's shape. ``vocab_size`` counts the softmax words, specials included."""
+
+    vocab_size: int = 20000
+    inputs: Literal["chars", "words"] = "chars"
+    char_dim: int = 16
+    filters: list[tuple[int, int]] = field(
+        default_factory=lambda: [(1, 32), (2, 32), (3, 64), (4, 128), (5, 256)]
+    )
+    highway: int = 1
+    max_chars: int = 20
+    proj_dim: int = 128
+    lstm_dim: int = 512
+    layers: int = 2
+    dropout: float = 0.1
+    lowercase: bool = True
+
+    def __post_init__(self) -> None:
+        check_choice("inputs", "BiLMConfig", self.inputs, ("chars", "words"))
+        self.filters = [(int(w), int(n)) for w, n in self.filters]
+        if self.vocab_size < len(SPECIALS) + 2 or self.layers < 1 or self.proj_dim < 4:
+            raise ParameterError(
+                "BiLMConfig needs vocab_size >= 6, layers >= 1 and proj_dim >= 4; got "
+                f"{self.vocab_size}, {self.layers}, {self.proj_dim}"
+            )
+
+
+def _build(config: BiLMConfig) -> Any:
+    import torch
+    from torch import nn
+
+    class BiLM(nn.Module):
+        def __init__(self, cfg: BiLMConfig) -> None:
+            super().__init__()
+            self.cfg = cfg
+            if cfg.inputs == "chars":
+                self.char_emb = nn.Embedding(259, cfg.char_dim, padding_idx=_CHAR_PAD)
+                self.convs = nn.ModuleList(nn.Conv1d(cfg.char_dim, n, w) for w, n in cfg.filters)
+                width = sum(n for _, n in cfg.filters)
+                self.highways = nn.ModuleList(
+                    nn.Linear(width, 2 * width) for _ in range(cfg.highway)
+                )
+                self.token_proj = nn.Linear(width, cfg.proj_dim)
+            else:
+                self.word_emb = nn.Embedding(cfg.vocab_size, cfg.proj_dim, padding_idx=PAD)
+
+            def lstm() -> nn.LSTM:
+                return nn.LSTM(cfg.proj_dim, cfg.lstm_dim, batch_first=True, proj_size=cfg.proj_dim)
+
+            self.fwd = nn.ModuleList(lstm() for _ in range(cfg.layers))
+            self.bwd = nn.ModuleList(lstm() for _ in range(cfg.layers))
+            self.drop = nn.Dropout(cfg.dropout)
+            v = cfg.vocab_size
+            cutoffs = sorted({c for c in (v // 10, v // 2) if 0 < c < v - 1})
+            tails = 0  # each tail cluster projects to proj_dim / 4**k: keep that >= 1
+            while tails < len(cutoffs) and cfg.proj_dim // 4 ** (tails + 1) >= 1:
+                tails += 1
+            cutoffs = cutoffs[:tails]
+            self.softmax = nn.AdaptiveLogSoftmaxWithLoss(
+                cfg.proj_dim, v, cutoffs=cutoffs, div_value=4.0
+            )
+
+        def tokens(self, x: torch.Tensor) -> Any:
+            if self.cfg.inputs == "words":
+                return self.word_emb(x)
+            b, t, c = x.shape
+            e = self.char_emb(x.view(b * t, c)).transpose(1, 2)
+            h = torch.cat([torch.relu(conv(e)).max(dim=2).values for conv in self.convs], dim=1)
+            for layer in self.highways:
+                nonlin, gate = layer(h).chunk(2, dim=-1)
+                g = torch.sigmoid(gate)
+                h = g * torch.relu(nonlin) + (1 - g) * h
+            return self.token_proj(h).view(b, t, -1)
+
+        def _run(self, stack: nn.ModuleList, x: torch.Tensor, lengths: torch.Tensor) -> list[Any]:
+            from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+            outs, h = [], x
+            for i, lstm in enumerate(stack):
+                packed = pack_padded_sequence(
+                    self.drop(h), lengths.cpu(), batch_first=True, enforce_sorted=False
+                )
+                o, _ = lstm(packed)
+                o, _ = pad_packed_sequence(o, batch_first=True, total_length=x.shape[1])
+                h = o + h if i > 0 else o  # residual between LSTM layers
+                outs.append(h)
+            return outs
+
+        def states(self, x: torch.Tensor, lengths: torch.Tensor) -> list[torch.Tensor]:
+            """Per layer ``(batch, time, 2 * proj_dim)``: tokens doubled, then [fwd; bwd]."""
+            tok = self.tokens(x)
+            t = tok.shape[1]
+            pos = torch.arange(t, device=tok.device).unsqueeze(0)
+            rev = torch.where(pos < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - pos, pos)
+            flip = rev.unsqueeze(-1).expand(-1, -1, tok.shape[-1])
+            forward = self._run(self.fwd, tok, lengths)
+            backward = [
+                o.gather(1, flip) for o in self._run(self.bwd, tok.gather(1, flip), lengths)
+            ]
+            return [torch.cat([tok, tok], -1)] + [
+                torch.cat([f, b], -1) for f, b in zip(forward, backward, strict=True)
+            ]
+
+        def loss(self, x: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor) -> Any:
+            top = self.states(x, lengths)[-1]
+            d = self.cfg.proj_dim
+            f, b = self.drop(top[..., :d]), self.drop(top[..., d:])
+            valid = torch.arange(targets.shape[1], device=x.device).unsqueeze(
+                0
+            ) < lengths.unsqueeze(1)
+            nxt = valid[:, 1:]  # position t predicts t+1 forwards, t+1 predicts t backwards
+            fl = self.softmax(f[:, :-1][nxt].float(), targets[:, 1:][nxt]).loss
+            bl = self.softmax(b[:, 1:][nxt].float(), targets[:, :-1][nxt]).loss
+            return (fl + bl) / 2
+
+    return BiLM(config)
+
+
+class _Vocab:
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.index = {w: i for i, w in enumerate(words)}
+        self._chars: dict[str, list[int]] = {}
+
+    def ids(self, words: Sequence[str]) -> list[int]:
+        return [self.index.get(w, UNK) for w in words]
+
+    def chars(self, word: str, max_chars: int) -> list[int]:
+        got = self._chars.get(word)
+        if got is None:
+            raw = [b + 3 for b in word.encode("utf-8")[: max_chars - 2]]
+            got = [_BOW, *raw, _EOW]
+            if len(self._chars) < 500_000:
+                self._chars[word] = got
+        return got
+
+
+def _words(lowercase: bool) -> Any:
+    from ..text.tokenize import Tokenizer
+
+    return Tokenizer(lowercase=lowercase, keep_punct=True, normalize="NFKC")
+
+
+def _batch(
+    rows: Sequence[Sequence[str]], vocab: _Vocab, cfg: BiLMConfig, device: str
+) -> tuple[Any, Any, Any]:
+    """Inputs (char ids or word ids), target word ids and lengths for word sequences."""
+    import torch
+
+    t = max(len(r) for r in rows)
+    targets = torch.zeros((len(rows), t), dtype=torch.long)
+    for i, r in enumerate(rows):
+        targets[i, : len(r)] = torch.tensor(vocab.ids(r))
+    lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)
+    if cfg.inputs == "words":
+        x = targets
+    else:
+        x = torch.zeros((len(rows), t, cfg.max_chars), dtype=torch.long)
+        for i, r in enumerate(rows):
+            for j, w in enumerate(r):
+                ch = vocab.chars(w, cfg.max_chars)
+                x[i, j, : len(ch)] = torch.tensor(ch)
+    return x.to(device), targets.to(device), lengths.to(device)
+
+
+class _BiLMTask:
+    metric: str | None = "loss"
+    greater_is_better = False
+
+    def __init__(
+        self,
+        model: Any,
+        vocab: _Vocab,
+        corpus: Any,
+        *,
+        window: int,
+        batch_size: int,
+        eval_blocks: int,
+        shuffle_buffer: int,
+        device: str,
+    ) -> None:
+        self.model, self.vocab, self.corpus = model, vocab, corpus
+        self.cfg: BiLMConfig = model.cfg
+        self.window, self.batch_size, self.device = window, batch_size, device
+        self.eval_blocks, self.shuffle_buffer = eval_blocks, shuffle_buffer
+        self.held_out: list[list[str]] = []
+        self.split = _words(self.cfg.lowercase)
+
+    def _windows(self) -> Iterator[list[str]]:
+        buffer: list[str] = []
+        inner = self.window - 2
+        for line in _lines(self.corpus):
+            buffer.extend(self.split(line))
+            while len(buffer) >= inner:
+                yield ["<s>", *buffer[:inner], "</s>"]
+                buffer = buffer[inner:]
+
+    def batches_per_epoch(self) -> None:
+        return None
+
+    def batches(self, epoch: int, rng: np.random.Generator) -> Iterator[Any]:
+        rows: list[list[str]] = []
+        for block in held_out_split(
+            self._windows(), rng, self.shuffle_buffer, self.held_out, self.eval_blocks
+        ):
+            rows.append(block)
+            if len(rows) == self.batch_size:
+                yield _batch(rows, self.vocab, self.cfg, self.device)
+                rows = []
+        if rows:
+            yield _batch(rows, self.vocab, self.cfg, self.device)
+
+    def loss(self, batch: Any) -> Any:
+        return self.model.loss(*batch)
+
+    def evaluate(self) -> dict[str, float]:
+        import torch
+
+        if not self.held_out:
+            return {}
+        total, count = 0.0, 0
+        with torch.inference_mode():
+            for start in range(0, len(self.held_out), self.batch_size):
+                rows = self.held_out[start : start + self.batch_size]
+                total += float(self.model.loss(*_batch(rows, self.vocab, self.cfg, self.device)))
+                count += 1
+        loss = total / count
+        return {"loss": loss, "perplexity": float(np.exp(min(loss, 50.0)))}
+
+    def save(self, folder: Path) -> None:
+        from safetensors.torch import save_model
+
+        header = {"format_version": FORMAT_VERSION, "config": asdict(self.cfg)}
+        (folder / "bilm.json").write_text(json.dumps(header, indent=1))
+        (folder / "vocab.txt").write_text("\n".join(self.vocab.words) + "\n", encoding="utf-8")
+        save_model(self.model, str(folder / "model.safetensors"))
+
+
+def _lines(corpus: Any) -> Iterator[str]:
+    if isinstance(corpus, str | os.PathLike):
+        yield from corpus_lines(corpus, None)
+    else:
+        yield from (line for line in corpus if line.strip())
+
+
+def build_vocab(corpus: Any, size: int, *, min_count: int = 1, lowercase: bool = True) -> list[str]:
+    """The specials, then the ``size - 4`` most frequent words seen ``min_count`` times or more."""
+    split = _words(lowercase)
+    counts: Counter[str] = Counter()
+    for line in _lines(corpus):
+        counts.update(split(line))
+    ranked = sorted((w for w, n in counts.items() if n >= min_count and w not in SPECIALS),
+                    key=lambda w: (-counts[w], w))  # fmt: skip
+    return SPECIALS + ranked[: size - len(SPECIALS)]
+
+
+def pretrain_bilm(
+    corpus: str | os.PathLike[str] | Iterable[str],
+    *,
+    args: TrainingArguments,
+    config: BiLMConfig | None = None,
+    min_count: int = 2,
+    window: int = 64,
+    eval_blocks: int = 256,
+    shuffle_buffer: int = 4096,
+) -> TrainResult:
+    """Train the biLM on ``corpus``; the vocabulary (``config.vocab_size`` words) comes from it."""
+    cfg = config or BiLMConfig()
+    if isinstance(corpus, str | os.PathLike) and not Path(corpus).exists():
+        raise ParameterError(f"no such corpus file or folder: {os.fspath(corpus)}")
+    if not isinstance(corpus, str | os.PathLike):
+        corpus = list(corpus)
+    if window < 4:
+        raise ParameterError(f"window must be at least 4 words, got {window}")
+    words = build_vocab(corpus, cfg.vocab_size, min_count=min_count, lowercase=cfg.lowercase)
+    cfg = BiLMConfig(**{**asdict(cfg), "vocab_size": len(words)})
+    seed_everything(args.seed)
+    model = _build(cfg)
+    task = _BiLMTask(
+        model, _Vocab(words), corpus, window=window, batch_size=args.batch_size,
+        eval_blocks=eval_blocks, shuffle_buffer=shuffle_buffer, device=resolve_device(args.device),
+    )  # fmt: skip
+    n_params = sum(p.numel() for p in model.parameters())
+    logger.info("training a biLM: %d words, %.1fM parameters", len(words), n_params / 1e6)
+    return train(task, args)
+
+
+class BiLMEncoder:
+    """Contextual word vectors and sentence vectors from a trained biLM folder."""
+
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        mix: Literal["average", "top"] | int | Sequence[float] = "average",
+        normalize: bool = False,
+        device: str = "cpu",
+    ) -> None:
+        from ..encoders._backends import import_torch
+
+        import_torch()
+        from safetensors.torch import load_model
+
+        path = Path(folder)
+        if not (path / "bilm.json").exists():
+            raise FileNotFoundError(f"no biLM folder (bilm.json) at {path}")
+        header = read_json(path / "bilm.json")
+        if header.get("format_version") != FORMAT_VERSION:
+            raise FormatError(
+                path / "bilm.json", f"unknown format_version {header.get('format_version')}"
+            )
+        self.config = BiLMConfig(**header["config"])
+        words = (path / "vocab.txt").read_text(encoding="utf-8").splitlines()
+        if len(words) != self.config.vocab_size:
+            raise FormatError(
+                path / "vocab.txt", f"{len(words)} words, the config says {self.config.vocab_size}"
+            )
+        self.vocab = _Vocab(words)
+        self.model = _build(self.config)
+        load_model(self.model, str(path / "model.safetensors"))
+        self.model.to(device).eval()
+        self.device = device
+        self.normalize = normalize
+        self.weights = self._weights(mix)
+        self._name = path.name
+        self._split = _words(self.config.lowercase)
+
+    def _weights(self, mix: Any) -> npt.NDArray[np.float32]:
+        n = self.config.layers + 1
+        if isinstance(mix, str):
+            check_choice("mix", "BiLMEncoder", mix, ("average", "top"))
+            w = np.full(n, 1.0 / n) if mix == "average" else np.eye(n)[-1]
+        elif isinstance(mix, int):
+            if not 0 <= mix < n:
+                raise ParameterError(f"layer {mix} does not exist; this biLM has layers 0-{n - 1}")
+            w = np.eye(n)[mix]
+        else:
+            w = np.asarray(mix, dtype=np.float64)
+            if w.shape != (n,):
+                raise ParameterError(f"mix weights need {n} values, got {len(w)}")
+        return np.asarray(w, dtype=np.float32)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        return 2 * self.config.proj_dim
+
+    @property
+    def max_length(self) -> int | None:
+        return None
+
+    def layer_vectors(self, texts: Sequence[str], *, batch_size: int = 32) -> list[Any]:
+        """Per text: its words and an array ``(layers + 1, words, dim)`` of every layer's states."""
+        import torch
+
+        rows = [["<s>", *self._split(t), "</s>"] for t in texts]
+        out: list[Any] = [None] * len(rows)
+        order = np.argsort([-len(r) for r in rows], kind="stable")
+        with torch.inference_mode():
+            for start in range(0, len(rows), batch_size):
+                idx = order[start : start + batch_size]
+                x, _, lengths = _batch([rows[i] for i in idx], self.vocab, self.config, self.device)
+                layers = torch.stack(self.model.states(x, lengths)).float().cpu().numpy()
+                for k, i in enumerate(idx):
+                    n = len(rows[i])
+                    out[i] = (rows[i][1:-1], layers[:, k, 1 : n - 1])
+        return out
+
+    def word_vectors(
+        self, texts: str | Sequence[str], *, batch_size: int = 32
+    ) -> list[tuple[list[str], npt.NDArray[np.float32]]]:
+        """Per text: its words and their mixed contextual vectors ``(words, dim)``."""
+        items, _ = as_texts(texts, "BiLMEncoder")
+        return [
+            (words, np.tensordot(self.weights, layers, axes=1).astype(np.float32))
+            for words, layers in self.layer_vectors(items, batch_size=batch_size)
+        ]
+
+    def encode(
+        self,
+        texts: str | Sequence[str],
+        *,
+        batch_size: int = 32,
+        normalize: bool | None = None,
+        show_progress: bool | None = None,
+    ) -> npt.NDArray[np.float32]:
+        """Sentence vectors: the mean of the words' mixed vectors (zeros for a text with none)."""
+        items, single = as_texts(texts, "BiLMEncoder")
+        out = np.zeros((len(items), self.dim), dtype=np.float32)
+        for i, (words, vecs) in enumerate(self.word_vectors(items, batch_size=batch_size)):
+            if words:
+                out[i] = vecs.mean(axis=0)
+        if self.normalize if normalize is None else normalize:
+            l2_normalize(out)
+        return out[0] if single else out
