@@ -93,6 +93,118 @@ def mlm() -> list[list[str]]:
     ]
 
 
+SENSES = [  # (word, same-sense context A, same-sense context B, other-sense context)
+    (
+        "bank",
+        "he sat down on the grassy bank of the river",
+        "the boat drifted close to the muddy bank of the stream",
+        "he had saved a great deal of money in the bank",
+    ),
+    (
+        "bank",
+        "the bank paid him interest on the money",
+        "she took the gold to the bank in the city",
+        "the children played on the bank by the water",
+    ),
+    (
+        "spring",
+        "in the spring the trees were green and the birds sang",
+        "the flowers of spring bloomed early that year",
+        "they drank cold water from the spring in the rocks",
+    ),
+    (
+        "fair",
+        "she was young and fair with golden hair",
+        "a fair lady with a pale face smiled",
+        "the judge was fair and just to every man",
+    ),
+    (
+        "saw",
+        "i saw him standing at the door",
+        "she saw the ship on the horizon",
+        "he cut the wood with a saw",
+    ),
+    (
+        "light",
+        "the light of the candle filled the room",
+        "a bright light shone through the window",
+        "the box was light enough for a child to carry",
+    ),
+    (
+        "left",
+        "he left the house early in the morning",
+        "she left the room without a word",
+        "he held the sword in his left hand",
+    ),
+    (
+        "match",
+        "he struck a match and lit the candle",
+        "the match flared in the dark",
+        "the two boxers met in a great match",
+    ),
+]
+
+
+def bilm() -> list[list[str]]:
+    import numpy as np
+
+    from embedlab.neural import BiLMConfig, BiLMEncoder, pretrain_bilm
+
+    config = BiLMConfig(vocab_size=20000, lstm_dim=512, proj_dim=128,
+                        filters=[(1, 32), (2, 32), (3, 64), (4, 128), (5, 128)])  # fmt: skip
+    start = time.perf_counter()
+    probe = pretrain_bilm(
+        CORPUS, config=config,
+        args=TrainingArguments(OUT / "bilm_probe", max_steps=10, batch_size=32, learning_rate=2e-3,
+                               threads=2, seed=0, checkpoint_every=None),
+    )  # fmt: skip
+    budget = 15 * 60
+    steps = int(budget * 0.95 / (probe.seconds / probe.steps))
+    result = pretrain_bilm(
+        CORPUS, config=config,
+        args=TrainingArguments(OUT / "bilm", max_steps=steps, max_time=budget, batch_size=32,
+                               learning_rate=2e-3, threads=2, seed=0, checkpoint_every=500,
+                               tensorboard=OUT / "bilm" / "tb"),
+    )  # fmt: skip
+    took = time.perf_counter() - start
+    rows = [
+        [
+            "biLM (char-CNN, 2x LSTM 512/128)",
+            "training",
+            f"{result.steps:,} steps x 32 windows of 64 words, {result.seconds / 60:.1f} min",
+            f"stopped: {result.stopped}; {took / 60:.1f} min with vocabulary and probe",
+        ],
+        [
+            "biLM (char-CNN, 2x LSTM 512/128)",
+            "held-out perplexity",
+            f"{(result.best or {}).get('perplexity', float('nan')):.1f}",
+            "20k-word adaptive softmax, 256 held-out windows",
+        ],
+    ]
+    for mix in ("top", "average"):
+        enc = BiLMEncoder(result.model_dir, mix=mix)
+        passed, margins = 0, []
+        for word, a, b, other in SENSES:
+            got = enc.word_vectors([a, b, other])
+            vecs = [v[w.index(word)] for w, v in got]
+            unit = [x / np.linalg.norm(x) for x in vecs]
+            same, cross = (
+                float(unit[0] @ unit[1]),
+                max(float(unit[0] @ unit[2]), float(unit[1] @ unit[2])),
+            )
+            passed += same > cross
+            margins.append(same - cross)
+        rows.append(
+            [
+                "biLM (char-CNN, 2x LSTM 512/128)",
+                f"word senses, mix={mix}: same-sense closer than other-sense",
+                f"{passed} of {len(SENSES)} words",
+                f"mean cosine margin {np.mean(margins):+.3f}",
+            ]
+        )
+    return rows
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     parts = sys.argv[1:] or ["mlm", "bilm"]

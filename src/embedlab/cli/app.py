@@ -1,5 +1,5 @@
 """Typer commands: info, convert, similar, eval words, export projector|keras, train, embed,
-distill, encoders export-onnx, demo.
+distill, encoders export-onnx, pretrain, finetune, predict, demo.
 
 Each command parses its options, calls one library function and prints the result. No logic lives
 here that a Python user could not reach through the library.
@@ -23,6 +23,7 @@ from .encode import distill_cmd, embed, encoders_app
 from .evaluate import eval_run
 from .faq import faq_app
 from .index import index_app
+from .neural import finetune_app, predict, pretrain_app
 from .serve import serve
 from .tokenizer import tokenizer_app
 from .train import train_app
@@ -47,6 +48,9 @@ app.add_typer(index_app, name="index")
 app.add_typer(faq_app, name="faq")
 app.command("serve")(serve)
 app.add_typer(tokenizer_app, name="tokenizer")
+app.add_typer(pretrain_app, name="pretrain")
+app.add_typer(finetune_app, name="finetune")
+app.command("predict")(predict)
 app.command("embed")(embed)
 app.command("distill")(distill_cmd)
 eval_app.command("run")(eval_run)

@@ -164,8 +164,10 @@ def _build(config: BiLMConfig) -> Any:
                 0
             ) < lengths.unsqueeze(1)
             nxt = valid[:, 1:]  # position t predicts t+1 forwards, t+1 predicts t backwards
-            fl = self.softmax(f[:, :-1][nxt].float(), targets[:, 1:][nxt]).loss
-            bl = self.softmax(b[:, 1:][nxt].float(), targets[:, :-1][nxt]).loss
+            # the adaptive softmax writes into float32 buffers: keep it out of autocast
+            with torch.autocast(x.device.type, enabled=False):
+                fl = self.softmax(f[:, :-1][nxt].float(), targets[:, 1:][nxt]).loss
+                bl = self.softmax(b[:, 1:][nxt].float(), targets[:, :-1][nxt]).loss
             return (fl + bl) / 2
 
     return BiLM(config)
