@@ -43,11 +43,14 @@ def mlm() -> list[list[str]]:
     tok_time = time.perf_counter() - start
     config = model_config("bert", tok, hidden=256, layers=4, heads=4, max_positions=512)
     common = dict(batch_size=32, learning_rate=5e-4, threads=2, seed=0, log_every=10)
-    probe = pretrain(
-        CORPUS, tokenizer=tok, config=config, block_size=128,
-        args=TrainingArguments(OUT / "probe", max_steps=15, checkpoint_every=None, **common),
-    )  # fmt: skip
-    per_step = probe.seconds / probe.steps
+    probes = [
+        pretrain(
+            CORPUS, tokenizer=tok, config=config, block_size=128,
+            args=TrainingArguments(OUT / f"probe{n}", max_steps=n, checkpoint_every=None, **common),
+        )
+        for n in (10, 40)
+    ]  # fmt: skip
+    per_step = (probes[1].seconds - probes[0].seconds) / 30  # without the shuffle-buffer fill
     steps = int(BUDGET * 0.95 / per_step)
     result = pretrain(
         CORPUS, tokenizer=tok, config=config, block_size=128,
@@ -153,13 +156,17 @@ def bilm() -> list[list[str]]:
     config = BiLMConfig(vocab_size=20000, lstm_dim=512, proj_dim=128,
                         filters=[(1, 32), (2, 32), (3, 64), (4, 128), (5, 128)])  # fmt: skip
     start = time.perf_counter()
-    probe = pretrain_bilm(
-        CORPUS, config=config,
-        args=TrainingArguments(OUT / "bilm_probe", max_steps=10, batch_size=32, learning_rate=2e-3,
-                               threads=2, seed=0, checkpoint_every=None),
-    )  # fmt: skip
+    probes = [
+        pretrain_bilm(
+            CORPUS, config=config,
+            args=TrainingArguments(OUT / f"bilm_probe{n}", max_steps=n, batch_size=32,
+                                   learning_rate=2e-3, threads=2, seed=0, checkpoint_every=None),
+        )
+        for n in (5, 20)
+    ]  # fmt: skip
+    per_step = (probes[1].seconds - probes[0].seconds) / 15
     budget = 15 * 60
-    steps = int(budget * 0.95 / (probe.seconds / probe.steps))
+    steps = int(budget * 0.95 / per_step)
     result = pretrain_bilm(
         CORPUS, config=config,
         args=TrainingArguments(OUT / "bilm", max_steps=steps, max_time=budget, batch_size=32,

@@ -77,7 +77,10 @@ def test_same_word_in_two_senses_is_farther_apart(trained: Path) -> None:
 
 
 def test_encoder_protocol_and_mixes(trained: Path) -> None:
-    enc = BiLMEncoder(trained)
+    from embedlab.encoders import load_encoder
+
+    enc = load_encoder(trained)
+    assert isinstance(enc, BiLMEncoder)
     vecs = enc.encode(["the fish ran along the bank .", "he took the loan to the bank ."])
     assert vecs.shape == (2, enc.dim) == (2, 32) and vecs.dtype == np.float32
     assert enc.encode("a bank").shape == (32,)

@@ -153,7 +153,7 @@ def pretrain_bilm_cmd(
 
 @finetune_app.command("classify")
 def finetune_classify(
-    model: Annotated[str, typer.Argument(help="Encoder folder or hub id.")],
+    model: Annotated[str, typer.Argument(help="Encoder folder or hub id ('default': MiniLM).")],
     train_file: Annotated[Path, typer.Argument(help="CSV / TSV / JSONL with text and label.")],
     output: Out,
     validation: Annotated[Optional[Path], typer.Option(help="Validation file.")] = None,
@@ -193,7 +193,7 @@ def finetune_classify(
         precision=precision, threads=threads,
     )  # fmt: skip
     result, report = finetune_classifier(
-        model, train_file, args=args, validation=validation, validation_split=validation_split,
+        None if model == "default" else model, train_file, args=args, validation=validation, validation_split=validation_split,
         text=_column(text), label=_column(label), pair=None if pair is None else _column(pair),
         max_length=max_length, class_weights=class_weights, metric=metric,  # type: ignore[arg-type]
     )  # fmt: skip

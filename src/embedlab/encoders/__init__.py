@@ -44,13 +44,18 @@ def load_encoder(
     **options: Any,
 ) -> Encoder:
     """A ready encoder for ``model``: a StaticEncoder folder (``static_encoder.json``) opens as one,
-    an ONNX export runs on ONNX Runtime, anything else (hub id, transformers or
+    a biLM folder (``bilm.json``) as a :class:`~embedlab.neural.BiLMEncoder`, an ONNX export runs
+    on ONNX Runtime, anything else (hub id, transformers or
     sentence-transformers folder, None for the offline default) becomes a
     :class:`TransformerEncoder` with ``backend``/``int8``/``options``."""
     if model is not None:
         folder = Path(model)
         if (folder / "static_encoder.json").exists():
             return StaticEncoder.load(folder)
+        if (folder / "bilm.json").exists():  # embedlab pretrain bilm
+            from ..neural.bilm import BiLMEncoder
+
+            return BiLMEncoder(folder, **options)
         if (folder / "onnx" / "model.onnx").exists() and not any(folder.glob("*.safetensors")):
             backend = "onnx"  # an ONNX export (embedlab encoders export-onnx) has no torch weights
     return TransformerEncoder(model, backend=backend, int8=int8, **options)

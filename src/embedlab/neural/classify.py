@@ -315,7 +315,7 @@ def _as_data(data: LabeledTexts | str | os.PathLike[str], columns: dict[str, Any
 
 
 def finetune_classifier(
-    model: str | os.PathLike[str],
+    model: str | os.PathLike[str] | None,
     train_data: LabeledTexts | str | os.PathLike[str],
     *,
     args: TrainingArguments,
@@ -328,7 +328,8 @@ def finetune_classifier(
     class_weights: Literal["balanced"] | None = None,
     metric: Metric = "accuracy",
 ) -> tuple[TrainResult, ClassificationReport]:
-    """Fine-tune ``model`` for classification; returns the run and the validation report."""
+    """Fine-tune ``model`` (None: the offline default MiniLM) for classification; returns the run
+    and the validation report."""
     from ..encoders._backends import import_torch
     from ..encoders.folders import read_pipeline, resolve_model
 
