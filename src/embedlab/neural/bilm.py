@@ -38,7 +38,7 @@ import numpy.typing as npt
 from ..encoders.base import as_texts, l2_normalize
 from ..errors import FormatError, ParameterError, check_choice
 from ..io._files import read_json
-from .pretrain import held_out_split
+from .pretrain import held_out_split, reusable_corpus
 from .tokenizer import corpus_lines
 from .training import TrainingArguments, TrainResult, resolve_device, seed_everything, train
 
@@ -323,10 +323,7 @@ def pretrain_bilm(
 ) -> TrainResult:
     """Train the biLM on ``corpus``; the vocabulary (``config.vocab_size`` words) comes from it."""
     cfg = config or BiLMConfig()
-    if isinstance(corpus, str | os.PathLike) and not Path(corpus).exists():
-        raise ParameterError(f"no such corpus file or folder: {os.fspath(corpus)}")
-    if not isinstance(corpus, str | os.PathLike):
-        corpus = list(corpus)
+    corpus = reusable_corpus(corpus)
     if window < 4:
         raise ParameterError(f"window must be at least 4 words, got {window}")
     words = build_vocab(corpus, cfg.vocab_size, min_count=min_count, lowercase=cfg.lowercase)

@@ -298,6 +298,15 @@ def _tokenizer(tokenizer: Any) -> Any:
     return tokenizer
 
 
+def reusable_corpus(corpus: str | os.PathLike[str] | Iterable[str]) -> Any:
+    """A corpus path that exists, or the lines of an iterable as a list (read once per epoch)."""
+    if isinstance(corpus, str | os.PathLike):
+        if not Path(corpus).exists():
+            raise ParameterError(f"no such corpus file or folder: {os.fspath(corpus)}")
+        return corpus
+    return list(corpus)
+
+
 def pretrain(
     corpus: str | os.PathLike[str] | Iterable[str],
     *,
@@ -329,10 +338,7 @@ def pretrain(
         raise ParameterError(f"block_size {block_size} exceeds the model's {limit} positions")
     seed_everything(args.seed)
     model = (AutoModelForCausalLM if goal == "causal" else AutoModelForMaskedLM).from_config(config)  # type: ignore[no-untyped-call]
-    if isinstance(corpus, str | os.PathLike) and not Path(corpus).exists():
-        raise ParameterError(f"no such corpus file or folder: {os.fspath(corpus)}")
-    if not isinstance(corpus, str | os.PathLike):
-        corpus = list(corpus)  # an iterable is read once per epoch
+    corpus = reusable_corpus(corpus)
     stream = _BlockStream(corpus, tok, block_size, wrap=goal == "mlm", eval_blocks=eval_blocks)
     task = _LanguageModelTask(
         model, tok, stream, objective=goal, batch_size=args.batch_size,
