@@ -193,7 +193,8 @@ def finetune_classify(
         precision=precision, threads=threads,
     )  # fmt: skip
     result, report = finetune_classifier(
-        None if model == "default" else model, train_file, args=args, validation=validation, validation_split=validation_split,
+        None if model == "default" else model, train_file, args=args, validation=validation,
+        validation_split=validation_split,
         text=_column(text), label=_column(label), pair=None if pair is None else _column(pair),
         max_length=max_length, class_weights=class_weights, metric=metric,  # type: ignore[arg-type]
     )  # fmt: skip
