@@ -154,3 +154,8 @@ def test_demo_trains_and_evaluates_on_the_bundled_sample(
         ranked = out.split("question: How do I reset my password?")[1].splitlines()
         assert "password" in ranked[1] and "password" in ranked[2]  # both password answers first
         assert "contextual cosine" in out
+        faq = out.split("== 7. FAQ answering")[1]
+        assert "precision" in faq and "coverage" in faq
+        answers = faq.split("Q: ")[1:]
+        assert "Forgot password" in answers[0] and "Track your parcel" in answers[1]
+        assert "PayPal" in answers[2] and "no confident answer" in answers[3]

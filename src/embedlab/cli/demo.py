@@ -12,6 +12,7 @@ import tempfile
 import time
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -96,13 +97,16 @@ def run_demo() -> None:
         "\n(coverage = pairs or questions whose words are all in the vocabulary; the rest are "
         "skipped, as in gensim)"
     )
-    _sentences()
+    encoder = _sentences()
+    if encoder is not None:
+        _faq(encoder)
     _title("Next")
     typer.echo(
         "  embedlab train word2vec CORPUS -o OUT | info FILE | convert IN OUT | similar FILE WORD"
         " | eval words FILE... | export projector FILE DIR | embed FILE -o OUT.npy"
         " | distill -o DIR | encoders export-onnx -o DIR | eval run -m MODEL -t TASKS"
-        " | viz words FILE -o OUT.html"
+        " | viz words FILE -o OUT.html | faq build FILE -o DIR | serve -m NAME=MODEL"
+        " | finetune classify MODEL FILE -o DIR | pretrain mlm CORPUS -o DIR"
     )
 
 
@@ -116,7 +120,7 @@ ANSWERS = (
 )
 
 
-def _sentences() -> None:
+def _sentences() -> Any:
     """Sentence embeddings with the offline all-MiniLM-L6-v2, when the torch extra is present."""
     from ..encoders import TransformerEncoder
     from ..errors import MissingDependencyError
@@ -128,7 +132,7 @@ def _sentences() -> None:
         vectors = enc.encode([QUESTION, *ANSWERS])
     except MissingDependencyError as e:
         typer.echo(f"  skipped: {e}")
-        return
+        return None
     typer.echo(f"  {enc!r}, loaded and run in {time.perf_counter() - start:.1f} s")
     typer.echo(f"  question: {QUESTION}")
     scores = vectors[1:] @ vectors[0]
@@ -143,3 +147,39 @@ def _sentences() -> None:
         f"  'bank' (river) vs 'bank' (money): contextual cosine {cos:.2f} - same word, "
         "different vectors"
     )
+    return enc
+
+
+ASKED = (
+    "I can't remember my password",
+    "where is my parcel?",
+    "do you take PayPal?",
+    "what's the weather tomorrow?",
+)
+
+
+def _faq(encoder: Any) -> None:
+    """An FAQ collection from the bundled sample: built, calibrated on held-out phrasings, asked."""
+    from ..apps import FAQ
+    from ..evaluate.loaders import read_columns
+
+    _title("7. FAQ answering: a collection from a bundled sample, calibrated, then asked")
+    rows = read_columns(_data("faq_sample.csv"), {"id": "id", "q": "question", "a": "answer"})
+    held = read_columns(_data("faq_sample_heldout.csv"), {"id": "id", "q": "question"})
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        faq = FAQ.build(Path(tmp) / "faq", encoder, rows["q"], rows["a"], answer_ids=rows["id"])
+        cal = faq.calibrate(held["q"], held["id"], target_precision=0.9)
+        typer.echo(
+            f"  {len(rows['q'])} phrasings of {len(faq)} answers indexed and calibrated in "
+            f"{time.perf_counter() - start:.1f} s; threshold {cal.threshold:.2f} calibrated on "
+            f"{len(held['q'])} held-out questions ({sum(not a for a in held['id'])} out of scope): "
+            f"precision {cal.precision:.2f}, coverage {cal.coverage:.2f}"
+        )
+        for question in ASKED:
+            result = faq.ask(question)
+            typer.echo(f"  Q: {question}")
+            if result.best is not None:
+                typer.echo(f"     A: {result.best.text}  (confidence {result.confidence:.2f})")
+            else:
+                typer.echo(f"     no confident answer (best {result.confidence:.2f} < threshold)")
