@@ -70,6 +70,14 @@ def test_calibration_sets_the_lowest_threshold_reaching_the_target(tmp_path: Pat
     assert not faq.ask("weather tomorrow").answered
     report = faq.evaluate([q for q, _ in held], [a for _, a in held])
     assert report["precision"] == 1.0 and report["coverage"] == pytest.approx(cal.coverage)
+    assert 0 < report["mrr_at_10"] <= 1 and report["accuracy_at_1"] <= report["mrr_at_10"]
+    for mode in ("dense", "sparse", "hybrid"):  # each ranking alone, or fused
+        got = faq.ask("accept cards", 2, mode=mode)  # type: ignore[arg-type]
+        assert got.answers[0].id == "pay" and len(got.answers) <= 2
+        one = faq.evaluate([q for q, _ in held], [a for _, a in held], k=3, mode=mode)  # type: ignore[arg-type]
+        assert set(one) >= {"accuracy_at_1", "mrr_at_3"}
+    with pytest.raises(ParameterError, match=r"'mode'.*'hybrid', 'dense', 'sparse'"):
+        faq.ask("x", mode="bm25")  # type: ignore[arg-type]
     back = FAQ.open(tmp_path / "faq", WordHash())  # the threshold is saved with the FAQ
     assert back.threshold == pytest.approx(cal.threshold)
     with pytest.raises(ParameterError, match="answer ids not in this FAQ"):

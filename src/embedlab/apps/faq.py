@@ -20,11 +20,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import FormatError, ParameterError
+from ..errors import FormatError, ParameterError, check_choice
 from ..io._files import atomic_file, read_json
 from ..search import Collection, Hits, rrf
 
@@ -144,8 +144,20 @@ class FAQ:
         return len(self.answers)
 
     # -- asking ---------------------------------------------------------------------------------
-    def ask(self, question: str, k: int = 3, *, threshold: float | None = None) -> FAQResult:
-        """The ``k`` best answers and whether the best is confident enough to give."""
+    def ask(
+        self,
+        question: str,
+        k: int = 3,
+        *,
+        threshold: float | None = None,
+        mode: Literal["hybrid", "dense", "sparse"] = "hybrid",
+    ) -> FAQResult:
+        """The ``k`` best answers and whether the best is confident enough to give.
+
+        ``mode``: answers ranked by reciprocal-rank fusion of the embedding and BM25 rankings
+        (``hybrid``), or by one of them alone; confidence is always the cosine of the best phrasing.
+        """
+        check_choice("mode", "FAQ.ask", mode, ("hybrid", "dense", "sparse"))
         limit = self.threshold if threshold is None else threshold
         pool = max(20, 5 * k)
         dense = self.collection.search(question, pool, mode="dense")
@@ -155,10 +167,13 @@ class FAQ:
             aid = doc.metadata["answer"]
             if aid not in best_cos or doc.score > best_cos[aid][0]:
                 best_cos[aid] = (doc.score, doc.text)
-        dense_rank = _by_answer(dense)
-        fused = rrf([dense_rank, _by_answer(sparse)], top=k)
+        dense_rank, sparse_rank = _by_answer(dense), _by_answer(sparse)
+        if mode == "hybrid":
+            ranked = [aid for aid, _ in rrf([dense_rank, sparse_rank], top=k)]
+        else:
+            ranked = list((dense_rank if mode == "dense" else sparse_rank).ids[:k])
         answers = []
-        for aid, _ in fused:  # ordered by fusion, scored by the cosine of the best phrasing
+        for aid in ranked:  # ordered by fusion, scored by the cosine of the best phrasing
             cos, text = best_cos.get(aid, (0.0, ""))
             answers.append(Answer(aid, self.answers[aid], float(cos), text))
         confidence = best_cos.get(answers[0].id, (0.0, ""))[0] if answers else 0.0
@@ -213,11 +228,18 @@ class FAQ:
         self._save()
         return cal
 
-    def evaluate(self, questions: Sequence[str], answer_ids: Sequence[str]) -> dict[str, float]:
-        """accuracy@1 and MRR@3 over in-scope questions (a known answer id), precision and
+    def evaluate(
+        self,
+        questions: Sequence[str],
+        answer_ids: Sequence[str],
+        *,
+        k: int = 10,
+        mode: Literal["hybrid", "dense", "sparse"] = "hybrid",
+    ) -> dict[str, float]:
+        """accuracy@1 and MRR@k over in-scope questions (a known answer id), precision and
         coverage at the current threshold over all, and how often out-of-scope ones (id "")
         were answered anyway."""
-        results = [self.ask(q, 3) for q in questions]
+        results = [self.ask(q, k, mode=mode) for q in questions]
         targets = [str(t) for t in answer_ids]
         ranks = [
             next((i for i, a in enumerate(r.answers) if a.id == t), None)
@@ -233,7 +255,7 @@ class FAQ:
             "questions": float(len(results)),
             "in_scope": float(len(in_scope)),
             "accuracy_at_1": float(np.mean([r == 0 for r in in_scope])) if in_scope else 0.0,
-            "mrr_at_3": float(np.mean([0.0 if r is None else 1 / (r + 1) for r in in_scope]))
+            f"mrr_at_{k}": float(np.mean([0.0 if r is None else 1 / (r + 1) for r in in_scope]))
             if in_scope
             else 0.0,
             "coverage": n_answered / len(results),
