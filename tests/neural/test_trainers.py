@@ -174,6 +174,9 @@ def test_streaming_data_needs_max_steps(tmp_path: Path, wordpiece: Any) -> None:
     with pytest.raises(ParameterError, match="pass max_steps"):
         pretrain(planted_lines(), tokenizer=wordpiece, config=config, block_size=32,
                  args=args(tmp_path))  # fmt: skip
+    with pytest.raises(ParameterError, match="yields no batch"):
+        pretrain(["too short"], tokenizer=wordpiece, config=config, block_size=32,
+                 args=args(tmp_path, max_steps=2))  # fmt: skip
     with pytest.raises(ParameterError, match="exceeds the model's 64 positions"):
         pretrain(planted_lines(), tokenizer=wordpiece, config=config, block_size=128,
                  args=args(tmp_path, max_steps=2))  # fmt: skip

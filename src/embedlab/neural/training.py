@@ -321,6 +321,7 @@ class _Run:
             if self.per_epoch is not None and epoch >= math.ceil(args.epochs):
                 return "epochs"
             rng = np.random.default_rng([args.seed, epoch])
+            i = -1
             for i, batch in enumerate(self.task.batches(epoch, rng)):
                 if i < state["batch_in_epoch"]:
                     continue  # consumed before the checkpoint this run resumed from
@@ -350,6 +351,10 @@ class _Run:
                 reason = self._after_step()
                 if reason is not None:
                     return reason
+            if i < 0:
+                raise ParameterError(
+                    "the training data yields no batch (a corpus shorter than one block?)"
+                )
             state["epoch"] = epoch + 1
             state["batch_in_epoch"] = 0
             at_epoch_end = self.task.metric is not None and self.args.eval_every is None
