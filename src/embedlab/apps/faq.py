@@ -3,8 +3,8 @@
 An FAQ is a set of answers, each with one or more known phrasings of its question. ``FAQ.build``
 stores every phrasing in a persistent :class:`~embedlab.search.Collection` (dense vectors + BM25,
 the answer id in its metadata). ``ask`` ranks answers by fusing the dense ranking and the BM25
-ranking of their phrasings (an answer ranks at its best phrasing; reciprocal-rank fusion); each
-answer's score, and the confidence, is the cosine between the question and its closest phrasing.
+ranking of their phrasings (an answer ranks at its best phrasing; min-max scaled scores weighted
+0.8 / 0.2 by default, see ``ask``); each answer's score, and the confidence, is the cosine between the question and its closest phrasing.
 Below the calibrated ``threshold`` it answers "no confident answer". ``calibrate`` sets that
 threshold on held-out phrasings with known answers: the lowest threshold whose precision among
 answered questions reaches the target, and reports precision and coverage along the way. Chinese
@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import FormatError, ParameterError, check_choice
 from ..io._files import atomic_file, read_json
-from ..search import Collection, Hits, rrf
+from ..search import Collection, Hits, weighted
 
 logger = logging.getLogger(__name__)
 
@@ -151,12 +151,18 @@ class FAQ:
         *,
         threshold: float | None = None,
         mode: Literal["hybrid", "dense", "sparse"] = "hybrid",
+        dense_weight: float = 0.8,
     ) -> FAQResult:
         """The ``k`` best answers and whether the best is confident enough to give.
 
-        ``mode``: answers ranked by reciprocal-rank fusion of the embedding and BM25 rankings
-        (``hybrid``), or by one of them alone; confidence is always the cosine of the best phrasing.
+        ``mode``: answers ranked by a weighted sum of the min-max scaled embedding and BM25 scores
+        (``hybrid``, ``dense_weight`` for the embedding side), or by one of them alone; confidence
+        is always the cosine of the best phrasing. The 0.8 weight was picked on StackFAQ's
+        calibration phrasings: equal-weight reciprocal-rank fusion ranked 5 points below MiniLM
+        alone there (BM25 is far weaker on rephrasings), 0.8 / 0.2 ranks as well as MiniLM.
         """
+        if not 0.0 <= dense_weight <= 1.0:
+            raise ParameterError(f"dense_weight must be in [0, 1]; got {dense_weight}")
         check_choice("mode", "FAQ.ask", mode, ("hybrid", "dense", "sparse"))
         limit = self.threshold if threshold is None else threshold
         pool = max(20, 5 * k)
@@ -169,7 +175,8 @@ class FAQ:
                 best_cos[aid] = (doc.score, doc.text)
         dense_rank, sparse_rank = _by_answer(dense), _by_answer(sparse)
         if mode == "hybrid":
-            ranked = [aid for aid, _ in rrf([dense_rank, sparse_rank], top=k)]
+            fused = weighted([dense_rank, sparse_rank], [dense_weight, 1.0 - dense_weight], top=k)
+            ranked = list(fused.ids)
         else:
             ranked = list((dense_rank if mode == "dense" else sparse_rank).ids[:k])
         answers = []
