@@ -4,7 +4,8 @@ An FAQ is a set of answers, each with one or more known phrasings of its questio
 stores every phrasing in a persistent :class:`~embedlab.search.Collection` (dense vectors + BM25,
 the answer id in its metadata). ``ask`` ranks answers by fusing the dense ranking and the BM25
 ranking of their phrasings (an answer ranks at its best phrasing; min-max scaled scores weighted
-0.8 / 0.2 by default, see ``ask``); each answer's score, and the confidence, is the cosine between the question and its closest phrasing.
+0.8 / 0.2 by default, see ``ask``); each answer's score, and the confidence, is the cosine between
+the question and its closest phrasing.
 Below the calibrated ``threshold`` it answers "no confident answer". ``calibrate`` sets that
 threshold on held-out phrasings with known answers: the lowest threshold whose precision among
 answered questions reaches the target, and reports precision and coverage along the way. Chinese
