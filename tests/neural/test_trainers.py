@@ -151,6 +151,8 @@ def test_resume_after_an_interruption_makes_the_same_model(tmp_path: Path, wordp
     resumed = pretrain(lines, **kw, args=args(tmp_path / "b", max_steps=12, grad_accum=2,
                                               checkpoint_every=100, resume=True))  # fmt: skip
     assert resumed.steps == 12 and losses(resumed)[0] == pytest.approx(losses(straight)[5])
+    log = [json.loads(x) for x in (tmp_path / "b/train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if "train/loss" in r] == list(range(1, 13))  # one log, continued
     a = load_file(str(straight.model_dir / "model.safetensors"))
     b = load_file(str(resumed.model_dir / "model.safetensors"))
     assert a.keys() == b.keys()

@@ -33,6 +33,7 @@ class Tracker:
         *,
         total_steps: int,
         start_step: int = 0,
+        append: bool = False,
         tensorboard: Path | None = None,
         wandb_project: str | None = None,
         wandb_mode: str | None = None,
@@ -42,7 +43,8 @@ class Tracker:
     ) -> None:
         self.log_file = log_file
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(log_file, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        # a resumed run continues its log; a new run starts a new one
+        self._log = open(log_file, "a" if append else "w", encoding="utf-8")  # noqa: SIM115
         self._tb: Any = None
         self._wandb: Any = None
         if tensorboard is not None:

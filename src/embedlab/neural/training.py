@@ -260,6 +260,7 @@ def train(task: Task, args: TrainingArguments) -> TrainResult:
         out / "train_log.jsonl",
         total_steps=total,
         start_step=state["step"],
+        append=args.resume,
         tensorboard=None if args.tensorboard is None else Path(args.tensorboard),
         wandb_project=args.wandb_project,
         wandb_mode=args.wandb_mode,
