@@ -38,8 +38,7 @@ import numpy.typing as npt
 from ..encoders.base import as_texts, l2_normalize
 from ..errors import FormatError, ParameterError, check_choice
 from ..io._files import read_json
-from .pretrain import held_out_split, reusable_corpus
-from .tokenizer import corpus_lines
+from .pretrain import held_out_split, iter_lines, reusable_corpus
 from .training import TrainingArguments, TrainResult, resolve_device, seed_everything, train
 
 logger = logging.getLogger(__name__)
@@ -246,7 +245,7 @@ class _BiLMTask:
     def _windows(self) -> Iterator[list[str]]:
         buffer: list[str] = []
         inner = self.window - 2
-        for line in _lines(self.corpus):
+        for line in iter_lines(self.corpus):
             buffer.extend(self.split(line))
             while len(buffer) >= inner:
                 yield ["<s>", *buffer[:inner], "</s>"]
@@ -293,18 +292,11 @@ class _BiLMTask:
         save_model(self.model, str(folder / "model.safetensors"))
 
 
-def _lines(corpus: Any) -> Iterator[str]:
-    if isinstance(corpus, str | os.PathLike):
-        yield from corpus_lines(corpus, None)
-    else:
-        yield from (line for line in corpus if line.strip())
-
-
 def build_vocab(corpus: Any, size: int, *, min_count: int = 1, lowercase: bool = True) -> list[str]:
     """The specials, then the ``size - 4`` most frequent words seen ``min_count`` times or more."""
     split = _words(lowercase)
     counts: Counter[str] = Counter()
-    for line in _lines(corpus):
+    for line in iter_lines(corpus):
         counts.update(split(line))
     ranked = sorted((w for w, n in counts.items() if n >= min_count and w not in SPECIALS),
                     key=lambda w: (-counts[w], w))  # fmt: skip

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from ..encoders.base import length_sorted_batches
+from ..encoders.base import length_sorted_batches, pad_ids
 from ..errors import FormatError, ParameterError, check_choice
 from ..io._files import atomic_file, read_json
 from .training import TrainingArguments, TrainResult, resolve_device, seed_everything, train
@@ -188,19 +188,10 @@ def _encode(
 def _collate(rows: list[tuple[list[int], list[int]]], pad: int, device: str) -> dict[str, Any]:
     import torch
 
-    width = max(len(ids) for ids, _ in rows)
-    ids = torch.full((len(rows), width), pad, dtype=torch.long)
-    types = torch.zeros((len(rows), width), dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, (x, t) in enumerate(rows):
-        ids[i, : len(x)] = torch.tensor(x)
-        types[i, : len(t)] = torch.tensor(t)
-        mask[i, : len(x)] = 1
-    return {
-        "input_ids": ids.to(device),
-        "attention_mask": mask.to(device),
-        "token_type_ids": types.to(device),
-    }
+    ids, mask = pad_ids([x for x, _ in rows], pad)
+    types, _ = pad_ids([t for _, t in rows], 0)
+    tensors = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+    return {k: torch.from_numpy(v).to(device) for k, v in tensors.items()}
 
 
 class _ClassifyTask:

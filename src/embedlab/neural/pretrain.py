@@ -113,24 +113,15 @@ class _BlockStream:
         self.eval_blocks = eval_blocks
         self.held_out: list[list[int]] = []
 
-    def _lines(self) -> Iterator[str]:
-        if isinstance(self.corpus, str | os.PathLike):
-            yield from corpus_lines(self.corpus, None)
-        else:
-            for line in self.corpus:
-                if line.strip():
-                    yield line.strip()
-
-    def blocks(self) -> Iterator[tuple[int, list[int]]]:
-        """(index, ids) of every block in corpus order; the last partial block is dropped."""
+    def blocks(self) -> Iterator[list[int]]:
+        """The ids of every block in corpus order; the last partial block is dropped."""
         tok = self.tokenizer
         buffer: list[int] = []
-        index = 0
         chunk: list[str] = []
         sep = [] if self.wrap or tok.eos_token_id is None else [int(tok.eos_token_id)]
 
-        def drain() -> Iterator[tuple[int, list[int]]]:
-            nonlocal buffer, index
+        def drain() -> Iterator[list[int]]:
+            nonlocal buffer
             ids = tok(chunk, add_special_tokens=False, verbose=False)["input_ids"]
             for row in ids:
                 buffer.extend(row)
@@ -139,10 +130,9 @@ class _BlockStream:
                 block, buffer = buffer[: self.inner], buffer[self.inner :]
                 if self.wrap:
                     block = [int(tok.cls_token_id), *block, int(tok.sep_token_id)]
-                yield index, block
-                index += 1
+                yield block
 
-        for line in self._lines():
+        for line in iter_lines(self.corpus):
             chunk.append(line)
             if len(chunk) == 1000:
                 yield from drain()
@@ -151,9 +141,7 @@ class _BlockStream:
             yield from drain()
 
     def train_blocks(self, rng: np.random.Generator, buffer_size: int) -> Iterator[list[int]]:
-        return held_out_split(
-            (b for _, b in self.blocks()), rng, buffer_size, self.held_out, self.eval_blocks
-        )
+        return held_out_split(self.blocks(), rng, buffer_size, self.held_out, self.eval_blocks)
 
 
 def held_out_split(
@@ -296,6 +284,14 @@ def _tokenizer(tokenizer: Any) -> Any:
 
         return AutoTokenizer.from_pretrained(str(tokenizer))
     return tokenizer
+
+
+def iter_lines(corpus: Any) -> Iterator[str]:
+    """The non-empty, stripped lines of a corpus path (file or folder) or of a list of lines."""
+    if isinstance(corpus, str | os.PathLike):
+        yield from corpus_lines(corpus, None)
+    else:
+        yield from (line.strip() for line in corpus if line.strip())
 
 
 def reusable_corpus(corpus: str | os.PathLike[str] | Iterable[str]) -> Any:
