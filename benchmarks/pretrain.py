@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from typing import Any
 
 from _common import SHARED, WORK, machine, table
 from embedlab.neural import TrainingArguments, model_config, pretrain, train_tokenizer
@@ -96,56 +97,147 @@ def mlm() -> list[list[str]]:
     ]
 
 
-SENSES = [  # (word, same-sense context A, same-sense context B, other-sense context)
-    (
-        "bank",
-        "he sat down on the grassy bank of the river",
-        "the boat drifted close to the muddy bank of the stream",
-        "he had saved a great deal of money in the bank",
+SENSES = {  # word: (contexts of one sense, contexts of another); the words around the target vary
+    "bank": (
+        [
+            "he sat down on the grassy bank of the river",
+            "the boat drifted close to the muddy bank of the stream",
+            "they walked along the bank and watched the water",
+        ],
+        [
+            "he had saved a great deal of money in the bank",
+            "the bank paid him interest on the money",
+            "she took the gold to the bank in the city",
+        ],
     ),
-    (
-        "bank",
-        "the bank paid him interest on the money",
-        "she took the gold to the bank in the city",
-        "the children played on the bank by the water",
+    "spring": (
+        [
+            "in the spring the trees were green and the birds sang",
+            "the flowers of spring bloomed early that year",
+            "the snow melted and spring came to the valley",
+        ],
+        [
+            "they drank cold water from the spring in the rocks",
+            "the spring bubbled up clear and cold beneath the hill",
+            "she filled her jug at the spring near the well",
+        ],
     ),
-    (
-        "spring",
-        "in the spring the trees were green and the birds sang",
-        "the flowers of spring bloomed early that year",
-        "they drank cold water from the spring in the rocks",
+    "fair": (
+        [
+            "she was young and fair with golden hair",
+            "a fair lady with a pale face smiled",
+            "the fair maiden sat by the window",
+        ],
+        [
+            "the judge was fair and just to every man",
+            "it was a fair price for the horse",
+            "he gave them a fair trial before the court",
+        ],
     ),
-    (
-        "fair",
-        "she was young and fair with golden hair",
-        "a fair lady with a pale face smiled",
-        "the judge was fair and just to every man",
+    "saw": (
+        [
+            "i saw him standing at the door",
+            "she saw the ship on the horizon",
+            "when they saw the fire they ran",
+        ],
+        [
+            "he cut the wood with a saw",
+            "the carpenter took his saw and hammer",
+            "the saw was sharp and the boards were thin",
+        ],
     ),
-    (
-        "saw",
-        "i saw him standing at the door",
-        "she saw the ship on the horizon",
-        "he cut the wood with a saw",
+    "light": (
+        [
+            "the light of the candle filled the room",
+            "a bright light shone through the window",
+            "she saw a light in the distance",
+        ],
+        [
+            "the box was light enough for a child to carry",
+            "his load was light and he walked quickly",
+            "the basket was so light that she lifted it with one hand",
+        ],
     ),
-    (
-        "light",
-        "the light of the candle filled the room",
-        "a bright light shone through the window",
-        "the box was light enough for a child to carry",
+    "left": (
+        [
+            "he left the house early in the morning",
+            "she left the room without a word",
+            "they left the town before dawn",
+        ],
+        [
+            "he held the sword in his left hand",
+            "turn to the left at the end of the road",
+            "a scar ran across his left cheek",
+        ],
     ),
-    (
-        "left",
-        "he left the house early in the morning",
-        "she left the room without a word",
-        "he held the sword in his left hand",
+    "match": (
+        [
+            "he struck a match and lit the candle",
+            "the match flared in the dark",
+            "she lit the fire with a match",
+        ],
+        [
+            "the two boxers met in a great match",
+            "he won the match against the champion",
+            "the chess match lasted all night",
+        ],
     ),
-    (
-        "match",
-        "he struck a match and lit the candle",
-        "the match flared in the dark",
-        "the two boxers met in a great match",
+    "bark": (
+        [
+            "the dog began to bark at the stranger",
+            "we heard the bark of a dog in the night",
+            "the hounds bark when the fox runs",
+        ],
+        [
+            "the bark of the old oak was rough",
+            "he stripped the bark from the birch tree",
+            "they made canoes of bark and wood",
+        ],
     ),
-]
+    "letter": (
+        [
+            "she wrote a long letter to her mother",
+            "the letter arrived by the morning post",
+            "he read the letter twice and burned it",
+        ],
+        [
+            "the word begins with the letter a",
+            "each letter of the alphabet was carved in stone",
+            "the first letter of his name was written in gold",
+        ],
+    ),
+    "kind": (
+        [
+            "she was kind and gentle to the poor",
+            "he spoke kind words to the child",
+            "it was very kind of you to come",
+        ],
+        [
+            "what kind of man is he",
+            "he had never seen a tree of that kind",
+            "this kind of weather is rare in june",
+        ],
+    ),
+}
+
+
+def sense_margins(
+    enc: Any, senses: dict[str, tuple[list[str], list[str]]] = SENSES
+) -> dict[str, float]:
+    """Per word: mean cosine between same-sense contexts minus mean cosine across senses."""
+    import numpy as np
+
+    out = {}
+    for word, (one, other) in senses.items():
+        got = enc.word_vectors(one + other)
+        vecs = np.stack([v[w.index(word)] for w, v in got])
+        unit = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+        sim = unit @ unit.T
+        n = len(one)
+        same = [sim[i, j] for g in (range(n), range(n, 2 * n)) for i in g for j in g if i < j]
+        cross = [sim[i, j] for i in range(n) for j in range(n, 2 * n)]
+        out[word] = float(np.mean(same) - np.mean(cross))
+    return out
 
 
 def bilm() -> list[list[str]]:
@@ -189,24 +281,15 @@ def bilm() -> list[list[str]]:
         ],
     ]
     for mix in ("top", "average"):
-        enc = BiLMEncoder(result.model_dir, mix=mix)
-        passed, margins = 0, []
-        for word, a, b, other in SENSES:
-            got = enc.word_vectors([a, b, other])
-            vecs = [v[w.index(word)] for w, v in got]
-            unit = [x / np.linalg.norm(x) for x in vecs]
-            same, cross = (
-                float(unit[0] @ unit[1]),
-                max(float(unit[0] @ unit[2]), float(unit[1] @ unit[2])),
-            )
-            passed += same > cross
-            margins.append(same - cross)
+        margins = sense_margins(BiLMEncoder(result.model_dir, mix=mix))
+        worst = min(margins, key=margins.__getitem__)
         rows.append(
             [
                 "biLM (char-CNN, 2x LSTM 512/128)",
-                f"word senses, mix={mix}: same-sense closer than other-sense",
-                f"{passed} of {len(SENSES)} words",
-                f"mean cosine margin {np.mean(margins):+.3f}",
+                f"word senses, mix={mix}: same-sense contexts closer than cross-sense",
+                f"{sum(m > 0 for m in margins.values())} of {len(margins)} words",
+                f"mean cosine margin {np.mean(list(margins.values())):+.3f};"
+                f" smallest {worst} {margins[worst]:+.3f}",
             ]
         )
     return rows

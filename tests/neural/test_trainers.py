@@ -233,6 +233,41 @@ def test_classifier_reads_files_splits_and_weighs_classes(
                             validation=LabeledTexts(["a"], ["x"]), args=args(tmp_path / "x"))  # fmt: skip
 
 
+def test_extend_vocab_learns_words_the_tokenizer_only_knows_as_unk(
+    tmp_path: Path, tiny_bert_dir: Path
+) -> None:
+    from embedlab.neural.classify import unknown_words
+
+    zh = {"great": "好", "lovely": "棒", "awful": "差", "boring": "烂"}  # never seen: [UNK]
+
+    def chinese(n: int, seed: int) -> LabeledTexts:
+        texts, labels = sentiment(n, seed)
+        texts = [" ".join(zh.get(w, w) for w in t.split()) for t in texts]
+        keep = [i for i, t in enumerate(texts) if any(c in t for c in zh.values())]
+        return LabeledTexts([texts[i] for i in keep], [labels[i] for i in keep])
+
+    from transformers import AutoTokenizer
+
+    train_set, valid = chinese(600, 5), chinese(200, 6)
+    tok = AutoTokenizer.from_pretrained(str(tiny_bert_dir))
+    assert tok.tokenize("好") == ["[UNK]"]
+    found = unknown_words(tok, train_set.texts, 10)
+    assert sorted(found) == sorted(zh.values())  # the known words are not proposed
+    assert unknown_words(tok, train_set.texts, 2) == found[:2]
+    plain, _ = finetune_classifier(str(tiny_bert_dir), train_set, validation=valid,
+                                   args=args(tmp_path / "plain", epochs=3, learning_rate=2e-3))  # fmt: skip
+    grown, report = finetune_classifier(
+        str(tiny_bert_dir), train_set, validation=valid, extend_vocab=10,
+        args=args(tmp_path / "grown", epochs=3, learning_rate=2e-3),
+    )  # fmt: skip
+    assert (plain.best or {})["accuracy"] <= 0.75  # the label words all read as [UNK]
+    assert report.accuracy >= 0.95
+    loaded = TextClassifier.load(grown.model_dir)
+    new_ids = loaded.tokenizer.convert_tokens_to_ids(found)
+    assert min(new_ids) >= len(tok) and loaded.tokenizer("好 film")["input_ids"][1] in new_ids
+    assert loaded.predict(["the plot was 好", "the music was 烂"]) == ["pos", "neg"]
+
+
 def test_weights_and_biases_offline(tmp_path: Path, wordpiece: Any, monkeypatch: Any) -> None:
     pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_MODE", "offline")

@@ -166,6 +166,9 @@ def finetune_classify(
         Optional[str], typer.Option(help="balanced: weigh rare labels.")
     ] = None,
     metric: Annotated[str, typer.Option(help="accuracy or macro_f1 picks the best.")] = "accuracy",
+    extend_vocab: Annotated[
+        int, typer.Option(help="Add up to N frequent words the tokenizer only knows as [UNK].")
+    ] = 0,
     epochs: Epochs = 3.0,
     max_steps: MaxSteps = None,
     max_time: MaxTime = None,
@@ -197,6 +200,7 @@ def finetune_classify(
         validation_split=validation_split,
         text=_column(text), label=_column(label), pair=None if pair is None else _column(pair),
         max_length=max_length, class_weights=class_weights, metric=metric,  # type: ignore[arg-type]
+        extend_vocab=extend_vocab,
     )  # fmt: skip
     _report(result)
     typer.echo(f"validation: accuracy {report.accuracy:.4f}, macro-F1 {report.macro_f1:.4f}")

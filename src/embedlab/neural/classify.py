@@ -10,6 +10,10 @@ is held out (seeded). Batches group texts of similar length (shuffled groups) to
 padding; ``class_weights="balanced"`` weighs the loss against imbalance; the best validation
 checkpoint is kept (early stopping with ``patience``).
 
+``extend_vocab=N`` adds to the tokenizer the ``N`` most frequent words of the training texts that
+it can only spell as ``[UNK]`` (a Chinese review read by an English WordPiece vocabulary is mostly
+unknown characters); their embedding rows start as the ``[UNK]`` row and are learned in fine-tuning.
+
 The output folder's ``model/`` is a standard transformers classifier (``id2label`` in its config,
 safetensors weights, the tokenizer) plus ``report.json`` (accuracy, macro-F1, per-class precision /
 recall / F1, confusion matrix) and ``confusion.png``. :class:`TextClassifier` loads it and predicts
@@ -22,6 +26,7 @@ import json
 import logging
 import math
 import os
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -299,6 +304,44 @@ def _probabilities(
     return out
 
 
+def unknown_words(
+    tokenizer: Any, texts: Sequence[str], limit: int, *, min_count: int = 2
+) -> list[str]:
+    """The ``limit`` most frequent words (pre-tokenizer units, at least ``min_count`` times) of
+    ``texts`` that ``tokenizer`` spells as nothing but its unknown token."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    unk = getattr(tokenizer, "unk_token_id", None)
+    if backend is None or unk is None or backend.pre_tokenizer is None:
+        raise ParameterError("extend_vocab needs a fast tokenizer with an unknown token")
+    counts: Counter[str] = Counter()
+    for text in texts:
+        norm = backend.normalizer.normalize_str(text) if backend.normalizer else text
+        counts.update(word for word, _ in backend.pre_tokenizer.pre_tokenize_str(norm))
+    found: list[str] = []
+    for word, n in counts.most_common():
+        if n < min_count or len(found) >= limit:
+            break
+        if all(t.id == unk for t in backend.model.tokenize(word)):
+            found.append(word)
+    return found
+
+
+def _extend_vocab(tokenizer: Any, net: Any, texts: Sequence[str], limit: int) -> int:
+    """Add ``unknown_words`` to ``tokenizer`` and rows for them (copies of ``[UNK]``'s) to ``net``."""
+    import torch
+
+    words = unknown_words(tokenizer, texts, limit)
+    added = int(tokenizer.add_tokens(words))
+    if added:
+        old = net.get_input_embeddings().weight.shape[0]
+        net.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+        with torch.no_grad():
+            table = net.get_input_embeddings().weight
+            table[old:] = table[tokenizer.unk_token_id]
+    logger.info("extend_vocab: added %d tokens unknown to the tokenizer", added)
+    return added
+
+
 def _as_data(data: LabeledTexts | str | os.PathLike[str], columns: dict[str, Any]) -> LabeledTexts:
     if isinstance(data, LabeledTexts):
         return data
@@ -318,9 +361,10 @@ def finetune_classifier(
     max_length: int = 128,
     class_weights: Literal["balanced"] | None = None,
     metric: Metric = "accuracy",
+    extend_vocab: int = 0,
 ) -> tuple[TrainResult, ClassificationReport]:
     """Fine-tune ``model`` (None: the offline default MiniLM) for classification; returns the run
-    and the validation report."""
+    and the validation report. ``extend_vocab``: see the module docstring."""
     from ..encoders._backends import import_torch
     from ..encoders.folders import read_pipeline, resolve_model
 
@@ -355,6 +399,9 @@ def finetune_classifier(
         )
     except (OSError, ValueError) as e:
         raise FormatError(folder, f"transformers could not load a classifier from it: {e}") from e
+    if extend_vocab:
+        texts = train_set.texts + (train_set.pairs or [])
+        _extend_vocab(tokenizer, net, texts, extend_vocab)
     weights = None
     if class_weights == "balanced":
         counts = np.array([train_set.labels.count(n) for n in names], dtype=np.float32)
