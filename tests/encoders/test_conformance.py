@@ -86,8 +86,13 @@ def test_length_sorted_batches_split_at_least_cost() -> None:
 
     from embedlab.encoders.base import length_sorted_batches
 
-    def cost(batches: list[list[int]], lengths: list[int], overhead: int) -> int:
-        return sum(overhead + len(b) * max(lengths[i] for i in b) for b in batches)
+    def cost(batches: list[list[int]], lengths: list[int], overhead: int, pad: float) -> float:
+        return sum(
+            overhead
+            + pad * len(b) * max(lengths[i] for i in b)
+            + (1 - pad) * sum(lengths[i] for i in b)
+            for b in batches
+        )
 
     assert [list(b) for b in length_sorted_batches([30, 9, 1, 8], 2, overhead=4)] == [
         [0],
@@ -98,11 +103,18 @@ def test_length_sorted_batches_split_at_least_cost() -> None:
     # a big per-call cost merges what a small one keeps apart
     assert len(list(length_sorted_batches([40, 20], 8, overhead=0))) == 2
     assert len(list(length_sorted_batches([40, 20], 8, overhead=30))) == 1
+    # an unpadded forward pays little for padding: merging is worth even a small per-call cost
+    assert len(list(length_sorted_batches([40, 20], 8, overhead=5))) == 2
+    assert len(list(length_sorted_batches([40, 20], 8, overhead=5, padding_cost=0.1))) == 1
     rng = np.random.default_rng(0)
     for _ in range(40):  # the least total against every way of cutting the sorted items
         lengths = rng.integers(1, 60, rng.integers(1, 9)).tolist()
         cap, overhead = int(rng.integers(1, 5)), int(rng.integers(0, 40))
-        got = [list(b) for b in length_sorted_batches(lengths, cap, overhead=overhead)]
+        pad = float(rng.choice([1.0, 0.5, 0.1]))
+        got = [
+            list(b)
+            for b in length_sorted_batches(lengths, cap, overhead=overhead, padding_cost=pad)
+        ]
         assert sorted(i for b in got for i in b) == list(range(len(lengths)))
         assert all(len(b) <= cap for b in got)
         order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
@@ -111,9 +123,10 @@ def test_length_sorted_batches_split_at_least_cost() -> None:
                 [order[a:b] for a, b in itertools.pairwise((0, *cuts, len(order)))],
                 lengths,
                 overhead,
+                pad,
             )
             for k in range(len(order))
             for cuts in itertools.combinations(range(1, len(order)), k)
             if all(b - a <= cap for a, b in itertools.pairwise((0, *cuts, len(order))))
         )
-        assert cost(got, lengths, overhead) == least
+        assert cost(got, lengths, overhead, pad) == pytest.approx(least)

@@ -112,6 +112,23 @@ def test_a_sentence_alone_or_in_a_padded_batch_gives_the_same_vector(
         assert np.sum(alone * together, axis=1).min() >= 0.99999
 
 
+def test_the_unpadded_forward_equals_the_padded_one(tiny_bert: Path, tiny_gpt2: Path) -> None:
+    from embedlab.encoders._backends import TorchBackend
+    from embedlab.encoders.base import pad_ids
+
+    packed, padded = TorchBackend(tiny_bert), TorchBackend(tiny_bert, packed=False)
+    assert packed.packed is not None and padded.packed is None
+    assert TorchBackend(tiny_gpt2).packed is None  # not a BERT: transformers' own forward
+    rng = np.random.default_rng(0)
+    rows = [rng.integers(5, 100, size=n).tolist() for n in (17, 3, 9, 1, 30)]
+    ids, mask = pad_ids(rows, 0)
+    got, want = packed.run(ids, mask), padded.run(ids, mask)
+    real = mask.astype(bool)
+    np.testing.assert_allclose(got[real], want[real], rtol=1e-5, atol=1e-5)
+    assert not got[~real].any()  # padding rows are zeros, never attended to
+    np.testing.assert_allclose(packed.run(ids[3:4, :1], mask[3:4, :1])[0], want[3, :1], atol=1e-5)
+
+
 def test_truncate_warns_once_with_a_count_and_chunk_averages_windows(tiny_bert: Path) -> None:
     long_text = " ".join(SENTENCES)
     enc = TransformerEncoder(tiny_bert, max_length=16)

@@ -52,7 +52,10 @@ def load_tokenizer(folder: Path) -> Any:
 
 
 class TorchBackend:
-    """A ``transformers`` AutoModel in eval mode; weights from safetensors only (never unpickled)."""
+    """A ``transformers`` AutoModel in eval mode; weights from safetensors only (never unpickled).
+
+    ``packed`` (default): a BERT encoder on CPU runs its last-hidden-state forward unpadded
+    (:mod:`embedlab.encoders._packed`, same outputs); ``all_layers`` always uses transformers'."""
 
     def __init__(
         self,
@@ -61,6 +64,7 @@ class TorchBackend:
         device: str = "cpu",
         threads: int | None = None,
         attn_implementation: str | None = None,
+        packed: bool = True,
     ) -> None:
         torch = import_torch()
         from transformers import AutoConfig, AutoModel
@@ -95,12 +99,23 @@ class TorchBackend:
         forward_args = self.model.forward.__code__.co_varnames
         self.takes_token_types = "token_type_ids" in forward_args
         self.hidden_size = int(self.config.hidden_size)
-        # a forward call's fixed cost in token-steps (all-MiniLM-L6-v2, 2 threads: 4.4 ms = 37 tokens)
-        self.call_overhead = 36
         self.num_layers = int(getattr(self.config, "num_hidden_layers", 0))
+        # BERT encoders on CPU skip padding in their dense layers (see encoders._packed)
+        self.packed: Any = None
+        if packed and device == "cpu":
+            from ._packed import PackedBert, supports_packing
+
+            self.packed = PackedBert(self.model) if supports_packing(self.model) else None
+        # a call's fixed cost and a padded slot's, in tokens (all-MiniLM-L6-v2, 2 threads: padded
+        # 4.4 ms + 121 us/token; unpadded 5.2 ms + 110 us/token, a padded slot 0.15 of a token)
+        self.call_overhead = 36 if self.packed is None else 47
+        self.padding_cost = 1.0 if self.packed is None else 0.15
 
     def run(self, ids: IntArray, mask: IntArray, *, all_layers: bool = False) -> Any:
         torch = self._torch
+        if self.packed is not None and not all_layers:
+            with torch.inference_mode():
+                return self.packed(ids, mask).numpy()
         inputs = {
             "input_ids": torch.from_numpy(ids).to(self.device),
             "attention_mask": torch.from_numpy(mask).to(self.device),
@@ -142,6 +157,7 @@ class OnnxBackend:
         self.output = self.session.get_outputs()[0].name
         self.hidden_size = int(self.session.get_outputs()[0].shape[-1])
         self.call_overhead = 15  # all-MiniLM-L6-v2, 2 threads: 0.94 ms = 15 tokens
+        self.padding_cost = 1.0  # a padded slot costs what a token does
 
     def run(self, ids: IntArray, mask: IntArray, *, all_layers: bool = False) -> Any:
         if all_layers:

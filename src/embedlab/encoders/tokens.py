@@ -105,7 +105,10 @@ def encode_tokens(
     results: list[TokenEmbeddings | None] = [None] * len(items)
     pad = int(tok.pad_token_id)
     for batch in length_sorted_batches(
-        [len(x) for x in enc["input_ids"]], size, overhead=encoder.backend.call_overhead
+        [len(x) for x in enc["input_ids"]],
+        size,
+        overhead=encoder.backend.call_overhead,
+        padding_cost=encoder.backend.padding_cost if picks is None else 1.0,
     ):
         ids, mask = pad_ids([enc["input_ids"][i] for i in batch], pad)
         if picks is None:

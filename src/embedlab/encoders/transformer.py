@@ -195,7 +195,10 @@ class TransformerEncoder:
         pooled = np.empty((len(ids), self._dim), dtype=np.float32)
         with progress(total=len(ids), desc="encoding", unit="text", enabled=show_progress) as bar:
             for batch in length_sorted_batches(
-                [len(x) for x in ids], size, overhead=self.backend.call_overhead
+                [len(x) for x in ids],
+                size,
+                overhead=self.backend.call_overhead,
+                padding_cost=self.backend.padding_cost,
             ):
                 pooled[batch] = self._encode_batch([ids[i] for i in batch], prompt_length)
                 bar.update(len(batch))
