@@ -17,6 +17,7 @@ Run: .venv/bin/python benchmarks/pretrain.py [mlm] [bilm]   (default: both)
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 import time
 from typing import Any
@@ -60,6 +61,7 @@ def mlm() -> list[list[str]]:
     ]  # fmt: skip
     per_step = (probes[1].seconds - probes[0].seconds) / 100  # without the shuffle-buffer fill
     steps = int(BUDGET * 0.92 / per_step)  # evaluations and checkpoints take the rest
+    shutil.rmtree(OUT / "mlm" / "tb", ignore_errors=True)  # event files of this run only
     result = pretrain(
         CORPUS, tokenizer=tok, config=config, block_size=128,
         args=TrainingArguments(
@@ -261,11 +263,12 @@ def bilm() -> list[list[str]]:
             args=TrainingArguments(OUT / f"bilm_probe{n}", max_steps=n, batch_size=32,
                                    learning_rate=2e-3, threads=2, seed=0, checkpoint_every=None),
         )
-        for n in (5, 20)
+        for n in (10, 60)
     ]  # fmt: skip
-    per_step = (probes[1].seconds - probes[0].seconds) / 15
+    per_step = (probes[1].seconds - probes[0].seconds) / 50
     budget = 30 * 60
     steps = int(budget * 0.85 / per_step)  # evaluations and checkpoints take the rest
+    shutil.rmtree(OUT / "bilm" / "tb", ignore_errors=True)
     result = pretrain_bilm(
         CORPUS, config=config,
         args=TrainingArguments(OUT / "bilm", max_steps=steps, max_time=budget, batch_size=32,

@@ -89,7 +89,9 @@ def test_contrastive_learns_a_planted_pairing_and_saves_a_sentence_model(
     assert result.best is not None and result.best["spearman"] > before + 0.2
     tuned = TransformerEncoder(str(result.model_dir))
     after = sts_scores(tuned.encode(left), tuned.encode(right), gold).spearman
-    assert after == pytest.approx(result.best["spearman"], abs=1e-6)
+    # the saved model reproduces its best validation score (up to rank ties that float rounding
+    # can flip: validation ran transformers' padded forward, the encoder runs unpadded)
+    assert after == pytest.approx(result.best["spearman"], abs=0.02)
     st = pytest.importorskip("sentence_transformers")
     theirs = st.SentenceTransformer(str(result.model_dir), device="cpu").encode(left[:4])
     ours = tuned.encode(left[:4])

@@ -266,6 +266,8 @@ def test_extend_vocab_learns_words_the_tokenizer_only_knows_as_unk(
     new_ids = loaded.tokenizer.convert_tokens_to_ids(found)
     assert min(new_ids) >= len(tok) and loaded.tokenizer("好 film")["input_ids"][1] in new_ids
     assert loaded.predict(["the plot was 好", "the music was 烂"]) == ["pos", "neg"]
+    with pytest.raises(ParameterError, match="extend_vocab must be >= 0"):
+        finetune_classifier(str(tiny_bert_dir), train_set, extend_vocab=-1, args=args(tmp_path))
 
 
 def test_weights_and_biases_offline(tmp_path: Path, wordpiece: Any, monkeypatch: Any) -> None:

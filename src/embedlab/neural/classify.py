@@ -372,6 +372,8 @@ def finetune_classifier(
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     check_choice("metric", "finetune_classifier", metric, ("accuracy", "macro_f1"))
+    if extend_vocab < 0:
+        raise ParameterError(f"extend_vocab must be >= 0 (words to add), got {extend_vocab}")
     if class_weights is not None:
         check_choice("class_weights", "finetune_classifier", class_weights, ("balanced",))
     columns = {"text": text, "label": label, "pair": pair}
