@@ -2,12 +2,13 @@
 
 Run: .venv/bin/python benchmarks/server_load.py [REQUESTS] [CLIENTS]   (BACKENDS=torch,onnx)
 
-The server (all-MiniLM-L6-v2, torch, 2 threads, micro-batching) runs in its own process on
-127.0.0.1; 16 clients send OpenAI-style requests (base64 vectors, as the official client does)
-over keep-alive connections from one asyncio loop, written as raw HTTP/1.1: the clients share the
-2 cores with the server, and a lean load generator keeps that share small (httpx took ~0.65 ms of
-CPU a request). Reported: errors, throughput in sentences/s against in-process batched encoding
-of the same sentences (goal >= 90%), and latency percentiles. Bounded: the run stops after the requests
+The server (all-MiniLM-L6-v2, torch, 2 threads, micro-batching, the model in its own worker
+process as `embedlab serve` does by default) runs on 127.0.0.1; 16 clients send OpenAI-style
+requests (base64 vectors, as the official client does) over keep-alive connections from one
+asyncio loop, written as raw HTTP/1.1: the clients share the 2 cores with the server, and a lean
+load generator keeps that share small (httpx took ~0.65 ms of CPU a request). Reported: errors,
+throughput in sentences/s against in-process batched encoding of the same sentences (goal >=
+90%), and latency percentiles. Bounded: the run stops after the requests
 or 600 s, whichever comes first.
 """
 

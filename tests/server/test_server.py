@@ -214,7 +214,19 @@ def test_search_and_faq_endpoints(base_url: str) -> None:
         == 404
     )
     assert httpx.get(f"{base_url}/docs").status_code == 200
-    assert "/v1/embeddings" in httpx.get(f"{base_url}/openapi.json").json()["paths"]
+    post = httpx.get(f"{base_url}/openapi.json").json()["paths"]["/v1/embeddings"]["post"]
+    schema = post["requestBody"]["content"]["application/json"]["schema"]
+    assert {"input", "model", "encoding_format", "dimensions"} <= set(schema["properties"])
+
+
+def test_a_body_that_is_not_json_gets_422(base_url: str) -> None:
+    r = httpx.post(
+        f"{base_url}/v1/embeddings",
+        content=b'{"model": "toy", "input": ',
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 422 and r.json()["error"]["type"] == "invalid_request_error"
+    assert "JSON" in r.json()["error"]["message"]
 
 
 class SlowEncoder(WordHash):

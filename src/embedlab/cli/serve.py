@@ -26,6 +26,13 @@ def serve(
     max_wait_ms: Annotated[
         Optional[float], typer.Option(help="How long a batch waits for more requests.")
     ] = None,
+    isolate: Annotated[
+        bool,
+        typer.Option(help="Run each neural model in its own process (no GIL shared with HTTP)."),
+    ] = True,
+    max_gap_ms: Annotated[
+        Optional[float], typer.Option(help="Stop waiting when no request came for this long.")
+    ] = None,
     graceful: Annotated[
         int, typer.Option(help="Seconds to finish in-flight requests on shutdown.")
     ] = 30,
@@ -52,6 +59,9 @@ def serve(
         cfg.max_batch = max_batch
     if max_wait_ms is not None:
         cfg.max_wait_ms = max_wait_ms
+    if max_gap_ms is not None:
+        cfg.max_gap_ms = max_gap_ms
+    cfg.isolate = isolate
     typer.echo(f"embedlab serving {sorted(cfg.models)} on http://{host}:{port} (docs at /docs)")
     uvicorn.run(
         create_app(cfg), host=host, port=port, timeout_graceful_shutdown=graceful, log_level="info"

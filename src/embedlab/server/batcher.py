@@ -2,10 +2,12 @@
 
 Each model gets one :class:`MicroBatcher` and one encoder thread. ``await batcher.embed(texts)``
 queues the texts; the thread takes everything queued (up to ``max_batch`` texts), runs
-``encoder.encode`` once, and hands each request its rows back on the event loop. When the thread
-was idle it waits up to ``max_wait`` seconds after the oldest queued request for company; work
-that queued up during the previous call starts at once, so the encoder never waits on the event
-loop (serializing responses, parsing requests) and stays busy under load. The queue is bounded:
+``encoder.encode`` once, and hands each request its rows back on the event loop. Before a call
+it waits for company: up to ``max_wait`` seconds, counted from the later of the oldest queued
+request's arrival and the end of the previous call, but no longer than ``max_gap`` seconds after
+the last arrival. Clients answered by one call come straight back; the short wait lets their next
+requests join the next call (fewer, larger calls run faster per text), and the gap rule starts
+the encoder as soon as the arrivals stop, so it idles little under load. The queue is bounded:
 beyond ``max_pending`` queued texts ``embed`` raises :class:`QueueFull` at once (the server answers
 503) instead of letting latency grow without bound. This module knows nothing of HTTP.
 """
@@ -46,11 +48,18 @@ class MicroBatcher:
     """Collects concurrent requests for one encoder into batched ``encode`` calls."""
 
     def __init__(
-        self, encoder: Any, *, max_batch: int = 64, max_wait: float = 0.005, max_pending: int = 4096
+        self,
+        encoder: Any,
+        *,
+        max_batch: int = 64,
+        max_wait: float = 0.005,
+        max_gap: float = 0.001,
+        max_pending: int = 4096,
     ) -> None:
         self.encoder = encoder
         self.max_batch = max_batch
         self.max_wait = max_wait
+        self.max_gap = max_gap
         self.max_pending = max_pending
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._pending = 0  # texts queued or being encoded; changed on the event loop only
@@ -58,6 +67,7 @@ class MicroBatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.calls = 0  # encoder calls made, for tests and metrics
         self.busy = 0.0  # seconds spent inside encoder calls
+        self._ended = 0.0  # when the last call finished
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -91,10 +101,11 @@ class MicroBatcher:
             if first is None:
                 return
             jobs, size, stopping = [first], len(first.texts), False
-            deadline = first.queued + self.max_wait
+            deadline = max(first.queued, self._ended) + self.max_wait
             while size < self.max_batch:
+                left = deadline - time.perf_counter()
                 try:
-                    job = self._jobs.get(timeout=max(0.0, deadline - time.perf_counter()))
+                    job = self._jobs.get(timeout=max(0.0, min(left, self.max_gap)))
                 except queue.Empty:
                     break
                 if job is None:
@@ -122,7 +133,8 @@ class MicroBatcher:
                 self._deliver(job, matrix[at : at + len(job.texts)], None)
                 at += len(job.texts)
         finally:
-            self.busy += time.perf_counter() - start
+            self._ended = time.perf_counter()
+            self.busy += self._ended - start
 
     def _deliver(self, job: _Job, rows: Matrix | None, error: Exception | None) -> None:
         def settle() -> None:

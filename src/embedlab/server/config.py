@@ -7,10 +7,11 @@ A JSON (or YAML) file::
      "faqs": {"support": {"path": "support-faq"}},
      "limits": {"max_inputs": 2048, "max_chars": 32768, "max_body_bytes": 8388608,
                 "max_pending": 4096},
-     "batching": {"max_batch": 256, "max_wait_ms": 5}}
+     "batching": {"max_batch": 256, "max_wait_ms": 5, "max_gap_ms": 1, "isolate": true}}
 
 Model sources are anything :func:`embedlab.encoders.load_encoder` opens (``"default"`` is the
-offline all-MiniLM-L6-v2); collections and FAQs open with the encoder they were built with. The
+offline all-MiniLM-L6-v2; with ``isolate`` each neural model runs in its own process, see
+:mod:`embedlab.server.worker`); collections and FAQs open with the encoder they were built with. The
 API key comes from ``EMBEDLAB_API_KEY`` (never from the file). This module does not serve.
 """
 
@@ -46,6 +47,8 @@ class ServerConfig:
     limits: Limits = field(default_factory=Limits)
     max_batch: int = 256
     max_wait_ms: float = 5.0
+    max_gap_ms: float = 1.0
+    isolate: bool = True
     api_key: str | None = None
     base: Path = field(default_factory=Path)
 
@@ -80,6 +83,8 @@ class ServerConfig:
             limits=limits,
             max_batch=int(batching.get("max_batch", 256)),
             max_wait_ms=float(batching.get("max_wait_ms", 5.0)),
+            max_gap_ms=float(batching.get("max_gap_ms", 1.0)),
+            isolate=bool(batching.get("isolate", True)),
             base=p.parent,
         )
 

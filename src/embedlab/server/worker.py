@@ -1,0 +1,160 @@
+"""An encoder in its own process, for the server's micro-batcher.
+
+A neural encoder on a small CPU machine wants every core for its matrix products; the HTTP side
+(parsing, validation, serializing) wants a little CPU at unpredictable moments. In one process
+they also share the GIL: the encoder thread re-takes it between every operator, and each time the
+event loop holds it the encoder's cores wait. :class:`EncoderProcess` loads the model in a child
+process (``spawn``, so no state is shared) and answers ``encode`` calls over a pipe, so the two
+sides only meet at the operating system's scheduler. The messages are plain bytes: JSON for the
+texts, little-endian float32 rows for the vectors — nothing is pickled.
+
+The child is started again on the next call if it dies (out of memory, killed); the call that was
+running when it died fails with :class:`WorkerDied` and the server answers 500 for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import multiprocessing as mp
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["EncoderProcess", "WorkerDied"]
+
+_READY, _VECTORS, _ERROR = b"R", b"V", b"E"
+
+
+class WorkerDied(RuntimeError):
+    """The encoder process went away in the middle of a call."""
+
+
+def _serve(conn: Any, source: str | None, options: dict[str, Any]) -> None:  # pragma: no cover
+    """The child: load the encoder, then answer until an empty message (or the pipe closes).
+
+    (Runs in the child process, where coverage is not collected; the tests exercise it.)
+    """
+    try:
+        from ..encoders import load_encoder
+
+        enc = load_encoder(source, **options)
+        enc.encode(["warm up"], show_progress=False)
+        meta = {"dim": int(enc.dim), "name": str(getattr(enc, "name", source))}
+        conn.send_bytes(_READY + json.dumps(meta).encode())
+    except BaseException as e:  # report why the model did not load, then stop
+        conn.send_bytes(_ERROR + json.dumps({"type": type(e).__name__, "message": str(e)}).encode())
+        return
+    while True:
+        try:
+            msg = conn.recv_bytes()
+        except EOFError:  # the server went away
+            return
+        if not msg:
+            return
+        try:
+            texts = json.loads(msg)
+            rows = np.asarray(enc.encode(texts, show_progress=False), dtype="<f4")
+            conn.send_bytes(_VECTORS + np.ascontiguousarray(rows).tobytes())
+        except Exception as e:  # the caller gets the error; the worker keeps serving
+            err = {"type": type(e).__name__, "message": str(e)}
+            conn.send_bytes(_ERROR + json.dumps(err).encode())
+
+
+class EncoderProcess:
+    """``encode(texts)`` answered by a copy of ``load_encoder(source, **options)`` in a child process.
+
+    One caller at a time (the micro-batcher's thread); a lock makes concurrent calls take turns.
+    """
+
+    def __init__(self, source: str | None, *, timeout: float = 600.0, **options: Any) -> None:
+        self.source = source
+        self.options = options
+        self.timeout = timeout
+        self.dim = 0
+        self.name = str(source)
+        self._lock = threading.Lock()
+        self._proc: Any = None
+        self._conn: Any = None
+        self._start()
+
+    def _start(self) -> None:
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(
+            target=_serve,
+            args=(child, self.source, self.options),
+            name=f"embedlab-encoder[{self.source or 'default'}]",
+            daemon=True,
+        )
+        proc.start()
+        child.close()
+        self._proc, self._conn = proc, parent
+        try:
+            if not parent.poll(self.timeout):
+                raise WorkerDied(f"the encoder process did not start in {self.timeout:.0f} s")
+            msg = parent.recv_bytes()
+        except (EOFError, OSError) as e:
+            self.close()
+            raise WorkerDied(f"the encoder process for {self.source!r} exited while loading") from e
+        if msg[:1] == _ERROR:
+            err = json.loads(msg[1:])
+            self.close()
+            raise RuntimeError(f"loading {self.source!r} failed: {err['type']}: {err['message']}")
+        meta = json.loads(msg[1:])
+        self.dim, self.name = int(meta["dim"]), str(meta["name"])
+        logger.info("encoder %s runs in process %s", self.name, proc.pid)
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._proc is None else int(self._proc.pid)
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> npt.NDArray[np.float32]:
+        """Vectors for ``texts``, one row each, as the child's encoder returns them."""
+        del show_progress  # the child never shows one
+        texts = list(texts)
+        with self._lock:
+            if self._proc is None or not self._proc.is_alive():
+                logger.warning("the encoder process is gone; starting a new one")
+                self.close()
+                self._start()
+            try:
+                self._conn.send_bytes(json.dumps(texts).encode())
+                msg = self._conn.recv_bytes()
+            except (EOFError, OSError) as e:
+                code = self._proc.exitcode if self._proc is not None else None
+                self.close()
+                raise WorkerDied(
+                    f"the encoder process died during a call (exit code {code})"
+                ) from e
+        if msg[:1] == _ERROR:
+            err = json.loads(msg[1:])
+            raise RuntimeError(f"{err['type']}: {err['message']}")
+        rows = np.frombuffer(msg, dtype="<f4", offset=1)
+        return rows.reshape(len(texts), -1).astype(np.float32, copy=False)
+
+    def close(self) -> None:
+        """Ask the child to stop (it finishes the call it is on), then reap it."""
+        proc, conn = self._proc, self._conn
+        self._proc = self._conn = None
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.send_bytes(b"")
+            conn.close()
+        if proc is not None:
+            proc.join(10)
+            if proc.is_alive():  # pragma: no cover - a stuck child
+                proc.kill()
+                proc.join(5)
+
+    def __enter__(self) -> EncoderProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

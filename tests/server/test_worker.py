@@ -1,0 +1,154 @@
+"""Encoders in their own process (server.worker) and the micro-batcher's waiting rules."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from embedlab.server.batcher import MicroBatcher
+
+TEXTS = ["the river bank was muddy", "a man is playing a guitar", "stock markets fell"]
+
+
+class Recording:
+    """Remembers each call's texts; the first call waits until ``release`` is set."""
+
+    dim = 4
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+        self.calls.append(list(texts))
+        if len(self.calls) == 1:
+            self.started.set()
+            self.release.wait(10)
+        return np.full((len(texts), self.dim), len(self.calls), np.float32)
+
+
+def test_requests_queued_during_a_call_share_the_next_one() -> None:
+    enc = Recording()
+
+    async def run() -> list[np.ndarray]:
+        b = MicroBatcher(enc, max_wait=0.05, max_gap=0.05)
+        await b.start()
+        first = asyncio.ensure_future(b.embed(["a"]))
+        await asyncio.to_thread(enc.started.wait, 10)
+        rest = [asyncio.ensure_future(b.embed([t])) for t in ("b", "c", "d")]
+        await asyncio.sleep(0.01)
+        enc.release.set()
+        out = await asyncio.gather(first, *rest)
+        await b.stop()
+        return out
+
+    out = asyncio.run(run())
+    assert enc.calls == [["a"], ["b", "c", "d"]]
+    assert [float(o[0, 0]) for o in out] == [1.0, 2.0, 2.0, 2.0]  # each got its own call's rows
+
+
+def test_a_lone_request_does_not_wait_out_max_wait() -> None:
+    """max_wait is a ceiling: with no second request arriving, the gap rule starts the call."""
+    enc = Recording()
+    enc.release.set()
+
+    async def run() -> np.ndarray:
+        b = MicroBatcher(enc, max_wait=120.0, max_gap=0.01)
+        await b.start()
+        out = await asyncio.wait_for(b.embed(["alone"]), 60)  # would time out at max_wait
+        await b.stop()
+        return out
+
+    assert asyncio.run(run()).shape == (1, 4)
+
+
+# -- an encoder in its own process --------------------------------------------------------------
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from encoders.conftest import _make_bert  # the tiny random BERT the encoder tests use
+
+    folder = tmp_path_factory.mktemp("worker_bert")
+    _make_bert(folder)
+    return folder
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie still answers kill(0); its state says it is gone
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except OSError:
+        return True
+
+
+def test_encoder_process_matches_in_process_and_survives_errors_and_kills(tiny_bert: Path) -> None:
+    from embedlab.encoders import load_encoder
+    from embedlab.server.worker import EncoderProcess, WorkerDied
+
+    want = load_encoder(str(tiny_bert)).encode(TEXTS)
+    with EncoderProcess(str(tiny_bert)) as worker:
+        first = worker.pid
+        assert worker.dim == 32 and first is not None and first != os.getpid()
+        np.testing.assert_allclose(worker.encode(TEXTS), want, atol=1e-5)
+        with pytest.raises(RuntimeError, match="Error"):  # the child's error, by type and message
+            worker.encode([123])  # type: ignore[list-item]
+        np.testing.assert_allclose(worker.encode(TEXTS[:1]), want[:1], atol=1e-5)  # still serving
+        os.kill(first, signal.SIGKILL)
+        for _ in range(100):
+            if not _alive(first):
+                break
+            time.sleep(0.05)
+        np.testing.assert_allclose(worker.encode(TEXTS), want, atol=1e-5)  # a new child
+        assert worker.pid not in (None, first)
+        second = worker.pid
+    assert second is not None and not _alive(second)  # close() reaped it
+    assert issubclass(WorkerDied, RuntimeError)
+
+
+def test_a_model_that_does_not_load_says_why(tmp_path: Path) -> None:
+    from embedlab.server.worker import EncoderProcess
+
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(RuntimeError, match=r"loading .* failed: \w+"):
+        EncoderProcess(str(tmp_path))
+
+
+def test_server_runs_config_models_in_their_own_process(tiny_bert: Path) -> None:
+    pytest.importorskip("fastapi")
+    httpx = pytest.importorskip("httpx")
+    from test_server import Running
+
+    from embedlab.encoders import load_encoder
+    from embedlab.server import ServerConfig
+    from embedlab.server.app import create_app
+    from embedlab.server.worker import EncoderProcess
+
+    want = load_encoder(str(tiny_bert)).encode(TEXTS)
+    for isolate in (True, False):
+        app = create_app(ServerConfig(models={"tiny": str(tiny_bert)}, isolate=isolate))
+        with Running(app) as url:
+            r = httpx.post(f"{url}/v1/embeddings", json={"model": "tiny", "input": TEXTS})
+            got = np.array([d["embedding"] for d in r.json()["data"]], np.float32)
+            np.testing.assert_allclose(got, want, atol=1e-5)
+            assert r.json()["usage"]["prompt_tokens"] > len(TEXTS) * 3
+            worker: Any = app.state.embedlab["batchers"]["tiny"].encoder
+            assert isinstance(worker, EncoderProcess) == isolate
+            pid = worker.pid if isolate else None
+        if pid is not None:  # shutting down stopped the child
+            assert not _alive(pid)
