@@ -170,7 +170,7 @@ def one(backend: str, jobs: list[list[str]], clients: int) -> list[list[str]]:
             backend,
             "throughput, served",
             f"{served:,.0f} sentences/s",
-            f"{served / inproc:.0%} of in-process (goal >= 90%)",
+            f"{served / inproc:.1%} of in-process (goal >= 90%)",
         ],
         [
             backend,
