@@ -190,6 +190,21 @@ def _calls(base_url: str) -> int:
     return int(httpx.get(f"{base_url}/health").json().get("encoder_calls", {}).get("toy", 0))
 
 
+class Broken(WordHash):
+    def encode(self, texts: Any, **kw: Any) -> np.ndarray:
+        raise ValueError("the model is on fire")
+
+
+def test_an_encoder_failure_answers_500_in_openai_shape() -> None:
+    app = create_app(ServerConfig(models={}), encoders={"broken": Broken(dim=24)})
+    with Running(app) as url:
+        r = httpx.post(f"{url}/v1/embeddings", json={"model": "broken", "input": "x"})
+        err = r.json()["error"]
+        assert r.status_code == 500 and err["type"] == "server_error"
+        assert "ValueError: the model is on fire" in err["message"]
+        assert httpx.get(f"{url}/health").status_code == 200  # the server keeps serving
+
+
 def test_a_full_queue_answers_503() -> None:
     running, _ = serve(max_pending=2)
     with running as url:

@@ -9,7 +9,9 @@ sides only meet at the operating system's scheduler. The messages are plain byte
 texts, little-endian float32 rows for the vectors — nothing is pickled.
 
 The child is started again on the next call if it dies (out of memory, killed); the call that was
-running when it died fails with :class:`WorkerDied` and the server answers 500 for it.
+running when it died fails with :class:`WorkerDied` and the server answers 500 for it. The server
+keeps its own copy of the model too (its tokenizer counts ``usage`` tokens, its ``dim`` answers
+``/v1/models``), so an isolated model takes its memory twice.
 """
 
 from __future__ import annotations
@@ -137,7 +139,7 @@ class EncoderProcess:
             err = json.loads(msg[1:])
             raise RuntimeError(f"{err['type']}: {err['message']}")
         rows = np.frombuffer(msg, dtype="<f4", offset=1)
-        return rows.reshape(len(texts), -1).astype(np.float32, copy=False)
+        return rows.reshape(len(texts), -1).astype(np.float32)  # a writable copy
 
     def close(self) -> None:
         """Ask the child to stop (it finishes the call it is on), then reap it."""
