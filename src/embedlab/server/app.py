@@ -17,7 +17,7 @@ import asyncio
 import base64
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -101,24 +101,38 @@ class _TooLarge(Exception):
     pass
 
 
-def count_tokens(encoder: Any, texts: list[str]) -> int:
-    """Tokens as the model sees them (its tokenizer), else whitespace words."""
+def token_counter(encoder: Any) -> Callable[[list[str]], int]:
+    """How to count ``usage`` tokens for ``encoder``: its tokenizer's pieces, else whitespace words.
+
+    A Rust tokenizer is copied without padding and truncation (``transformers`` leaves its
+    tokenizer padded to the model's maximum length, which costs ~75 us a text) and runs one text
+    at a time (its batch call starts a thread per core, which for a request's few texts costs
+    more than it saves and takes cores from the encoder).
+    """
     tok = getattr(encoder, "tokenizer", None)
+    rust = getattr(tok, "backend_tokenizer", tok)
+    if rust is not None and hasattr(rust, "to_str"):
+        from tokenizers import Tokenizer
+
+        own = Tokenizer.from_str(rust.to_str())
+        own.no_padding()
+        own.no_truncation()
+        return lambda texts: sum(len(own.encode(t).ids) for t in texts)
+    if tok is not None and hasattr(tok, "model_max_length"):
+        return lambda texts: sum(
+            len(x) for x in tok(texts, add_special_tokens=True, verbose=False)["input_ids"]
+        )
+    if callable(tok):
+        return lambda texts: sum(len(tok(t)) for t in texts)
+    return lambda texts: sum(len(t.split()) for t in texts)
+
+
+def count_tokens(counter: Callable[[list[str]], int], texts: list[str]) -> int:
     try:
-        # A Rust tokenizer, one text at a time: its batch call starts a thread per core, which
-        # for a request's few texts costs more than it saves and takes cores from the encoder.
-        rust = getattr(tok, "backend_tokenizer", tok)
-        if rust is not None and hasattr(rust, "encode_batch"):
-            return sum(sum(rust.encode(t).attention_mask) for t in texts)  # without padding
-        if tok is not None and hasattr(tok, "model_max_length"):
-            return sum(
-                len(x) for x in tok(texts, add_special_tokens=True, verbose=False)["input_ids"]
-            )
-        if callable(tok):
-            return sum(len(tok(t)) for t in texts)
+        return counter(texts)
     except Exception:  # pragma: no cover - counting must never fail a request
         logger.debug("token counting fell back to words", exc_info=True)
-    return sum(len(t.split()) for t in texts)
+        return sum(len(t.split()) for t in texts)
 
 
 def create_app(
@@ -136,6 +150,7 @@ def create_app(
         "collections": dict(collections or {}),
         "faqs": dict(faqs or {}),
         "batchers": {},
+        "counters": {},
     }
 
     @asynccontextmanager
@@ -152,6 +167,7 @@ def create_app(
             )
             await b.start()
             state["batchers"][name] = b
+            state["counters"][name] = token_counter(enc)
         logger.info("serving models %s", sorted(state["encoders"]))
         yield
         for b in state["batchers"].values():  # graceful: finish queued work first
@@ -306,7 +322,7 @@ def create_app(
                 else v.tolist()
             )
             data.append({"object": "embedding", "index": i, "embedding": emb})
-        tokens = count_tokens(enc, texts)
+        tokens = count_tokens(state["counters"][name], texts)
         answer = {
             "object": "list",
             "data": data,
