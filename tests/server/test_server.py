@@ -42,10 +42,11 @@ class Running:
 
     def __enter__(self) -> str:
         self.thread.start()
-        for _ in range(200):
-            if self.server.started:
-                break
+        deadline = time.monotonic() + 120  # a model in its own process starts in seconds
+        while not self.server.started and self.thread.is_alive():
+            assert time.monotonic() < deadline, "the server did not start in 120 s"
             time.sleep(0.02)
+        assert self.server.started, "the server stopped while starting (see the log above)"
         return f"http://127.0.0.1:{self.port}"
 
     def __exit__(self, *exc: object) -> None:
