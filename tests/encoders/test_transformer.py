@@ -129,6 +129,28 @@ def test_the_unpadded_forward_equals_the_padded_one(tiny_bert: Path, tiny_gpt2: 
     np.testing.assert_allclose(packed.run(ids[3:4, :1], mask[3:4, :1])[0], want[3, :1], atol=1e-5)
 
 
+def test_the_unpadded_forward_follows_weight_updates(tiny_bert: Path) -> None:
+    """A model being fine-tuned changes its attention weights under the encoder: an optimizer
+    step (in place) and load_state_dict must both show in the next unpadded call."""
+    from embedlab.encoders._backends import TorchBackend
+
+    backend = TorchBackend(tiny_bert)
+    assert backend.packed is not None
+    ids, mask = np.array([[2, 40, 41, 42, 3]]), np.ones((1, 5), dtype=np.int64)
+    before = backend.run(ids, mask)
+    query = backend.model.encoder.layer[0].attention.self.query
+    opt = torch.optim.SGD(query.parameters(), lr=1.0)
+    query.weight.grad, query.bias.grad = torch.ones_like(query.weight), torch.ones_like(query.bias)
+    opt.step()
+    stepped = backend.run(ids, mask)
+    reference = TorchBackend(tiny_bert, packed=False)
+    reference.model.load_state_dict(backend.model.state_dict())
+    np.testing.assert_allclose(stepped, reference.run(ids, mask), atol=1e-5)
+    assert np.abs(stepped - before).max() > 1e-3  # the step did change the output
+    backend.model.load_state_dict(TorchBackend(tiny_bert, packed=False).model.state_dict())
+    np.testing.assert_allclose(backend.run(ids, mask), before, atol=1e-6)
+
+
 def test_truncate_warns_once_with_a_count_and_chunk_averages_windows(tiny_bert: Path) -> None:
     long_text = " ".join(SENTENCES)
     enc = TransformerEncoder(tiny_bert, max_length=16)

@@ -199,7 +199,9 @@ def test_classifier_learns_planted_sentiment(tmp_path: Path, tiny_bert_dir: Path
     assert (result.model_dir / "report.json").exists()
     assert (result.model_dir / "confusion.png").read_bytes()[:4] == b"\x89PNG"
     clf = TextClassifier.load(result.model_dir)
-    assert clf.predict(["the plot was wonderful", "the music was dreadful"]) == ["pos", "neg"]
+    # phrased like the training texts (five filler words and one that carries the label)
+    pair = ["the plot was really quite wonderful", "the music was really quite dreadful"]
+    assert clf.predict(pair) == ["pos", "neg"]
     probs = clf.predict_proba(["great film", "boring film", "lovely"])
     assert probs.shape == (3, 2) and np.allclose(probs.sum(1), 1, atol=1e-5)
 

@@ -47,15 +47,13 @@ class PackedBert:
         self.heads = int(cfg.num_attention_heads)
         self.hidden = int(cfg.hidden_size)
         self.act = torch.nn.functional.gelu if cfg.hidden_act == "gelu" else torch.relu
+        self.attention = [layer.attention.self for layer in model.encoder.layer]
+        self._fused: list[tuple[Any, Any]] = []
+        self._stamp: tuple[tuple[int, int], ...] = ()
         self.layers = []
         for layer in model.encoder.layer:
-            att = layer.attention.self
-            qkv_w = torch.cat([att.query.weight, att.key.weight, att.value.weight]).detach()
-            qkv_b = torch.cat([att.query.bias, att.key.bias, att.value.bias]).detach()
             self.layers.append(
                 (
-                    qkv_w,
-                    qkv_b,
                     layer.attention.output.dense,
                     layer.attention.output.LayerNorm,
                     layer.intermediate.dense,
@@ -63,6 +61,31 @@ class PackedBert:
                     layer.output.LayerNorm,
                 )
             )
+
+    def _qkv(self) -> list[tuple[Any, Any]]:
+        """Each layer's query/key/value projections fused into one, rebuilt whenever a weight
+        changed (an optimizer step or ``load_state_dict`` bumps its version; a new tensor has a
+        new address), so a model being fine-tuned is never run with stale attention weights."""
+        import torch
+
+        params = [
+            t
+            for att in self.attention
+            for lin in (att.query, att.key, att.value)
+            for t in (lin.weight, lin.bias)
+        ]
+        stamp = tuple((t.data_ptr(), t._version) for t in params)
+        if stamp != self._stamp:
+            with torch.no_grad():
+                self._fused = [
+                    (
+                        torch.cat([att.query.weight, att.key.weight, att.value.weight]),
+                        torch.cat([att.query.bias, att.key.bias, att.value.bias]),
+                    )
+                    for att in self.attention
+                ]
+            self._stamp = stamp
+        return self._fused
 
     def __call__(self, ids: IntArray, mask: IntArray) -> Any:
         """``(batch, longest)`` ids and 0/1 mask (right-padded) -> ``(batch, longest, hidden)``
@@ -80,7 +103,7 @@ class PackedBert:
         bias = torch.zeros(b, 1, 1, width, dtype=x.dtype).masked_fill_(shut, float("-inf"))
         h, d = self.heads, self.hidden // self.heads
         scale = d**-0.5
-        for qkv_w, qkv_b, out, norm1, up, down, norm2 in self.layers:
+        for (qkv_w, qkv_b), (out, norm1, up, down, norm2) in zip(self._qkv(), self.layers):
             grid = x.new_zeros(b * width, 3 * self.hidden)
             grid[where] = F.linear(x, qkv_w, qkv_b)
             q, k, v = grid.view(b, width, 3, h, d).permute(2, 0, 3, 1, 4)

@@ -114,6 +114,11 @@ class EncoderProcess:
         logger.info("encoder %s runs in process %s", self.name, proc.pid)
 
     @property
+    def alive(self) -> bool:
+        """Whether the child is running (a killed one stops counting once it has been reaped)."""
+        return self._proc is not None and bool(self._proc.is_alive())
+
+    @property
     def pid(self) -> int | None:
         return None if self._proc is None else int(self._proc.pid)
 
@@ -122,7 +127,7 @@ class EncoderProcess:
         del show_progress  # the child never shows one
         texts = list(texts)
         with self._lock:
-            if self._proc is None or not self._proc.is_alive():
+            if not self.alive:
                 logger.warning("the encoder process is gone; starting a new one")
                 self.close()
                 self._start()
