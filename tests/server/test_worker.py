@@ -109,6 +109,9 @@ def test_encoder_process_matches_in_process_and_survives_errors_and_kills(tiny_b
         with pytest.raises(RuntimeError, match="Error"):  # the child's error, by type and message
             worker.encode([123])  # type: ignore[list-item]
         np.testing.assert_allclose(worker.encode(TEXTS[:1]), want[:1], atol=1e-5)  # still serving
+        os.kill(first, signal.SIGINT)  # Ctrl-C reaches the whole group: the server decides
+        np.testing.assert_allclose(worker.encode(TEXTS[:1]), want[:1], atol=1e-5)
+        assert worker.pid == first
         os.kill(first, signal.SIGKILL)
         for _ in range(200):  # until the kernel has finished it (all of its threads)
             if not worker.alive:

@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import multiprocessing as mp
+import signal
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -43,6 +44,9 @@ def _serve(conn: Any, source: str | None, options: dict[str, Any]) -> None:  # p
 
     (Runs in the child process, where coverage is not collected; the tests exercise it.)
     """
+    # Ctrl-C in a terminal reaches the whole process group; the server decides when this child
+    # stops (it finishes the queued work first), so the child ignores it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         from ..encoders import load_encoder
 
