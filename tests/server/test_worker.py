@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing as mp
 import os
 import signal
 import threading
@@ -106,6 +107,7 @@ def test_encoder_process_matches_in_process_and_survives_errors_and_kills(tiny_b
         first = worker.pid
         assert worker.dim == 32 and first is not None and first != os.getpid() and worker.alive
         np.testing.assert_allclose(worker.encode(TEXTS), want, atol=1e-5)
+        assert worker.encode([]).shape == (0, 32)
         with pytest.raises(RuntimeError, match="Error"):  # the child's error, by type and message
             worker.encode([123])  # type: ignore[list-item]
         np.testing.assert_allclose(worker.encode(TEXTS[:1]), want[:1], atol=1e-5)  # still serving
@@ -125,12 +127,15 @@ def test_encoder_process_matches_in_process_and_survives_errors_and_kills(tiny_b
     assert issubclass(WorkerDied, RuntimeError)
 
 
-def test_a_model_that_does_not_load_says_why(tmp_path: Path) -> None:
-    from embedlab.server.worker import EncoderProcess
+def test_a_model_that_does_not_load_says_why(tmp_path: Path, tiny_bert: Path) -> None:
+    from embedlab.server.worker import EncoderProcess, WorkerDied
 
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(RuntimeError, match=r"loading .* failed: \w+"):
         EncoderProcess(str(tmp_path))
+    with pytest.raises(WorkerDied, match="did not start in 0 s"):
+        EncoderProcess(str(tiny_bert), timeout=0.01)
+    assert not [p for p in mp.active_children() if p.name.startswith("embedlab-encoder")]
 
 
 def test_server_runs_config_models_in_their_own_process(tiny_bert: Path) -> None:

@@ -103,12 +103,14 @@ class EncoderProcess:
         child.close()
         self._proc, self._conn = proc, parent
         try:
-            if not parent.poll(self.timeout):
-                raise WorkerDied(f"the encoder process did not start in {self.timeout:.0f} s")
-            msg = parent.recv_bytes()
+            ready = parent.poll(self.timeout)
+            msg = parent.recv_bytes() if ready else b""
         except (EOFError, OSError) as e:
             self.close()
             raise WorkerDied(f"the encoder process for {self.source!r} exited while loading") from e
+        if not ready:
+            self.close()  # stops (or kills) the stuck child
+            raise WorkerDied(f"the encoder process did not start in {self.timeout:.0f} s")
         if msg[:1] == _ERROR:
             err = json.loads(msg[1:])
             self.close()
@@ -148,7 +150,7 @@ class EncoderProcess:
             err = json.loads(msg[1:])
             raise RuntimeError(f"{err['type']}: {err['message']}")
         rows = np.frombuffer(msg, dtype="<f4", offset=1)
-        return rows.reshape(len(texts), -1).astype(np.float32)  # a writable copy
+        return rows.reshape(len(texts), self.dim).astype(np.float32)  # a writable copy
 
     def close(self) -> None:
         """Ask the child to stop (it finishes the call it is on), then reap it."""
