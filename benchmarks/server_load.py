@@ -9,8 +9,7 @@ asyncio loop, written as raw HTTP/1.1: the clients share the 2 cores with the se
 load generator keeps that share small (httpx took ~0.65 ms of CPU a request). Reported: errors,
 throughput in sentences/s against in-process batched encoding of the same sentences (one call,
 in a fresh process, measured before and after the server run and averaged; goal >= 90%), and
-latency percentiles. Bounded: the run stops after the requests
-or 600 s, whichever comes first.
+latency percentiles. Bounded: the run stops after the requests or 600 s, whichever comes first.
 """
 
 from __future__ import annotations

@@ -105,9 +105,9 @@ def token_counter(encoder: Any) -> Callable[[list[str]], int]:
     """How to count ``usage`` tokens for ``encoder``: its tokenizer's pieces, else whitespace words.
 
     A Rust tokenizer is copied without padding and truncation (``transformers`` leaves its
-    tokenizer padded to the model's maximum length, which costs ~75 us a text) and runs one text
-    at a time (its batch call starts a thread per core, which for a request's few texts costs
-    more than it saves and takes cores from the encoder).
+    tokenizer padded to the model's maximum length, which would count the padding) and runs one
+    text at a time (its batch call starts a thread per core, which for a request's few texts
+    costs more than it saves and takes cores from the encoder).
     """
     tok = getattr(encoder, "tokenizer", None)
     rust = getattr(tok, "backend_tokenizer", tok)
