@@ -87,7 +87,7 @@ def test_contrastive_learns_a_planted_pairing_and_saves_a_sentence_model(
         train_pairs,
         validation=(left, right, gold),
         args=TrainingArguments(
-            tmp_path, batch_size=16, epochs=3, learning_rate=1e-3, precision="fp32",
+            tmp_path, batch_size=16, epochs=8, learning_rate=1e-3, precision="fp32",
             checkpoint_every=None, show_progress=False,
         ),
     )  # fmt: skip

@@ -44,6 +44,21 @@ def test_wordpiece_splits_han_characters_and_knows_frequent_words(tmp_path: Path
     assert pieces == ["[CLS]", "lazy", "自", "然", "语", "言", "[SEP]"]
 
 
+def test_wordpiece_gives_the_same_vocabulary_every_run() -> None:
+    """`tokenizers` alone numbers ``##`` pieces in hash order and breaks merge ties by those numbers:
+    on this corpus five runs gave five vocabularies."""
+    words = ["cats", "mice", "dogs", "birds", "worms", "foxes", "rabbits", "owls", "voles"]
+    texts = [f"the {a} often chase the {b} ." for a in words for b in words if a != b] * 3
+    runs = [train_tokenizer(texts, "wordpiece", vocab_size=60, min_frequency=1) for _ in range(5)]
+    vocabs = {tuple(sorted(t.get_vocab().items())) for t in runs}
+    assert len(vocabs) == 1
+    tok = runs[0]
+    assert "##s" in tok.get_vocab() and tok.get_vocab()["[PAD]"] == 0
+    # the ## pieces are ordinary vocabulary, not special tokens: '##s' in text is not kept whole
+    assert "##s" not in tok.convert_ids_to_tokens(tok("cats ##s")["input_ids"])
+    assert set(tok.all_special_tokens) == {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}
+
+
 def test_jieba_segments_training_text(tmp_path: Path) -> None:
     pytest.importorskip("jieba")
     corpus = tmp_path / "zh.txt"

@@ -14,7 +14,8 @@ Chinese: ``chinese="chars"`` splits every Han character into its own pre-token (
 convention); ``chinese="jieba"`` segments the *training* text with jieba and joins words by spaces
 — text given to the tokenizer later must be segmented the same way
 (:func:`embedlab.text.tokenize.segment_chinese`). Texts stream from an iterable or from files
-(:class:`embedlab.text.Corpus` reads them). This module does not train models.
+(:class:`embedlab.text.Corpus` reads them). The same corpus gives the same vocabulary on every
+run, WordPiece included (see ``_train_wordpiece``). This module does not train models.
 """
 
 from __future__ import annotations
@@ -115,12 +116,6 @@ def train_tokenizer(
         )
         tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         tok.decoder = decoders.WordPiece()
-        trainer = trainers.WordPieceTrainer(
-            vocab_size=vocab_size,
-            min_frequency=min_frequency,
-            special_tokens=specials,
-            show_progress=show_progress,
-        )
     else:
         bpe = kind == "bpe"
         specials = ["<|endoftext|>"] if bpe else ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
@@ -151,10 +146,62 @@ def train_tokenizer(
                 unk_token="<unk>",
                 show_progress=show_progress,
             )
-    tok.train_from_iterator(stream, trainer=trainer)
+    if kind == "wordpiece":
+        tok = _train_wordpiece(tok, stream, specials, vocab_size, min_frequency, show_progress)
+    else:
+        tok.train_from_iterator(stream, trainer=trainer)
     if tok.get_vocab_size() <= len(specials):
         raise ParameterError("the corpus is empty: no text to learn a vocabulary from")
     return _wrap(tok, kind, specials, model_max_length, PreTrainedTokenizerFast)
+
+
+def _train_wordpiece(
+    tok: Any,
+    stream: Iterator[str],
+    specials: list[str],
+    vocab_size: int,
+    min_frequency: int,
+    show_progress: bool,
+) -> Any:
+    """WordPiece training that gives the same vocabulary on every run.
+
+    `tokenizers`' WordPiece trainer numbers the continuing-subword characters (``##e``) in hash-map
+    order, which changes from run to run, and breaks ties between equally frequent merges by those
+    numbers: the same corpus gave a different vocabulary each time (huggingface/tokenizers#1794).
+    So a first pass (no merges) finds which ``##`` characters the corpus has, while copying the text
+    to a temporary file; the real pass gets them, sorted, as extra special tokens — fixed numbers,
+    otherwise the same vocabulary — and they are then dropped from the added tokens, so text that
+    contains ``##e`` is not split on it.
+    """
+    import json
+    import tempfile
+
+    from tokenizers import Tokenizer, trainers
+
+    with tempfile.TemporaryDirectory(prefix="embedlab-wordpiece-") as tmp:
+        copy = Path(tmp) / "corpus.txt"
+        with open(copy, "w", encoding="utf-8") as out:
+
+            def tee() -> Iterator[str]:
+                for text in stream:
+                    out.write(text.replace("\n", " ").replace("\r", " ") + "\n")
+                    yield text
+
+            scout = Tokenizer.from_str(tok.to_str())  # vocab_size 1: the alphabet, no merges
+            scout.train_from_iterator(
+                tee(), trainer=trainers.WordPieceTrainer(vocab_size=1, special_tokens=specials)
+            )
+        pieces = sorted(t for t in scout.get_vocab() if t.startswith("##"))
+        trainer = trainers.WordPieceTrainer(
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            special_tokens=specials + pieces,
+            show_progress=show_progress,
+        )
+        tok.train([str(copy)], trainer=trainer)
+    state = json.loads(tok.to_str())
+    state["added_tokens"] = [t for t in state["added_tokens"] if t["content"] in specials]
+    return Tokenizer.from_str(json.dumps(state))
 
 
 def _wrap(tok: Any, kind: str, specials: Sequence[str], max_length: int, fast: Any) -> Any:
