@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,6 +82,31 @@ def test_rejects_non_text_input(encoder: Encoder) -> None:
         encoder.encode([b"bytes"])  # type: ignore[list-item]
 
 
+def test_attention_groups_cut_between_lengths_at_least_cost() -> None:
+    from embedlab.encoders._packed import attention_groups
+
+    assert attention_groups(np.array([9, 9, 8, 3, 3]), 4) == [3]
+    assert attention_groups(np.array([9, 9, 8, 3, 3]), 0) == [2, 3]  # every length alone
+    assert attention_groups(np.array([9, 9, 8, 3, 3]), 100) == []
+    assert attention_groups(np.array([5]), 3) == []
+    rng = np.random.default_rng(1)
+    for _ in range(30):  # against every way of cutting between distinct lengths
+        lengths = np.sort(rng.integers(1, 40, rng.integers(1, 8)))[::-1]
+        overhead = float(rng.integers(0, 30))
+
+        def cost(cuts: tuple[int, ...], lengths: np.ndarray, overhead: float) -> float:
+            bounds = (0, *cuts, len(lengths))
+            return sum(overhead + (b - a) * lengths[a] for a, b in itertools.pairwise(bounds))
+
+        places = [i for i in range(1, len(lengths)) if lengths[i] != lengths[i - 1]]
+        least = min(
+            cost(c, lengths, overhead)
+            for r in range(len(places) + 1)
+            for c in itertools.combinations(places, r)
+        )
+        assert cost(tuple(attention_groups(lengths, overhead)), lengths, overhead) == least
+
+
 def test_length_sorted_batches_split_at_least_cost() -> None:
     import itertools
 
@@ -106,6 +132,13 @@ def test_length_sorted_batches_split_at_least_cost() -> None:
     # an unpadded forward pays little for padding: merging is worth even a small per-call cost
     assert len(list(length_sorted_batches([40, 20], 8, overhead=5))) == 2
     assert len(list(length_sorted_batches([40, 20], 8, overhead=5, padding_cost=0.1))) == 1
+    # max_slots bounds a batch's padded size (memory); an item over it goes alone
+    capped = length_sorted_batches([10] * 5, 8, overhead=100, max_slots=20)
+    assert [list(b) for b in capped] == [[0, 1], [2, 3], [4]]
+    assert [list(b) for b in length_sorted_batches([50, 10], 8, overhead=100, max_slots=20)] == [
+        [0],
+        [1],
+    ]
     rng = np.random.default_rng(0)
     for _ in range(40):  # the least total against every way of cutting the sorted items
         lengths = rng.integers(1, 60, rng.integers(1, 9)).tolist()

@@ -120,12 +120,17 @@ def test_the_unpadded_forward_equals_the_padded_one(tiny_bert: Path, tiny_gpt2: 
     assert packed.packed is not None and padded.packed is None
     assert TorchBackend(tiny_gpt2).packed is None  # not a BERT: transformers' own forward
     rng = np.random.default_rng(0)
-    rows = [rng.integers(5, 100, size=n).tolist() for n in (17, 3, 9, 1, 30)]
+    rows = [rng.integers(5, 100, size=n).tolist() for n in (17, 3, 9, 1, 30, 9, 9, 30, 4)]
     ids, mask = pad_ids(rows, 0)
-    got, want = packed.run(ids, mask), padded.run(ids, mask)
+    want = padded.run(ids, mask)
     real = mask.astype(bool)
-    np.testing.assert_allclose(got[real], want[real], rtol=1e-5, atol=1e-5)
-    assert not got[~real].any()  # padding rows are zeros, never attended to
+    # attention in one padded group, in groups of similar length, one group per length
+    for overhead, groups in ((10**6, 1), (20, 2), (5, 4), (0, 6)):
+        packed.packed.group_overhead = overhead
+        assert len(packed.packed._plan(mask)[1]) == groups
+        got = packed.run(ids, mask)
+        np.testing.assert_allclose(got[real], want[real], rtol=1e-5, atol=1e-5)
+        assert not got[~real].any()  # padding rows are zeros, never attended to
     np.testing.assert_allclose(packed.run(ids[3:4, :1], mask[3:4, :1])[0], want[3, :1], atol=1e-5)
 
 

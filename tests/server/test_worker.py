@@ -26,11 +26,15 @@ class Recording:
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
+        self.batch_sizes: list[int] = []
         self.started = threading.Event()
         self.release = threading.Event()
 
-    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+    def encode(
+        self, texts: list[str], batch_size: int = 32, show_progress: bool = False
+    ) -> np.ndarray:
         self.calls.append(list(texts))
+        self.batch_sizes.append(batch_size)
         if len(self.calls) == 1:
             self.started.set()
             self.release.wait(10)
@@ -54,6 +58,7 @@ def test_requests_queued_during_a_call_share_the_next_one() -> None:
 
     out = asyncio.run(run())
     assert enc.calls == [["a"], ["b", "c", "d"]]
+    assert enc.batch_sizes == [1, 3]  # a call runs as one batch where the encoder can
     assert [float(o[0, 0]) for o in out] == [1.0, 2.0, 2.0, 2.0]  # each got its own call's rows
 
 
@@ -108,6 +113,9 @@ def test_encoder_process_matches_in_process_and_survives_errors_and_kills(tiny_b
         assert worker.dim == 32 and first is not None and first != os.getpid() and worker.alive
         np.testing.assert_allclose(worker.encode(TEXTS), want, atol=1e-5)
         assert worker.encode([]).shape == (0, 32)
+        np.testing.assert_allclose(worker.encode(TEXTS, batch_size=1), want, atol=1e-5)
+        with pytest.raises(RuntimeError, match="ParameterError: The 'batch_size' parameter"):
+            worker.encode(TEXTS, batch_size=0)  # the batch size reaches the child's encoder
         with pytest.raises(RuntimeError, match="Error"):  # the child's error, by type and message
             worker.encode([123])  # type: ignore[list-item]
         np.testing.assert_allclose(worker.encode(TEXTS[:1]), want[:1], atol=1e-5)  # still serving

@@ -32,6 +32,32 @@ def supports_packing(model: Any) -> bool:
     )
 
 
+def attention_groups(lengths: IntArray, overhead: float) -> list[int]:
+    """Where to cut texts sorted longest first into attention groups, at least cost.
+
+    A group costs ``overhead`` (its own kernels, in padded slots) plus its texts times its longest
+    text; cuts fall only between different lengths, so the dynamic programme runs over the distinct
+    lengths. ``lengths=[9, 9, 8, 3, 3], overhead=4`` -> ``[3]`` (``[9, 9, 8]`` and ``[3, 3]``).
+    """
+    values, counts = np.unique(-np.asarray(lengths), return_counts=True)
+    width = -values.astype(np.float64)  # distinct lengths, longest first
+    ends = np.concatenate([[0], np.cumsum(counts)])  # texts before each distinct length
+    best = np.zeros(len(width) + 1)
+    cut = [0] * (len(width) + 1)
+    for i in range(1, len(width) + 1):
+        j = np.arange(i)
+        c = best[j] + overhead + (ends[i] - ends[j]) * width[j]
+        at = int(np.argmin(c))
+        best[i], cut[i] = c[at], at
+    cuts = []
+    i = len(width)
+    while i > 0:
+        i = cut[i]
+        if i > 0:
+            cuts.append(int(ends[i]))
+    return cuts[::-1]
+
+
 class PackedBert:
     """Runs a ``transformers`` ``BertModel``'s weights on packed tokens; see the module docstring."""
 
@@ -50,6 +76,7 @@ class PackedBert:
         self.attention = [layer.attention.self for layer in model.encoder.layer]
         self._fused: list[tuple[Any, Any]] = []
         self._stamp: tuple[tuple[int, int], ...] = ()
+        self.group_overhead = 64  # an attention group's fixed cost, in padded slots
         self.layers = []
         for layer in model.encoder.layer:
             self.layers.append(
@@ -87,6 +114,42 @@ class PackedBert:
             self._stamp = stamp
         return self._fused
 
+    def _plan(self, mask: IntArray) -> tuple[Any, list[tuple[int, int, int, int, Any, Any]]]:
+        """Where each packed token sits in the padded input, and the attention groups.
+
+        Texts are packed longest first and cut into groups of similar length
+        (:func:`attention_groups`); each group runs attention padded to its own longest text, and
+        a group of equal lengths needs no padding at all. Returns the packed tokens' flat slots in
+        the ``(batch, width)`` input and, per group, ``(first token, end token, texts, width,
+        slots, bias)``.
+        """
+        import torch
+
+        width = mask.shape[1]
+        lengths = mask.sum(axis=1).astype(np.int64)
+        order = np.argsort(-lengths, kind="stable")
+        groups = np.split(order, attention_groups(lengths[order], self.group_overhead))
+        lens = lengths[order]
+        starts = np.concatenate([[0], np.cumsum(lens)])
+        offsets = np.arange(int(starts[-1])) - np.repeat(starts[:-1], lens)  # position in text
+        source = np.repeat(order * width, lens) + offsets
+        plan: list[tuple[int, int, int, int, Any, Any]] = []
+        first = 0
+        for g in groups:
+            n, last = len(g), first + len(g)
+            glens = lens[first:last]
+            w = int(glens.max())
+            t0, t1 = int(starts[first]), int(starts[last])
+            if (glens == w).all():
+                plan.append((t0, t1, n, w, None, None))
+            else:
+                slots = np.repeat(np.arange(n) * w, glens) + offsets[t0:t1]
+                shut = torch.from_numpy(np.arange(w)[None, :] >= glens[:, None]).view(n, 1, 1, w)
+                bias = torch.zeros(n, 1, 1, w).masked_fill_(shut, float("-inf"))
+                plan.append((t0, t1, n, w, torch.from_numpy(slots), bias))
+            first = last
+        return source, plan
+
     def __call__(self, ids: IntArray, mask: IntArray) -> Any:
         """``(batch, longest)`` ids and 0/1 mask (right-padded) -> ``(batch, longest, hidden)``
         last hidden states, zeros at padding."""
@@ -94,22 +157,28 @@ class PackedBert:
         import torch.nn.functional as F
 
         b, width = ids.shape
-        keep = torch.from_numpy(mask.reshape(-1) != 0)
-        flat = torch.from_numpy(ids.reshape(-1))[keep]
-        positions = torch.from_numpy(np.tile(np.arange(width), b))[keep]
-        where = torch.nonzero(keep).squeeze(1)  # each packed token's slot in the padded grid
+        source, plan = self._plan(mask)
+        where = torch.from_numpy(source)  # each packed token's slot in the padded grid
+        flat = torch.from_numpy(ids.reshape(-1)[source])
+        positions = torch.from_numpy(source % width)
         x = self.norm(self.word[flat] + self.position[positions] + self.token_type)
-        shut = torch.from_numpy(mask == 0).view(b, 1, 1, width)
-        bias = torch.zeros(b, 1, 1, width, dtype=x.dtype).masked_fill_(shut, float("-inf"))
         h, d = self.heads, self.hidden // self.heads
         scale = d**-0.5
         for (qkv_w, qkv_b), (out, norm1, up, down, norm2) in zip(self._qkv(), self.layers):
-            grid = x.new_zeros(b * width, 3 * self.hidden)
-            grid[where] = F.linear(x, qkv_w, qkv_b)
-            q, k, v = grid.view(b, width, 3, h, d).permute(2, 0, 3, 1, 4)
-            weights = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) * scale + bias, dim=-1)
-            context = torch.matmul(weights, v).permute(0, 2, 1, 3).reshape(b * width, self.hidden)
-            x = norm1(out(context[where]) + x)
+            qkv = F.linear(x, qkv_w, qkv_b)
+            context = x.new_empty(x.shape[0], self.hidden)
+            for t0, t1, n, w, slots, bias in plan:
+                if slots is None:
+                    grid = qkv[t0:t1]
+                else:
+                    grid = qkv.new_zeros(n * w, 3 * self.hidden)
+                    grid[slots] = qkv[t0:t1]
+                q, k, v = grid.view(n, w, 3, h, d).permute(2, 0, 3, 1, 4)
+                scores = torch.matmul(q, k.transpose(-1, -2)) * scale
+                weights = torch.softmax(scores if bias is None else scores + bias, dim=-1)
+                part = torch.matmul(weights, v).permute(0, 2, 1, 3).reshape(n * w, self.hidden)
+                context[t0:t1] = part if slots is None else part[slots]
+            x = norm1(out(context) + x)
             x = norm2(down(self.act(up(x))) + x)
         full = x.new_zeros(b * width, self.hidden)
         full[where] = x

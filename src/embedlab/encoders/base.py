@@ -80,7 +80,12 @@ def check_batch_size(batch_size: int, owner: str) -> None:
 
 
 def length_sorted_batches(
-    lengths: Sequence[int], batch_size: int, *, overhead: int = 32, padding_cost: float = 1.0
+    lengths: Sequence[int],
+    batch_size: int,
+    *,
+    overhead: int = 32,
+    padding_cost: float = 1.0,
+    max_slots: int | None = None,
 ) -> Iterator[npt.NDArray[np.intp]]:
     """Indices in batches of similar length, longest first, split to cost the least compute.
 
@@ -91,26 +96,25 @@ def length_sorted_batches(
     each padded slot. The sorted items are cut (at most ``batch_size`` per batch) where the total
     is smallest, by dynamic programming over the cut points: a batch takes a shorter item when
     padding it costs less than a separate call would. ``lengths=[30, 9, 1, 8], batch_size=2,
-    overhead=4`` -> ``[0]``, ``[1, 3]``, ``[2]``. Callers write each result back at these indices,
-    so the output keeps the input order.
+    overhead=4`` -> ``[0]``, ``[1, 3]``, ``[2]``. ``max_slots`` bounds a batch's padded size
+    (``n * L``; an item alone may exceed it), which bounds its memory. Callers write each result
+    back at these indices, so the output keeps the input order.
     """
     lens = np.asarray(lengths, dtype=np.int64)
     order = np.argsort(-lens, kind="stable")
-    ls = lens[order].tolist()
+    ls = lens[order].astype(np.float64)
     n = len(ls)
-    real = [0.0] * (n + 1)  # real[i]: tokens of the first i items
-    for i, x in enumerate(ls):
-        real[i + 1] = real[i] + x
+    real = np.concatenate([[0.0], np.cumsum(ls)])  # real[i]: tokens of the first i items
     slot, token = padding_cost, 1.0 - padding_cost
-    best = [0.0] * (n + 1)  # best[i]: least cost of the first i items
+    best = np.zeros(n + 1)  # best[i]: least cost of the first i items
     cut = [0] * (n + 1)  # where the last batch of that best split starts
     for i in range(1, n + 1):
-        top, at = -1.0, 0
-        for j in range(max(0, i - batch_size), i):
-            c = best[j] + overhead + slot * (i - j) * ls[j] + token * (real[i] - real[j])
-            if top < 0 or c <= top:  # ties: the shorter last batch
-                top, at = c, j
-        best[i], cut[i] = top, at
+        j = np.arange(max(0, i - batch_size), i)
+        c = best[j] + overhead + slot * (i - j) * ls[j] + token * (real[i] - real[j])
+        if max_slots is not None:
+            c[((i - j) * ls[j] > max_slots) & (j < i - 1)] = np.inf
+        at = len(c) - 1 - int(np.argmin(c[::-1]))  # ties: the shorter last batch
+        best[i], cut[i] = c[at], int(j[at])
     ends = []
     i = n
     while i > 0:

@@ -6,7 +6,7 @@ they also share the GIL: the encoder thread re-takes it between every operator, 
 event loop holds it the encoder's cores wait. :class:`EncoderProcess` loads the model in a child
 process (``spawn``, so no state is shared) and answers ``encode`` calls over a pipe, so the two
 sides only meet at the operating system's scheduler. The messages are plain bytes: JSON for the
-texts, little-endian float32 rows for the vectors — nothing is pickled.
+texts (and the batch size), little-endian float32 rows for the vectors — nothing is pickled.
 
 The child is started again on the next call if it dies (out of memory, killed); the call that was
 running when it died fails with :class:`WorkerDied` and the server answers 500 for it. The server
@@ -65,8 +65,9 @@ def _serve(conn: Any, source: str | None, options: dict[str, Any]) -> None:  # p
         if not msg:
             return
         try:
-            texts = json.loads(msg)
-            rows = np.asarray(enc.encode(texts, show_progress=False), dtype="<f4")
+            call = json.loads(msg)
+            vectors = enc.encode(call["texts"], batch_size=call["batch_size"], show_progress=False)
+            rows = np.asarray(vectors, dtype="<f4")
             conn.send_bytes(_VECTORS + np.ascontiguousarray(rows).tobytes())
         except Exception as e:  # the caller gets the error; the worker keeps serving
             err = {"type": type(e).__name__, "message": str(e)}
@@ -128,17 +129,20 @@ class EncoderProcess:
     def pid(self) -> int | None:
         return None if self._proc is None else int(self._proc.pid)
 
-    def encode(self, texts: Sequence[str], show_progress: bool = False) -> npt.NDArray[np.float32]:
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 32, show_progress: bool = False
+    ) -> npt.NDArray[np.float32]:
         """Vectors for ``texts``, one row each, as the child's encoder returns them."""
         del show_progress  # the child never shows one
         texts = list(texts)
+        message = json.dumps({"texts": texts, "batch_size": batch_size}).encode()
         with self._lock:
             if not self.alive:
                 logger.warning("the encoder process is gone; starting a new one")
                 self.close()
                 self._start()
             try:
-                self._conn.send_bytes(json.dumps(texts).encode())
+                self._conn.send_bytes(message)
                 msg = self._conn.recv_bytes()
             except (EOFError, OSError) as e:
                 code = self._proc.exitcode if self._proc is not None else None
