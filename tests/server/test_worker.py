@@ -146,6 +146,26 @@ def test_a_model_that_does_not_load_says_why(tmp_path: Path, tiny_bert: Path) ->
     assert not [p for p in mp.active_children() if p.name.startswith("embedlab-encoder")]
 
 
+def test_a_script_without_a_main_guard_is_told_what_to_do(tmp_path: Path, tiny_bert: Path) -> None:
+    """Spawn re-runs the script's top level in the child, which then fails to start its own
+    child; the parent's error names the cure."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "serve.py"
+    script.write_text(
+        "from embedlab.server.worker import EncoderProcess\n"
+        f"EncoderProcess({str(tiny_bert)!r}).close()\n"
+        "print('started')\n"
+    )
+    run = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert run.returncode != 0 and "started" not in run.stdout
+    assert "exited while loading" in run.stderr
+    assert "if __name__ == '__main__':" in run.stderr
+
+
 def test_server_runs_config_models_in_their_own_process(tiny_bert: Path) -> None:
     pytest.importorskip("fastapi")
     httpx = pytest.importorskip("httpx")

@@ -108,7 +108,11 @@ class EncoderProcess:
             msg = parent.recv_bytes() if ready else b""
         except (EOFError, OSError) as e:
             self.close()
-            raise WorkerDied(f"the encoder process for {self.source!r} exited while loading") from e
+            raise WorkerDied(
+                f"the encoder process for {self.source!r} exited while loading (started from a "
+                "script? the process is spawned, which re-runs the script's top level: put the "
+                "server start under `if __name__ == '__main__':`)"
+            ) from e
         if not ready:
             self.close()  # stops (or kills) the stuck child
             raise WorkerDied(f"the encoder process did not start in {self.timeout:.0f} s")
