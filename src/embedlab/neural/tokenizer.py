@@ -171,7 +171,8 @@ def _train_wordpiece(
     So a first pass (no merges) finds which ``##`` characters the corpus has, while copying the text
     to a temporary file; the real pass gets them, sorted, as extra special tokens — fixed numbers,
     otherwise the same vocabulary — and they are then dropped from the added tokens, so text that
-    contains ``##e`` is not split on it.
+    contains ``##e`` is not split on it. The copy takes the corpus's size in the temporary folder
+    while training (a stream is read once; jieba segments it once).
     """
     import json
     import tempfile
