@@ -108,8 +108,6 @@ def test_attention_groups_cut_between_lengths_at_least_cost() -> None:
 
 
 def test_length_sorted_batches_split_at_least_cost() -> None:
-    import itertools
-
     from embedlab.encoders.base import length_sorted_batches
 
     def cost(batches: list[list[int]], lengths: list[int], overhead: int, pad: float) -> float:

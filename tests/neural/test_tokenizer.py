@@ -46,7 +46,7 @@ def test_wordpiece_splits_han_characters_and_knows_frequent_words(tmp_path: Path
 
 def test_wordpiece_gives_the_same_vocabulary_every_run() -> None:
     """`tokenizers` alone numbers ``##`` pieces in hash order and breaks merge ties by those numbers:
-    on this corpus five runs gave five vocabularies."""
+    five runs on this corpus gave more than one vocabulary (this test failed on that code)."""
     words = ["cats", "mice", "dogs", "birds", "worms", "foxes", "rabbits", "owls", "voles"]
     texts = [f"the {a} often chase the {b} ." for a in words for b in words if a != b] * 3
     runs = [train_tokenizer(texts, "wordpiece", vocab_size=60, min_frequency=1) for _ in range(5)]
