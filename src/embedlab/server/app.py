@@ -377,7 +377,7 @@ def _load(cfg: ServerConfig, state: dict[str, Any]) -> None:
 
     for name, source in cfg.models.items():
         if name not in state["encoders"]:
-            state["encoders"][name] = load_encoder(None if source == "default" else source)
+            state["encoders"][name] = load_encoder(_source(source))
     if cfg.collections:
         from ..search import Collection
 
@@ -396,6 +396,11 @@ def _load(cfg: ServerConfig, state: dict[str, Any]) -> None:
                 state["faqs"][name] = FAQ.open(path, load_encoder(src))
 
 
+def _source(source: str) -> str | None:
+    """A config's model source as ``load_encoder`` takes it (``"default"``: the offline MiniLM)."""
+    return None if source == "default" else source
+
+
 def _isolate(cfg: ServerConfig, state: dict[str, Any], given: set[str]) -> dict[str, Any]:
     """Start an :class:`EncoderProcess` for each neural model the config names (``cfg.isolate``).
 
@@ -411,7 +416,7 @@ def _isolate(cfg: ServerConfig, state: dict[str, Any], given: set[str]) -> dict[
         enc = state["encoders"].get(name)
         if enc is None or name in given or isinstance(enc, StaticEncoder):
             continue
-        workers[name] = EncoderProcess(None if source == "default" else source)
+        workers[name] = EncoderProcess(_source(source))
     return workers
 
 
