@@ -105,9 +105,11 @@ def test_a_crash_before_the_commit_leaves_the_previous_state(
     back = Collection.open(tmp_path / "c", WordHash())
     assert back.generation == gen and "new" not in back and len(back) == 5
     assert [d.id for d in back.search("password", k=5)] == before
-    assert not (tmp_path / "c" / f"seg-{gen + 1:06d}.npy").exists()  # swept on open
+    assert (tmp_path / "c" / f"seg-{gen + 1:06d}.npy").exists()  # a reader deletes nothing
+    back.delete(["pay"])  # the next writer sweeps what the state names as pending
+    assert not (tmp_path / "c" / f"seg-{gen + 1:06d}.npy").exists()
     back.add(["new"], ["a brand new password document"])
-    assert "new" in back
+    assert "new" in back and len(back) == 5
 
 
 def test_a_failed_sqlite_commit_rolls_back(tmp_path: Path) -> None:

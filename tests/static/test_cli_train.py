@@ -69,3 +69,19 @@ def test_train_glove(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     )
     assert code == 0 and "loss per epoch" in capsys.readouterr().out
     assert load_vectors(out).dim == 10
+
+
+def test_a_leftover_checkpoint_is_not_overwritten_without_resume(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "w.txt"
+    ckpt = tmp_path / "w.txt.ckpt"
+    ckpt.mkdir()
+    (ckpt / "state.json").write_text("{}")  # an earlier run was killed after an epoch
+    args = ["train", "word2vec", str(corpus), "-o", str(out), "--dim", "8", "--min-count", "1"]
+    assert _run("-q", *args, "--epochs", "1") == 1
+    assert "pass --resume to continue it, or delete the folder" in capsys.readouterr().err
+    assert (ckpt / "state.json").read_text() == "{}" and not out.exists()
+    (ckpt / "state.json").unlink()
+    assert _run("-q", *args, "--epochs", "1", "--resume") == 1
+    assert "holds no checkpoint to resume from" in capsys.readouterr().err

@@ -222,3 +222,35 @@ def test_continue_training_keeps_the_vocabulary_and_keeps_learning() -> None:
     assert list(model.vectors_.index_to_key) == words and "brand" not in model.vectors_
     assert len(model.loss_history_) == 3 and not np.array_equal(model.vectors_.vectors, before)
     assert topic_accuracy(model) >= max(0.9, acc_before)
+
+
+def test_resume_without_a_checkpoint_is_an_error_not_a_fresh_start(tmp_path: Path) -> None:
+    corpus = topic_corpus(sentences=200)
+    with pytest.raises(ParameterError, match="holds no checkpoint to resume from"):
+        Word2Vec(**SMALL, checkpoint_dir=tmp_path / "none").fit(corpus, resume=True)  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match="resume=True needs checkpoint_dir"):
+        Word2Vec(**SMALL).fit(corpus, resume=True)  # type: ignore[arg-type]
+
+
+def test_resume_reads_the_old_checkpoint_when_its_replacement_was_cut(tmp_path: Path) -> None:
+    corpus = topic_corpus(sentences=300)
+    whole = Word2Vec(**SMALL, workers=1).fit(corpus)  # type: ignore[arg-type]
+
+    def stop_after_two(model: Word2Vec, epoch: int, loss: float) -> None:
+        if epoch == 2:
+            raise Stop
+
+    ckpt = tmp_path / "ckpt"
+    with pytest.raises(Stop):
+        Word2Vec(**SMALL, workers=1, checkpoint_dir=ckpt, callbacks=[stop_after_two]).fit(corpus)  # type: ignore[arg-type]
+    ckpt.rename(tmp_path / ".ckpt.old")  # a kill between atomic_dir's two renames
+    seen: list[int] = []
+    resumed = Word2Vec(
+        **SMALL,
+        workers=1,
+        checkpoint_dir=ckpt,
+        callbacks=[lambda m, e, loss: seen.append(e)],  # type: ignore[arg-type]
+    ).fit(corpus, resume=True)
+    assert seen == [3, 4] and (ckpt / "state.json").exists()
+    assert not (tmp_path / ".ckpt.old").exists()
+    assert np.array_equal(resumed.vectors_.vectors, whole.vectors_.vectors)

@@ -17,6 +17,7 @@ import typer
 
 from ..errors import ParameterError
 from ..io import save_vectors
+from ..io._files import old_copy, readable_dir
 
 train_app = typer.Typer(help="Train word vectors from a corpus.", no_args_is_help=True)
 
@@ -69,7 +70,7 @@ def train_word2vec(
     """Train word2vec (skip-gram by default) and save the vectors."""
     from ..static import Word2Vec
 
-    ckpt = output.with_name(output.name + ".ckpt")
+    ckpt = _checkpoint_folder(output, resume)
     model = Word2Vec(
         dim=dim,
         window="sequence" if window == "sequence" else _int(window, "--window"),
@@ -91,7 +92,7 @@ def train_word2vec(
     model.fit(_corpus(corpus, corpus_format, field, lang, tokenizer), resume=resume)
     took = time.perf_counter() - start
     save_vectors(model.vectors_, output)
-    shutil.rmtree(ckpt, ignore_errors=True)
+    _remove_checkpoint(ckpt)
     _report(model, output, took, epochs)
 
 
@@ -151,7 +152,7 @@ def train_fasttext(
     """Train fastText-style subword vectors (OOV words get vectors) and save them."""
     from ..static import FastText
 
-    ckpt = output.with_name(output.name + ".ckpt")
+    ckpt = _checkpoint_folder(output, resume)
     model = FastText(
         dim=dim,
         window=window,
@@ -173,7 +174,7 @@ def train_fasttext(
     model.fit(_corpus(corpus, corpus_format, field, lang, tokenizer), resume=resume)
     took = time.perf_counter() - start
     save_vectors(model.vectors_, output)
-    shutil.rmtree(ckpt, ignore_errors=True)
+    _remove_checkpoint(ckpt)
     _report(model, output, took, epochs)
 
 
@@ -224,6 +225,22 @@ def train_glove(
     took = time.perf_counter() - start
     save_vectors(model.vectors_, output)
     _report(model, output, took, 1)
+
+
+def _checkpoint_folder(output: Path, resume: bool) -> Path:
+    """``OUT.ckpt``; a run without ``--resume`` refuses to overwrite one an earlier run left."""
+    ckpt = output.with_name(output.name + ".ckpt")
+    if not resume and (readable_dir(ckpt) / "state.json").exists():
+        raise ParameterError(
+            f"{ckpt} holds the checkpoint of an earlier, unfinished run: pass --resume to continue "
+            "it, or delete the folder to start over"
+        )
+    return ckpt
+
+
+def _remove_checkpoint(ckpt: Path) -> None:
+    shutil.rmtree(ckpt, ignore_errors=True)
+    shutil.rmtree(old_copy(ckpt), ignore_errors=True)
 
 
 def _int(text: str, name: str) -> int:

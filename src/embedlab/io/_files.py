@@ -2,7 +2,10 @@
 
 ``open_read`` opens plain, ``.gz`` and ``.bz2`` files as binary streams; ``atomic_file`` and
 ``atomic_dir`` write to a temporary sibling and rename it into place, so a crash or an error never
-leaves a half-written file under the target name. This module knows nothing of vector formats.
+leaves a half-written file under the target name, and a crash in the middle of replacing a folder
+leaves the old copy where the next reader and writer find it. New files and folders get the
+permissions the umask gives, as ``open`` and ``mkdir`` do. This module knows nothing of vector
+formats.
 """
 
 from __future__ import annotations
@@ -11,15 +14,19 @@ import bz2
 import contextlib
 import gzip
 import json
+import logging
 import os
+import re
+import secrets
 import shutil
-import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 COMPRESSED_SUFFIXES = (".gz", ".bz2")
 
@@ -82,11 +89,96 @@ def _compressing(raw: IO[bytes], kind: str | None) -> IO[bytes]:
     return raw
 
 
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some filesystems refuse fsync on a directory
+        pass
+    finally:
+        os.close(fd)
+
+
+def _temp_name(path: Path, suffix: str) -> str:
+    """``.NAME.PID.RANDOM.tmp``: the writer's pid tells a leftover from a write in progress."""
+    return f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{suffix}"
+
+
+def old_copy(path: Path) -> Path:
+    """Where :func:`atomic_dir` parks the previous folder while it swaps in the new one."""
+    return path.with_name(f".{path.name}.old")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - alive, someone else's
+        return True
+    return True
+
+
+def clean_leftovers(path: Path) -> None:
+    """Remove the temporary siblings of ``path`` that a killed writer left behind.
+
+    Only names this module makes for ``path`` (``.NAME.PID.RANDOM.tmp``) whose writer process is
+    gone are removed; a write in progress in another live process keeps its files.
+    """
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.[0-9a-f]{{8}}\.tmp$")
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for entry in os.scandir(path.parent):
+            m = pattern.match(entry.name)
+            # a live writer's file stays (this process's too: another thread may be writing it)
+            if m is None or int(m.group(1)) == os.getpid() or _pid_alive(int(m.group(1))):
+                continue
+            target = path.parent / entry.name
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    target.unlink()
+
+
+def readable_dir(path: Path) -> Path:
+    """``path``, or its parked old copy when a replacement was interrupted between its renames.
+
+    Readers call this and never move or delete anything; the next write to ``path`` restores or
+    drops the old copy (:func:`recover_dir`).
+    """
+    if not path.exists() and old_copy(path).is_dir():
+        logger.warning("%s is missing; reading the previous copy %s", path, old_copy(path))
+        return old_copy(path)
+    return path
+
+
+def recover_dir(path: Path) -> None:
+    """Finish what an interrupted :func:`atomic_dir` left: restore or drop the old copy, clean up."""
+    old = old_copy(path)
+    if old.is_dir():
+        if path.exists():  # the new folder made it into place: the old one is garbage
+            shutil.rmtree(old)
+        else:  # killed between the two renames: the old folder comes back
+            os.replace(old, path)
+            logger.warning("restored %s from an interrupted replacement", path)
+        _fsync_dir(path.parent)
+    clean_leftovers(path)
+
+
 @contextlib.contextmanager
 def atomic_file(path: Path) -> Iterator[IO[bytes]]:
-    """Write ``path`` atomically (temp file in the same folder, fsync, rename); compress by suffix."""
+    """Write ``path`` atomically (temp file in the same folder, fsync, rename); compress by suffix.
+
+    The file gets the permissions any new file gets (0666 less the umask), like ``open`` gives.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    clean_leftovers(path)
+    tmp = path.parent / _temp_name(path, ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as raw:
             stream = _compressing(raw, compression_of(path))
@@ -96,6 +188,7 @@ def atomic_file(path: Path) -> Iterator[IO[bytes]]:
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -104,24 +197,35 @@ def atomic_file(path: Path) -> Iterator[IO[bytes]]:
 
 @contextlib.contextmanager
 def atomic_dir(path: Path) -> Iterator[Path]:
-    """Build a folder under a temporary name, then swap it in place of ``path``."""
+    """Build a folder under a temporary name, then swap it in place of ``path``.
+
+    Replacing an existing folder takes two renames (``path`` -> ``.NAME.old``, the new one ->
+    ``path``); a crash between them leaves the old copy under that fixed name, which readers use
+    (:func:`readable_dir`) and the next write restores (:func:`recover_dir`). Every file is
+    fsynced before the swap and the parent folder after it. The folder gets 0777 less the umask.
+    """
     if path.exists() and not path.is_dir():
         raise FileExistsError(f"{path} exists and is not a folder")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    recover_dir(path)
+    tmp = path.parent / _temp_name(path, ".tmp")
+    tmp.mkdir(mode=0o777)  # the umask applies, as for any new folder
     try:
         yield tmp
         for child in tmp.rglob("*"):
             if child.is_file():
                 with open(child, "rb") as fh:
                     os.fsync(fh.fileno())
+        _fsync_dir(tmp)
         if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            os.replace(path, old / "x")
+            old = old_copy(path)
+            os.replace(path, old)
             os.replace(tmp, path)
+            _fsync_dir(path.parent)
             shutil.rmtree(old)
         else:
             os.replace(tmp, path)
+        _fsync_dir(path.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -22,7 +22,7 @@ from ..errors import FormatError, ParameterError, check_choice
 from ..subword import SubwordVectors
 from ..vectors import Vectors
 from . import binary, exports, fasttext_bin, native, text
-from ._files import inner_suffix, open_read
+from ._files import inner_suffix, open_read, readable_dir
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def load_vectors(
     native files (and uncompressed fastText ``.bin`` matrices) instead of reading them.
     ``progress`` shows a bar (None: when stderr is a terminal).
     """
-    p = Path(path)
+    p = readable_dir(Path(path))  # a folder whose replacement was interrupted: its old copy
     if not p.exists():
         raise FileNotFoundError(f"No such file or folder: '{p}'")
     fmt = (
@@ -150,8 +150,10 @@ def load_vectors(
         )
     try:
         return _read(p, fmt, limit, encoding, encoding_errors, mmap, progress)
-    except (FormatError, ParameterError, FileNotFoundError, KeyboardInterrupt):
+    except (FormatError, ParameterError, KeyboardInterrupt):
         raise
+    except FileNotFoundError as e:  # a part of a folder format is missing
+        raise FormatError(p, f"incomplete {fmt} folder: {e.filename or e} is missing") from e
     except Exception as e:  # any other failure on arbitrary bytes is still a format error
         raise FormatError(p, f"could not be read as {fmt}: {type(e).__name__}: {e}") from e
 

@@ -248,11 +248,21 @@ def train(task: Task, args: TrainingArguments) -> TrainResult:
         "best": None, "bad_evals": 0, "elapsed": 0.0,
     }  # fmt: skip
     ckpt_root = out / "checkpoints"
-    if args.resume and (found := checkpoint_dirs(ckpt_root)):
+    found = checkpoint_dirs(ckpt_root)
+    if args.resume and not found:
+        raise ParameterError(
+            f"resume=True, but {ckpt_root} holds no checkpoint to resume from; "
+            "train without resume to start over"
+        )
+    if args.resume:
         state.update(load_checkpoint(found[-1], task.model, optimizer)["state"])
         logger.info("resumed from %s at step %d", found[-1], state["step"])
-    elif not args.resume and checkpoint_dirs(ckpt_root):
-        logger.warning("%s holds checkpoints from an earlier run; starting over", ckpt_root)
+    elif found:
+        logger.warning(
+            "%s holds checkpoints from an earlier run; starting over (they are replaced as this "
+            "run writes its own; resume=True continues them instead)",
+            ckpt_root,
+        )
     cast, scaled = _autocast(args.precision, device)
     scaler = torch.amp.GradScaler("cuda") if scaled else None
     config = {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(args).items()}

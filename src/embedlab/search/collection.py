@@ -2,18 +2,25 @@
 
 Layout of a collection folder::
 
-    collection.sqlite      documents (id, text, metadata JSON, vector row) and the commit state
-    seg-000001.npy ...     float32 vector segments, written once, never modified
-    dense-000007/          the ANN (or exact) index of commit 7
-    bm25-000007/           the BM25 index of commit 7
+    embedlab-collection.json   the manifest, written first: this folder is a collection
+    collection.sqlite          documents (id, text, metadata JSON, vector row) and the commit state
+    collection.lock            held by the one process that writes (filelock); readers never take it
+    seg-000001.npy ...         float32 vector segments, written once, never modified
+    dense-000007/              the ANN (or exact) index of commit 7
+    bm25-000007/               the BM25 index of commit 7
 
 The SQLite transaction that records a commit (its number, segments and index folders, and the
-document rows) is the commit point: segment files and index folders are written *before* it under
-new names, so a crash at any moment leaves the previous commit readable, and files of an
-unfinished commit are swept on the next open. The state also records the encoder the collection
-was built with (name, dim, normalization): querying with another encoder is an error. Metadata
-filters (``where={"lang": "en"}``) become an ``allowed`` id set from SQLite. Hybrid search fuses
-dense and BM25 rankings (reciprocal rank by default). This module does not serve HTTP.
+document rows) is the commit point. A writer first records the names it is about to write as
+``pending`` in the state, writes them, then commits them and names the replaced index folders as
+``garbage``; it deletes only what the state names as pending or garbage, and only while it holds
+the writer lock and an exclusive SQLite lock (so no reader is loading them). Readers load under a
+shared SQLite lock and never delete anything. So a crash at any moment leaves the previous commit
+readable, another process's commit in progress is never swept, and nothing that is not the
+collection's own is ever removed: building into a non-empty folder that is not a collection is
+refused. The state also records the encoder the collection was built with (name, dim): querying
+with another encoder is an error. Metadata filters (``where={"lang": "en"}``) become an
+``allowed`` id set from SQLite. Hybrid search fuses dense and BM25 rankings (reciprocal rank by
+default). This module does not serve HTTP.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import os
 import shutil
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import wraps
@@ -33,9 +41,11 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+from filelock import FileLock, Timeout
 
+from .._version import __version__
 from ..errors import FormatError, KeyNotFoundError, ParameterError, check_choice
-from ..io._files import atomic_file, load_npy
+from ..io._files import atomic_file, clean_leftovers, load_npy, read_json
 from .base import Hits
 from .bm25 import BM25Index
 from .exact import ExactIndex
@@ -47,7 +57,12 @@ logger = logging.getLogger(__name__)
 __all__ = ["Collection", "Document"]
 
 DB = "collection.sqlite"
+MANIFEST = "embedlab-collection.json"
+LOCK = "collection.lock"
+FORMAT_ID = "embedlab.collection"
 FORMAT_VERSION = 1
+LOCK_TIMEOUT = 600.0  # seconds a writer waits for another process's write to finish
+SQLITE_TIMEOUT = 120.0  # seconds a commit waits for readers that are loading
 Mode = Literal["dense", "sparse", "hybrid"]
 
 
@@ -85,15 +100,22 @@ class Collection:
         self.encoder = encoder
         self._con = con
         self._lock = threading.RLock()
-        state = self._state()
-        self.metric = state["metric"]
-        self.index_kind = state["index"]
-        self.generation = int(state["generation"])
-        self._segments: list[str] = list(state["segments"])
-        self._rows_total = self._count_rows()
-        self._dense = self._load_dense(state.get("dense"))
-        self._bm25 = BM25Index.load(folder / state["bm25"]) if state.get("bm25") else BM25Index()
-        self._sweep(state)
+        self._writer = FileLock(str(folder / LOCK), timeout=LOCK_TIMEOUT, thread_local=False)
+        self._load()
+
+    def _load(self) -> None:
+        """Read the committed state and its indexes, under a shared SQLite lock (no deleting)."""
+        with _snapshot(self._con):
+            state = self._state()
+            self.metric = state["metric"]
+            self.index_kind = state["index"]
+            self.generation = int(state["generation"])
+            self._segments: list[str] = list(state["segments"])
+            self._rows_total = self._count_rows()
+            self._dense = self._load_dense(state.get("dense"))
+            self._bm25 = (
+                BM25Index.load(self.folder / state["bm25"]) if state.get("bm25") else BM25Index()
+            )
 
     # -- creation and opening -------------------------------------------------------------------
     @classmethod
@@ -109,54 +131,82 @@ class Collection:
         """A new empty collection bound to ``encoder`` (``source``: how to load it again, e.g.
         the model id or folder, recorded for tools such as ``embedlab index``)."""
         check_choice("index", "Collection", index, ("hnsw", "exact"))
+        check_choice("metric", "Collection", metric, ("cosine", "dot", "l2"))
         root = Path(folder)
-        if (root / DB).exists():
-            raise ParameterError(f"{root} already holds a collection; use Collection.open")
-        root.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(root / DB, isolation_level=None, check_same_thread=False)
-        with _transaction(con):
-            con.execute(
-                "CREATE TABLE docs (id TEXT PRIMARY KEY, text TEXT NOT NULL, "
-                "meta TEXT NOT NULL, row INTEGER NOT NULL)"
+        if root.exists() and not root.is_dir():
+            raise ParameterError(f"{root} exists and is not a folder")
+        if _has_state(root):
+            raise ParameterError(
+                f"{root} already holds a collection; use Collection.open (embedlab index add) "
+                "to add documents to it"
             )
-            con.execute("CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            state = {
-                "format_version": FORMAT_VERSION,
-                "encoder": _encoder_info(encoder),
-                "source": source,
-                "normalize": True,
-                "metric": metric,
-                "index": index,
-                "generation": 0,
-                "segments": [],
-                "dense": None,
-                "bm25": None,
-            }
-            con.execute("INSERT INTO state VALUES ('state', ?)", (json.dumps(state),))
+        if root.is_dir() and not (root / MANIFEST).exists() and any(root.iterdir()):
+            raise ParameterError(
+                f"{root} is not empty and is not an embedlab collection; build the collection "
+                "into a new or empty folder (nothing in this one was changed)"
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        writer = FileLock(str(root / LOCK), timeout=LOCK_TIMEOUT, thread_local=False)
+        with _acquired(writer, root):
+            if _has_state(root):  # another process created it meanwhile
+                raise ParameterError(f"{root} already holds a collection; use Collection.open")
+            _write_manifest(root)  # first: from here on the folder is recognisably ours
+            con = _connect(root, create=True)
+            with _transaction(con):
+                con.execute(
+                    "CREATE TABLE IF NOT EXISTS docs (id TEXT PRIMARY KEY, text TEXT NOT NULL, "
+                    "meta TEXT NOT NULL, row INTEGER NOT NULL)"
+                )
+                con.execute(
+                    "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+                )
+                state = {
+                    "format_version": FORMAT_VERSION,
+                    "encoder": _encoder_info(encoder),
+                    "source": source,
+                    "normalize": True,
+                    "metric": metric,
+                    "index": index,
+                    "generation": 0,
+                    "segments": [],
+                    "dense": None,
+                    "bm25": None,
+                    "pending": [],
+                    "garbage": [],
+                }
+                con.execute(
+                    "INSERT OR REPLACE INTO state VALUES ('state', ?)", (json.dumps(state),)
+                )
         return cls(root, encoder, con)
 
     @staticmethod
     def recorded_source(folder: str | os.PathLike[str]) -> str | None:
         """The model source recorded at creation (None when it was not given)."""
-        con = sqlite3.connect(Path(folder) / DB)
+        root = Path(folder)
+        if not (root / DB).is_file():
+            raise FormatError(root, f"not a collection: {DB} is missing")
+        con = _connect(root)
         try:
-            row = con.execute("SELECT value FROM state WHERE key='state'").fetchone()
+            state = _read_state(con, root)
         finally:
             con.close()
-        return json.loads(row[0]).get("source") if row else None
+        source = state.get("source")
+        return None if source is None else str(source)
 
     @classmethod
     def open(cls, folder: str | os.PathLike[str], encoder: Any) -> Collection:
         """Open a collection; ``encoder`` must be the one it was built with (name and dim)."""
         root = Path(folder)
-        if not (root / DB).exists():
+        if not (root / DB).is_file():
             raise FormatError(root, f"not a collection: {DB} is missing")
-        con = sqlite3.connect(root / DB, isolation_level=None, check_same_thread=False)
-        state = json.loads(con.execute("SELECT value FROM state WHERE key='state'").fetchone()[0])
+        con = _connect(root)
+        state = _read_state(con, root)
         if state.get("format_version") != FORMAT_VERSION:
+            con.close()
             raise FormatError(root / DB, f"format_version {state.get('format_version')} is not 1")
         built, given = state["encoder"], _encoder_info(encoder)
         if built != given:
+            con.close()
             raise ParameterError(
                 f"this collection was built with encoder {built['name']!r} ({built['dim']} dims); "
                 f"it cannot be queried with {given['name']!r} ({given['dim']} dims)"
@@ -164,8 +214,10 @@ class Collection:
         return cls(root, encoder, con)
 
     def _state(self) -> dict[str, Any]:
-        row = self._con.execute("SELECT value FROM state WHERE key='state'").fetchone()
-        return dict(json.loads(row[0]))
+        return _read_state(self._con, self.folder)
+
+    def _put_state(self, state: Mapping[str, Any]) -> None:
+        self._con.execute("UPDATE state SET value=? WHERE key='state'", (json.dumps(state),))
 
     @_locked
     def info(self) -> dict[str, Any]:
@@ -193,6 +245,8 @@ class Collection:
 
     def close(self) -> None:
         self._con.close()
+        if self._writer.is_locked:  # pragma: no cover - closed from inside a write
+            self._writer.release(force=True)
 
     def __enter__(self) -> Collection:
         return self
@@ -229,19 +283,45 @@ class Collection:
             return HNSWIndex(self.encoder.dim, metric=self.metric)
         return ExactIndex(self.encoder.dim, metric=self.metric)
 
-    def _sweep(self, state: Mapping[str, Any]) -> None:
-        """Remove files an interrupted commit left behind (nothing references them)."""
-        keep = set(state["segments"]) | {state.get("dense"), state.get("bm25"), DB}
-        for f in self.folder.iterdir():
-            if f.name in keep or f.name.startswith(DB):
-                continue
-            if f.name.startswith(("seg-", "dense-", "bm25-", ".")):
-                if f.is_dir():
-                    shutil.rmtree(f, ignore_errors=True)
-                else:
-                    f.unlink(missing_ok=True)
-
     # -- writing --------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the writer lock; catch up with commits other processes made; sweep; write.
+
+        A write that fails leaves the in-memory indexes as the last commit has them.
+        """
+        with _acquired(self._writer, self.folder):
+            if not (self.folder / MANIFEST).exists():  # a collection from before manifests
+                _write_manifest(self.folder)
+            if int(self._state()["generation"]) != self.generation:
+                self._load()
+            self._sweep()
+            try:
+                yield
+            except BaseException:
+                self._load()
+                raise
+
+    def _sweep(self) -> None:
+        """Delete what the state names as pending (an unfinished commit) or garbage, and nothing
+        else; under an exclusive SQLite lock, so no reader is loading those files meanwhile."""
+        if not any(self._state().get(k) for k in ("pending", "garbage")):
+            return
+        with _transaction(self._con, "EXCLUSIVE"):
+            state = self._state()
+            referenced = set(state["segments"]) | {state.get("dense"), state.get("bm25")}
+            for name in [*state.get("pending", []), *state.get("garbage", [])]:
+                if name in referenced or Path(name).name != name or not name.startswith(_OURS):
+                    continue  # never a live file, never outside the folder
+                path = self.folder / name
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
+                clean_leftovers(path)  # the temporary siblings a killed write left
+            state.update(pending=[], garbage=[])
+            self._put_state(state)
+
     @_locked
     def add(
         self,
@@ -264,31 +344,46 @@ class Collection:
             self.encoder.encode(list(texts), batch_size=batch_size, normalize=True),
             dtype=np.float32,
         ).reshape(len(keys), -1)
-        gen = self.generation + 1
-        segment = f"seg-{gen:06d}.npy"
-        with atomic_file(self.folder / segment) as f:
-            np.save(f, vectors, allow_pickle=False)
-        start = self._rows_total
-        self._dense.add(keys, vectors)
-        self._bm25.add(keys, list(texts))
-        rows = [
-            (k, t, json.dumps(m, ensure_ascii=False), start + n)
-            for n, (k, t, m) in enumerate(zip(keys, texts, metas))
-        ]
-        self._commit(gen, [*self._segments, segment], rows=rows)
-        self._rows_total += len(keys)
+        with self._writing():
+            gen = self.generation + 1
+            segment = f"seg-{gen:06d}.npy"
+            self._announce(gen, [segment])
+            with atomic_file(self.folder / segment) as f:
+                np.save(f, vectors, allow_pickle=False)
+            start = self._rows_total
+            self._dense.add(keys, vectors)
+            self._bm25.add(keys, list(texts))
+            rows = [
+                (k, t, json.dumps(m, ensure_ascii=False), start + n)
+                for n, (k, t, m) in enumerate(zip(keys, texts, metas))
+            ]
+            self._commit(gen, [*self._segments, segment], rows=rows)
+            self._rows_total += len(keys)
+            self._sweep()
         return len(keys)
 
     @_locked
     def delete(self, ids: Sequence[str]) -> int:
         keys = [str(i) for i in ids]
-        absent = [k for k in keys if k not in self]
-        if absent:
-            raise KeyNotFoundError(f"not in the collection: {absent[:5]}")
-        self._dense.remove(keys)
-        self._bm25.remove(keys)
-        self._commit(self.generation + 1, self._segments, deleted=keys)
+        with self._writing():
+            absent = [k for k in keys if k not in self]
+            if absent:
+                raise KeyNotFoundError(f"not in the collection: {absent[:5]}")
+            gen = self.generation + 1
+            self._announce(gen, [])
+            self._dense.remove(keys)
+            self._bm25.remove(keys)
+            self._commit(gen, self._segments, deleted=keys)
+            self._sweep()
         return len(keys)
+
+    def _announce(self, gen: int, files: list[str]) -> None:
+        """Record the names commit ``gen`` will write, before writing them (a crash leaves them
+        named as garbage for the next writer, which alone may delete them)."""
+        with _transaction(self._con):
+            state = self._state()
+            state["pending"] = [*files, f"dense-{gen:06d}", f"bm25-{gen:06d}"]
+            self._put_state(state)
 
     def _commit(
         self,
@@ -301,21 +396,21 @@ class Collection:
         dense, bm25 = f"dense-{gen:06d}", f"bm25-{gen:06d}"
         self._dense.save(self.folder / dense)
         self._bm25.save(self.folder / bm25)
-        state = self._state()
-        old = (state.get("dense"), state.get("bm25"))
-        state.update(generation=gen, segments=segments, dense=dense, bm25=bm25)
         with _transaction(self._con):
+            state = self._state()
+            garbage = [n for n in (state.get("dense"), state.get("bm25")) if n]
+            state.update(
+                generation=gen, segments=segments, dense=dense, bm25=bm25, pending=[],
+                garbage=garbage,
+            )  # fmt: skip
             self._con.executemany(
                 "INSERT INTO docs VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
                 "text=excluded.text, meta=excluded.meta, row=excluded.row",
                 rows,
             )
             self._con.executemany("DELETE FROM docs WHERE id=?", [(k,) for k in deleted])
-            self._con.execute("UPDATE state SET value=? WHERE key='state'", (json.dumps(state),))
+            self._put_state(state)
         self.generation, self._segments = gen, segments
-        for name in old:
-            if name:
-                shutil.rmtree(self.folder / name, ignore_errors=True)
 
     # -- reading --------------------------------------------------------------------------------
     @_locked
@@ -350,6 +445,8 @@ class Collection:
     ) -> list[Document]:
         """The ``k`` best documents for a query string (dense, BM25, or both fused)."""
         check_choice("mode", "Collection.search", mode, ("dense", "sparse", "hybrid"))
+        if int(self._state()["generation"]) != self.generation:
+            self._load()  # another process committed since: search what is there now
         allowed = self._allowed(where)
         pool = max(k, 50) if mode == "hybrid" else k
         rankings: list[Hits] = []
@@ -374,12 +471,97 @@ class Collection:
         ]
 
 
+_OURS = ("seg-", "dense-", "bm25-")
+
+
 @contextlib.contextmanager
-def _transaction(con: sqlite3.Connection) -> Iterator[None]:
-    con.execute("BEGIN IMMEDIATE")
+def _transaction(con: sqlite3.Connection, kind: str = "IMMEDIATE") -> Iterator[None]:
+    con.execute(f"BEGIN {kind}")
     try:
         yield
     except BaseException:
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def _snapshot(con: sqlite3.Connection) -> Iterator[None]:
+    """A read transaction: the state and the files it names stay put until it ends."""
+    if con.in_transaction:  # already inside one of ours (a writer reloading)
+        yield
+        return
+    con.execute("BEGIN DEFERRED")
+    try:
+        con.execute("SELECT 1 FROM state LIMIT 1").fetchall()  # takes the shared lock now
+        yield
+    finally:
+        con.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def _acquired(lock: FileLock, folder: Path) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        lock.acquire(timeout=1.0)
+    except Timeout:
+        logger.info("waiting for another process writing to %s", folder)
+        try:
+            lock.acquire(timeout=max(0.0, LOCK_TIMEOUT - (time.monotonic() - started)))
+        except Timeout:
+            raise ParameterError(
+                f"another process has been writing to the collection {folder} for over "
+                f"{LOCK_TIMEOUT:.0f} s (it holds {folder / LOCK}); try again when it is done"
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _connect(root: Path, *, create: bool = False) -> sqlite3.Connection:
+    """The collection's database (never created by opening: ``mode=rw``)."""
+    uri = f"{(root / DB).resolve().as_uri()}?mode={'rwc' if create else 'rw'}"
+    return sqlite3.connect(
+        uri, uri=True, isolation_level=None, check_same_thread=False, timeout=SQLITE_TIMEOUT
+    )
+
+
+def _read_state(con: sqlite3.Connection, root: Path) -> dict[str, Any]:
+    try:
+        row = con.execute("SELECT value FROM state WHERE key='state'").fetchone()
+        state = json.loads(row[0]) if row else None
+    except sqlite3.OperationalError as e:
+        if "locked" in str(e) or "busy" in str(e):
+            raise  # another process holds it: not a format problem
+        raise FormatError(root / DB, f"not a collection database: {e}") from None
+    except (sqlite3.DatabaseError, json.JSONDecodeError, TypeError) as e:
+        raise FormatError(root / DB, f"not a collection database: {e}") from None
+    if not isinstance(state, dict):
+        raise FormatError(root / DB, "not a collection database: no state")
+    return state
+
+
+def _has_state(root: Path) -> bool:
+    """Whether ``root`` holds a committed collection (a crashed create leaves none)."""
+    if not (root / DB).is_file():
+        return False
+    con = _connect(root)
+    try:
+        _read_state(con, root)
+    except FormatError:
+        return False
+    finally:
+        con.close()
+    return True
+
+
+def _write_manifest(root: Path) -> None:
+    if (root / MANIFEST).exists():
+        manifest = read_json(root / MANIFEST)
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_ID:
+            raise FormatError(root / MANIFEST, f"expected format {FORMAT_ID!r}")
+        return
+    body = {"format": FORMAT_ID, "format_version": FORMAT_VERSION, "library": __version__}
+    with atomic_file(root / MANIFEST) as f:
+        f.write((json.dumps(body, indent=2) + "\n").encode())

@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from .._progress import progress
 from ..errors import NotFittedError, ParameterError
+from ..io._files import readable_dir
 from ..text import Corpus, Vocabulary
 from ..vectors import Vectors
 from . import _kernels as K
@@ -317,9 +318,23 @@ class Word2Vec:
         return ("syn0", "syn1neg", "syn1")
 
     def _initial_state(self, vocab: Vocabulary, resume: bool) -> dict[str, Any]:
-        ckpt_dir = None if self.checkpoint_dir is None else Path(self.checkpoint_dir)
-        if resume and ckpt_dir is not None and (ckpt_dir / "state.json").exists():
+        # a checkpoint folder whose replacement was interrupted is read from its old copy
+        ckpt_dir = None if self.checkpoint_dir is None else readable_dir(Path(self.checkpoint_dir))
+        found = ckpt_dir is not None and (ckpt_dir / "state.json").exists()
+        if resume:
+            if not found:
+                raise ParameterError(
+                    f"resume=True, but {self.checkpoint_dir} holds no checkpoint to resume from "
+                    "(a run writes one after each epoch); train without resume to start over."
+                )
+            assert ckpt_dir is not None
             return self._resume_state(Checkpoint.load(ckpt_dir), vocab)
+        if found:
+            logger.warning(
+                "%s holds a checkpoint of an earlier run; it will be overwritten after the first "
+                "epoch (resume=True continues it instead)",
+                self.checkpoint_dir,
+            )
         state = self._init_weights(len(vocab), np.random.default_rng(self.seed))
         state.update(epochs_done=0, loss_history=[])
         return state
