@@ -177,3 +177,39 @@ def test_vocabulary_streams_a_corpus(tmp_path: Path) -> None:
     _write(tmp_path / "c.txt", "the cat sat\nthe dog\n" * 50)
     v = Vocabulary.build(Corpus(tmp_path / "c.txt"), min_count=60)
     assert v.words == ["the"] and v.total == 250
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a." * 500_000,  # the e-mail pattern used to rescan the run from every position
+        ("x" * 60 + ".") * 16_000 + "@",
+        "a@" + "b." * 500_000,
+        "a+" * 500_000 + "@example",
+        "www." + "," * 1_000_000,
+    ],
+    ids=["dots", "long-local-parts", "long-domain", "plus-run", "url-punct"],
+)
+def test_tokenization_is_linear_on_adversarial_runs(text: str) -> None:
+    """1 MB of pathological text tokenizes at all (the quadratic pattern took hours on these);
+    the guard is a hang detector, not a speed test: SIGALRM after 20 s."""
+    import signal
+
+    def hang(*_: object) -> None:
+        raise TimeoutError("tokenization did not finish in 20 s: super-linear")
+
+    old = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(20)
+    try:
+        tokens = word_tokenize(text)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert tokens and sum(map(len, tokens)) <= len(text)
+
+
+def test_emails_still_tokenize_whole() -> None:
+    assert word_tokenize("write to john.doe+news@mail.example.co.uk, or x@y.io.") == [
+        "write", "to", "john.doe+news@mail.example.co.uk", "or", "x@y.io",
+    ]  # fmt: skip
+    assert word_tokenize("a" * 65 + "@example.com")[-1] == "com"  # over RFC 5321's 64

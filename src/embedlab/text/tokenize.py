@@ -26,10 +26,13 @@ logger = logging.getLogger(__name__)
 __all__ = ["Tokenizer", "segment_chinese", "word_tokenize"]
 
 _HAN = regex.compile(r"[\p{Han}\u3007]+")
+# Every alternative is linear from where it starts, and the e-mail parts are bounded as RFC 5321
+# bounds them (a local part of at most 64 characters, labels of at most 63): an unbounded
+# ``[\w.+-]+@`` rescans the rest of a run like "a.a.a.a..." from every position (quadratic).
 _TOKEN = regex.compile(
     r"""
     (?P<url>(?:https?://|www\.)[^\s<>"]+[^\s<>".,;:!?)\]}'])
-  | (?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)
+  | (?P<email>(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}(?![\w-]))
   | (?P<number>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?%?)
   | (?P<word>[\p{L}\p{M}][\p{L}\p{M}\p{N}]*(?:['\-_][\p{L}\p{M}\p{N}]+)*)
   | (?P<punct>[^\s\p{L}\p{N}])
