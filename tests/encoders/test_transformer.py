@@ -238,3 +238,34 @@ def test_hub_ids_are_fetched_through_huggingface_hub(
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(ParameterError, match=r"could not be fetched from the Hugging Face hub"):
         TransformerEncoder("someone/not-cached-anywhere")
+
+
+@pytest.mark.filterwarnings("ignore::embedlab.encoders.LongTextWarning")
+def test_one_forward_pass_stays_bounded_whatever_the_batch_size(
+    tiny_bert: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from embedlab.encoders.base import MAX_PADDED_TOKENS
+
+    enc = TransformerEncoder(tiny_bert)
+    shapes: list[tuple[int, int]] = []
+    real = enc.backend.run
+
+    def spy(ids: np.ndarray, mask: np.ndarray, **kw: object) -> object:
+        shapes.append(ids.shape)
+        return real(ids, mask, **kw)
+
+    monkeypatch.setattr(enc.backend, "run", spy)
+    texts = [" ".join(SENTENCES) * 4] * 700  # every text fills the 64-token window
+    enc.encode_tokens(texts[:5], batch_size=10_000)
+    shapes.clear()
+    out = enc.encode_tokens(texts, batch_size=10_000)  # a server asks for a whole call
+    assert len(out) == 700 and len(shapes) >= 700 * 64 // MAX_PADDED_TOKENS
+    assert all(n * length <= MAX_PADDED_TOKENS for n, length in shapes)
+
+
+def test_batches_bound_attention_memory_for_long_texts() -> None:
+    from embedlab.encoders.base import MAX_ATTENTION_CELLS, length_sorted_batches
+
+    batches = [list(b) for b in length_sorted_batches([1024] * 40, 1000, overhead=10_000)]
+    assert all(len(b) * 1024 * 1024 <= MAX_ATTENTION_CELLS for b in batches)
+    assert sorted(i for b in batches for i in b) == list(range(40)) and len(batches) == 5

@@ -79,13 +79,20 @@ def check_batch_size(batch_size: int, owner: str) -> None:
         )
 
 
+# One forward pass holds at most this many padded tokens (32 texts of 512 tokens: MiniLM's
+# activations ~25 MB a layer) and this many attention scores per head (32 x 512 x 512).
+MAX_PADDED_TOKENS = 32 * 512
+MAX_ATTENTION_CELLS = 32 * 512 * 512
+
+
 def length_sorted_batches(
     lengths: Sequence[int],
     batch_size: int,
     *,
     overhead: int = 32,
     padding_cost: float = 1.0,
-    max_slots: int | None = None,
+    max_slots: int | None = MAX_PADDED_TOKENS,
+    max_attention: int | None = MAX_ATTENTION_CELLS,
 ) -> Iterator[npt.NDArray[np.intp]]:
     """Indices in batches of similar length, longest first, split to cost the least compute.
 
@@ -97,8 +104,10 @@ def length_sorted_batches(
     is smallest, by dynamic programming over the cut points: a batch takes a shorter item when
     padding it costs less than a separate call would. ``lengths=[30, 9, 1, 8], batch_size=2,
     overhead=4`` -> ``[0]``, ``[1, 3]``, ``[2]``. ``max_slots`` bounds a batch's padded size
-    (``n * L``; an item alone may exceed it), which bounds its memory. Callers write each result
-    back at these indices, so the output keeps the input order.
+    (``n * L``) and ``max_attention`` its attention scores per head (``n * L * L``), which bound the
+    memory of one forward pass whatever ``batch_size`` a caller asks for (the server asks for a
+    whole call); an item alone may exceed them. Callers write each result back at these indices,
+    so the output keeps the input order.
     """
     lens = np.asarray(lengths, dtype=np.int64)
     order = np.argsort(-lens, kind="stable")
@@ -111,8 +120,12 @@ def length_sorted_batches(
     for i in range(1, n + 1):
         j = np.arange(max(0, i - batch_size), i)
         c = best[j] + overhead + slot * (i - j) * ls[j] + token * (real[i] - real[j])
+        over = np.zeros(len(j), dtype=bool)
         if max_slots is not None:
-            c[((i - j) * ls[j] > max_slots) & (j < i - 1)] = np.inf
+            over |= (i - j) * ls[j] > max_slots
+        if max_attention is not None:
+            over |= (i - j) * ls[j] * ls[j] > max_attention
+        c[over & (j < i - 1)] = np.inf
         at = len(c) - 1 - int(np.argmin(c[::-1]))  # ties: the shorter last batch
         best[i], cut[i] = c[at], int(j[at])
     ends = []

@@ -40,10 +40,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["LongTextWarning", "TransformerEncoder"]
 
-# a batch holds at most this many padded tokens (32 texts of 512): large batch sizes, which a
-# server asks for to run a call in one forward, still bound the activations' memory
-_MAX_SLOTS = 32 * 512
-
 LongText = Literal["truncate", "chunk", "error"]
 Backend = Literal["torch", "onnx"]
 _CAUSAL_TYPES = {
@@ -203,7 +199,6 @@ class TransformerEncoder:
                 size,
                 overhead=self.backend.call_overhead,
                 padding_cost=self.backend.padding_cost,
-                max_slots=_MAX_SLOTS,
             ):
                 pooled[batch] = self._encode_batch([ids[i] for i in batch], prompt_length)
                 bar.update(len(batch))

@@ -35,7 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from ..encoders.base import as_texts, l2_normalize
+from ..encoders.base import as_texts, l2_normalize, length_sorted_batches
 from ..errors import FormatError, ParameterError, check_choice
 from ..io._files import read_json
 from .pretrain import held_out_split, iter_lines, reusable_corpus
@@ -404,10 +404,8 @@ class BiLMEncoder:
 
         rows = [["<s>", *self._split(t), "</s>"] for t in texts]
         out: list[Any] = [None] * len(rows)
-        order = np.argsort([-len(r) for r in rows], kind="stable")
         with torch.inference_mode():
-            for start in range(0, len(rows), batch_size):
-                idx = order[start : start + batch_size]
+            for idx in length_sorted_batches([len(r) for r in rows], batch_size):
                 x, _, lengths = _batch([rows[i] for i in idx], self.vocab, self.config, self.device)
                 layers = torch.stack(self.model.states(x, lengths)).float().cpu().numpy()
                 for k, i in enumerate(idx):
