@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -168,3 +169,33 @@ def test_rrf_and_weighted_fusion() -> None:
     assert w.ids == ["b", "a", "c"] and float(w.scores[0]) == pytest.approx(0.5 * 0.875 + 0.5)
     with pytest.raises(ParameterError, match="2 rankings but 1 weights"):
         weighted([dense, sparse], [1.0])
+
+
+def test_hnsw_load_trusts_no_size_from_its_files(tmp_path: Path) -> None:
+    """A header claiming 2**40 elements is refused before hnswlib allocates for them."""
+    import json
+    import struct
+
+    from embedlab.errors import FormatError
+
+    rng = np.random.default_rng(0)
+    index = HNSWIndex(8)
+    index.add([f"d{i}" for i in range(20)], rng.normal(size=(20, 8)).astype(np.float32))
+    index.remove(["d3"])
+    good = index.save(tmp_path / "good")
+    assert len(HNSWIndex.load(good)) == 19
+
+    bad = tmp_path / "bad"
+    shutil.copytree(good, bad)
+    header = json.loads((bad / "index.json").read_text())
+    (bad / "index.json").write_text(json.dumps({**header, "next": 2**40}))
+    with pytest.raises(FormatError, match="expected 'next' = 19 ids \\+ 1 free labels"):
+        HNSWIndex.load(bad)
+
+    shutil.rmtree(bad)
+    shutil.copytree(good, bad)
+    graph = bytearray((bad / "graph.bin").read_bytes())
+    graph[16:24] = struct.pack("<Q", 2**40)  # hnswlib's own element count
+    (bad / "graph.bin").write_bytes(bytes(graph))
+    with pytest.raises(FormatError, match="expected 20 elements"):
+        HNSWIndex.load(bad)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import struct
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
@@ -216,10 +217,18 @@ class HNSWIndex:
             threads=threads,
         )
         pairs = _read_pairs(root / "ids.txt")
+        nxt, free = h.get("next"), h.get("free")
+        if not (isinstance(nxt, int) and isinstance(free, list)) or nxt != len(pairs) + len(free):
+            raise FormatError(
+                root / "index.json",
+                f"expected 'next' = {len(pairs)} ids + {len(free) if isinstance(free, list) else 0}"
+                f" free labels, found {nxt!r}",
+            )
+        _check_graph(root / "graph.bin", nxt, index.dim, index.m)
         try:
             index._index.load_index(
                 str(root / "graph.bin"),
-                max_elements=max(1024, int(h["next"])),
+                max_elements=max(1024, nxt),
                 allow_replace_deleted=True,
             )
         except RuntimeError as e:
@@ -229,6 +238,28 @@ class HNSWIndex:
         index._labels = {key: label for label, key in index._ids.items()}
         index._next, index._free = int(h["next"]), [int(x) for x in h["free"]]
         return index
+
+
+def _check_graph(path: Path, count: int, dim: int, m: int) -> None:
+    """hnswlib allocates ``max_elements x element size`` from the file's own header before it
+    reads the data: check both against the index's ids and the file's size first."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(48)
+    except FileNotFoundError:
+        raise FormatError(path.parent, "not an index folder: graph.bin is missing") from None
+    if len(head) < 48:
+        raise FormatError(path, "truncated: expected a 48-byte hnswlib header", offset=0)
+    _, _, stored, per_element, _, _ = struct.unpack("<6Q", head)
+    expected = (2 * m * 4 + 4) + dim * 4 + 8  # level-0 links, the vector, the label
+    if stored != count or per_element != expected or stored * per_element > size:
+        raise FormatError(
+            path,
+            f"expected {count} elements of {expected} bytes within {size} bytes, found "
+            f"{stored} of {per_element}",
+            offset=16,
+        )
 
 
 def _read_pairs(path: Path) -> list[tuple[int, str]]:
