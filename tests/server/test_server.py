@@ -196,13 +196,21 @@ class Broken(WordHash):
         raise ValueError("the model is on fire")
 
 
-def test_an_encoder_failure_answers_500_in_openai_shape() -> None:
+def test_an_encoder_failure_answers_500_in_openai_shape(caplog: pytest.LogCaptureFixture) -> None:
+    import re
+
     app = create_app(ServerConfig(models={}), encoders={"broken": Broken(dim=24)})
-    with Running(app) as url:
+    with Running(app) as url, caplog.at_level("ERROR", logger="embedlab.server.app"):
         r = httpx.post(f"{url}/v1/embeddings", json={"model": "broken", "input": "x"})
         err = r.json()["error"]
         assert r.status_code == 500 and err["type"] == "server_error"
-        assert "ValueError: the model is on fire" in err["message"]
+        assert "on fire" not in err["message"]  # the client gets an id, not the exception
+        ref = re.fullmatch(
+            r"internal error ([0-9a-f]{12}) \(the server log has the details\)", err["message"]
+        )
+        assert ref is not None
+        logged = [rec for rec in caplog.records if ref.group(1) in rec.getMessage()]
+        assert logged and "the model is on fire" in str(logged[0].exc_info[1])
         assert httpx.get(f"{url}/health").status_code == 200  # the server keeps serving
 
 

@@ -191,3 +191,20 @@ def test_server_runs_config_models_in_their_own_process(tiny_bert: Path) -> None
             pid = worker.pid if isolate else None
         if pid is not None:  # shutting down stopped the child
             assert not _alive(pid)
+
+
+def test_a_stuck_encoder_process_is_killed_and_restarted(tiny_bert: Path) -> None:
+    from embedlab.server.worker import EncoderProcess, WorkerTimeout
+
+    with EncoderProcess(str(tiny_bert), call_timeout=1.0) as worker:
+        stuck = worker.pid
+        assert stuck is not None
+        os.kill(stuck, signal.SIGSTOP)  # the child stops answering, as a hung model would
+        with pytest.raises(WorkerTimeout, match="did not answer in 1 s"):
+            worker.encode(TEXTS)
+        for _ in range(200):
+            if not _alive(stuck):
+                break
+            time.sleep(0.05)
+        assert not _alive(stuck)  # killed, not left behind
+        assert worker.encode(TEXTS).shape == (3, 32) and worker.pid not in (None, stuck)

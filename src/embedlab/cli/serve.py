@@ -36,6 +36,12 @@ def serve(
     graceful: Annotated[
         int, typer.Option(help="Seconds to finish in-flight requests on shutdown.")
     ] = 30,
+    request_timeout: Annotated[
+        Optional[float], typer.Option(help="Answer 504 to a request not done in this many s.")
+    ] = None,
+    limit_concurrency: Annotated[
+        Optional[int], typer.Option(help="Most open connections (beyond: 503).")
+    ] = None,
 ) -> None:
     """Serve /v1/embeddings (OpenAI-compatible), /v1/search, /v1/faq/ask; docs at /docs."""
     try:
@@ -46,6 +52,7 @@ def serve(
         raise MissingDependencyError("serving needs uvicorn: pip install 'embedlab[server]'") from e
     from ..server.app import create_app
     from ..server.config import ServerConfig
+    from ..server.guards import uvicorn_options
 
     cfg = ServerConfig.load(config) if config is not None else ServerConfig()
     if model:
@@ -62,7 +69,35 @@ def serve(
     if max_gap_ms is not None:
         cfg.max_gap_ms = max_gap_ms
     cfg.isolate = isolate
+    if request_timeout is not None:
+        cfg.limits.request_timeout_s = request_timeout
+    if limit_concurrency is not None:
+        cfg.limits.max_connections = limit_concurrency
+    app = create_app(cfg)  # an empty EMBEDLAB_API_KEY stops here
+    if cfg.key() is None and not _loopback(host):
+        typer.echo(
+            f"warning: serving on {host}, reachable from other machines, without an API key; "
+            "set EMBEDLAB_API_KEY to require one",
+            err=True,
+        )
     typer.echo(f"embedlab serving {sorted(cfg.models)} on http://{host}:{port} (docs at /docs)")
     uvicorn.run(
-        create_app(cfg), host=host, port=port, timeout_graceful_shutdown=graceful, log_level="info"
+        app,
+        host=host,
+        port=port,
+        timeout_graceful_shutdown=graceful,
+        log_level="info",
+        **uvicorn_options(cfg),
     )
+
+
+def _loopback(host: str) -> bool:
+    """``127.0.0.1``, ``::1``, ``localhost``: only this machine can connect."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

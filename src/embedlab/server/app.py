@@ -6,9 +6,14 @@ Matryoshka-style and renormalize, ``usage`` with token counts from the model's o
 ``GET /v1/models``, ``POST /v1/search``, ``POST /v1/faq/ask``, ``GET /health``; OpenAPI docs at
 ``/docs``. Concurrent embedding requests are micro-batched per model. Limits answer with the right
 status and OpenAI's error shape ``{"error": {"message", "type", "param", "code"}}``: a body over
-``max_body_bytes`` 413, too many inputs / too long an input / a malformed request 422, a full
-queue 503, a missing or wrong bearer token (when ``EMBEDLAB_API_KEY`` is set) 401. This module
-does not bind sockets (``embedlab serve`` runs uvicorn, on 127.0.0.1 unless told otherwise).
+``max_body_bytes`` 413, a body that does not arrive in time 408, too many inputs / too long an
+input / a malformed request 422 (the schemas bound every field), a full queue 503, a request not
+answered within ``request_timeout_s`` 504, a missing or wrong bearer token (when
+``EMBEDLAB_API_KEY`` is set) 401; with a key, ``/docs`` and ``/openapi.json`` need it and
+``/health`` tells anonymous callers only that the server is up. An unexpected failure is logged
+under an id and answered 500 with that id only (an exception's text can leak paths and data).
+This module does not bind sockets (``embedlab serve`` runs uvicorn, on 127.0.0.1 unless told
+otherwise, with the connection limits of :mod:`embedlab.server.guards`).
 """
 
 from __future__ import annotations
@@ -17,21 +22,25 @@ import asyncio
 import base64
 import json
 import logging
+import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
 
-from ..errors import MissingDependencyError
+from ..errors import MissingDependencyError, ParameterError
 from .batcher import MicroBatcher, QueueFull
 from .config import ServerConfig
+from .guards import BodyGuard, bearer_matches, error_body, short
 
 try:  # this module is imported only to build an app; the package itself stays light
     from fastapi import Depends, FastAPI, HTTPException, Request
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse, Response
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse, JSONResponse, Response
     from pydantic import ValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 except ImportError as e:  # pragma: no cover - exercised without the extra
     raise MissingDependencyError(
         "the server needs fastapi and uvicorn: pip install 'embedlab[server]'"
@@ -42,63 +51,6 @@ from .schemas import AskRequest, EmbeddingRequest, SearchRequest
 logger = logging.getLogger(__name__)
 
 __all__ = ["create_app"]
-
-
-def error_body(
-    message: str,
-    kind: str = "invalid_request_error",
-    param: str | None = None,
-    code: str | None = None,
-) -> dict[str, Any]:
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
-
-
-class BodyLimit:
-    """ASGI middleware: refuse request bodies over ``limit`` bytes with 413, before parsing."""
-
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._too_large(send)
-            return
-        seen = 0
-
-        async def counting() -> Any:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, counting, send)
-        except _TooLarge:
-            await self._too_large(send)
-
-    async def _too_large(self, send: Any) -> None:
-        body = json.dumps(
-            error_body(f"request body over {self.limit} bytes", code="request_too_large")
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def token_counter(encoder: Any) -> Callable[[list[str]], int]:
@@ -144,6 +96,7 @@ def create_app(
 ) -> Any:
     """The FastAPI app; pass already-built encoders/collections/FAQs or let the config load them."""
     cfg = config or ServerConfig()
+    api_key = cfg.key()  # an empty key is an error here, at startup
     given = set(encoders or {})
     state: dict[str, Any] = {
         "encoders": dict(encoders or {}),
@@ -175,24 +128,38 @@ def create_app(
         for w in workers.values():
             w.close()
 
-    app = FastAPI(title="embedlab", version=_version(), lifespan=lifespan)
-    app.add_middleware(BodyLimit, limit=cfg.limits.max_body_bytes)
+    open_docs = api_key is None  # with a key, /docs and /openapi.json need it too
+    app = FastAPI(
+        title="embedlab",
+        version=_version(),
+        lifespan=lifespan,
+        docs_url="/docs" if open_docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if open_docs else None,
+    )
+    app.add_middleware(
+        BodyGuard, limit=cfg.limits.max_body_bytes, timeout=cfg.limits.body_timeout_s
+    )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: Any) -> Any:
         first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(x) for x in first.get("loc", ()) if x != "body")
+        where = short(".".join(str(x) for x in first.get("loc", ()) if x != "body"), 100)
         return JSONResponse(
             status_code=422,
             content=error_body(
-                f"{where}: {first.get('msg', 'invalid request')}", param=where or None
+                f"{where}: {short(first.get('msg', 'invalid request'), 200)}", param=where or None
             ),
         )
 
-    @app.exception_handler(HTTPException)
+    @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: Any) -> Any:
         detail = exc.detail if isinstance(exc.detail, dict) else error_body(str(exc.detail))
         return JSONResponse(status_code=exc.status_code, content=detail, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Any:
+        return JSONResponse(status_code=500, content=internal_error(exc, request.url.path))
 
     def fail(
         status: int,
@@ -204,12 +171,11 @@ def create_app(
     ) -> Any:
         return HTTPException(status_code=status, detail=error_body(message, kind, param, code))
 
+    def authorized(request: Request) -> bool:
+        return api_key is None or bearer_matches(request.headers.get("authorization", ""), api_key)
+
     async def authorize(request: Request) -> None:
-        key = cfg.key()
-        if key is None:
-            return
-        given = request.headers.get("authorization", "")
-        if given != f"Bearer {key}":
+        if not authorized(request):
             raise fail(
                 401,
                 "Incorrect or missing API key (send Authorization: Bearer <key>)",
@@ -218,8 +184,39 @@ def create_app(
 
     guarded = [Depends(authorize)]
 
+    def timed_out() -> Any:
+        return fail(
+            504,
+            f"the request took over {cfg.limits.request_timeout_s:g} s",
+            kind="server_error",
+            code="timeout",
+        )
+
+    async def bounded(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """``fn`` in a worker thread, within the request timeout; its errors as 4xx/5xx."""
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(fn, *args, **kwargs), cfg.limits.request_timeout_s
+            )
+        except asyncio.TimeoutError as e:
+            raise timed_out() from e
+        except ParameterError as e:
+            raise fail(422, short(str(e), 300)) from e
+
+    if not open_docs:
+
+        @app.get("/openapi.json", include_in_schema=False, dependencies=guarded)
+        async def openapi() -> dict[str, Any]:
+            return dict(app.openapi())
+
+        @app.get("/docs", include_in_schema=False, dependencies=guarded)
+        async def docs() -> HTMLResponse:
+            return get_swagger_ui_html(openapi_url="/openapi.json", title="embedlab")
+
     @app.get("/health")
-    async def health() -> dict[str, Any]:
+    async def health(request: Request) -> dict[str, Any]:
+        if not authorized(request):  # anonymous callers learn only that it is up
+            return {"status": "ok"}
         return {
             "status": "ok",
             "models": sorted(state["encoders"]),
@@ -270,7 +267,7 @@ def create_app(
         if name is None:
             raise fail(
                 404,
-                f"model {req.model!r} is not served; try one of {sorted(state['encoders'])}",
+                f"model {short(req.model)!r} is not served; try one of {sorted(state['encoders'])}",
                 param="model",
                 code="model_not_found",
             )
@@ -302,14 +299,17 @@ def create_app(
         if req.dimensions is not None and not 0 < req.dimensions <= enc.dim:
             raise fail(422, f"dimensions must be in [1, {enc.dim}] for {name}", param="dimensions")
         try:
-            vectors = await state["batchers"][name].embed(texts)
+            vectors = await asyncio.wait_for(
+                state["batchers"][name].embed(texts), cfg.limits.request_timeout_s
+            )
         except QueueFull as e:
             raise fail(
                 503, f"the server is busy: {e}", kind="server_error", code="overloaded"
             ) from e
-        except Exception as e:  # the encoder failed (or its process died): say so, in JSON
-            logger.exception("encoding %d texts with %s failed", len(texts), name)
-            raise fail(500, f"encoding failed: {type(e).__name__}: {e}", kind="server_error") from e
+        except asyncio.TimeoutError as e:
+            raise timed_out() from e
+        except Exception as e:  # the encoder failed (or its process died): logged, not echoed
+            raise HTTPException(500, internal_error(e, f"encoding {len(texts)} texts")) from e
         if req.dimensions is not None:
             vectors = vectors[:, : req.dimensions]
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -335,8 +335,10 @@ def create_app(
     async def search(req: SearchRequest) -> dict[str, Any]:
         col = state["collections"].get(req.collection)
         if col is None:
-            raise fail(404, f"collection {req.collection!r} is not served", param="collection")
-        docs = await asyncio.to_thread(col.search, req.query, req.k, mode=req.mode, where=req.where)
+            raise fail(
+                404, f"collection {short(req.collection)!r} is not served", param="collection"
+            )
+        docs = await bounded(col.search, req.query, req.k, mode=req.mode, where=req.where)
         return {
             "object": "list",
             "collection": req.collection,
@@ -349,8 +351,8 @@ def create_app(
     async def ask(req: AskRequest) -> dict[str, Any]:
         faq = state["faqs"].get(req.faq)
         if faq is None:
-            raise fail(404, f"FAQ {req.faq!r} is not served", param="faq")
-        r = await asyncio.to_thread(faq.ask, req.question, req.k)
+            raise fail(404, f"FAQ {short(req.faq)!r} is not served", param="faq")
+        r = await bounded(faq.ask, req.question, req.k)
         return {
             "question": r.question,
             "answered": r.answered,
@@ -369,6 +371,15 @@ def create_app(
 
     app.state.embedlab = state
     return app
+
+
+def internal_error(exc: BaseException, doing: str) -> dict[str, Any]:
+    """Log ``exc`` under a fresh id; the client gets the id, never the exception's text."""
+    ref = secrets.token_hex(6)
+    logger.error("error %s while %s", ref, doing, exc_info=exc)
+    return error_body(
+        f"internal error {ref} (the server log has the details)", "server_error", code="internal"
+    )
 
 
 def _load(cfg: ServerConfig, state: dict[str, Any]) -> None:
@@ -416,7 +427,7 @@ def _isolate(cfg: ServerConfig, state: dict[str, Any], given: set[str]) -> dict[
         enc = state["encoders"].get(name)
         if enc is None or name in given or isinstance(enc, StaticEncoder):
             continue
-        workers[name] = EncoderProcess(_source(source))
+        workers[name] = EncoderProcess(_source(source), call_timeout=cfg.limits.worker_timeout_s)
     return workers
 
 

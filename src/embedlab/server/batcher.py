@@ -118,6 +118,9 @@ class MicroBatcher:
                 return
 
     def _serve(self, jobs: list[_Job]) -> None:
+        jobs = [job for job in jobs if not job.future.done()]  # timed out or gone: skip the work
+        if not jobs:
+            return
         texts = [t for job in jobs for t in job.texts]
         start = time.perf_counter()
         self.calls += 1

@@ -6,7 +6,9 @@ A JSON (or YAML) file::
      "collections": {"docs": {"path": "docs-collection"}},
      "faqs": {"support": {"path": "support-faq"}},
      "limits": {"max_inputs": 2048, "max_chars": 32768, "max_body_bytes": 8388608,
-                "max_pending": 4096},
+                "max_pending": 4096, "request_timeout_s": 60, "worker_timeout_s": 120,
+                "body_timeout_s": 30, "header_timeout_s": 10, "max_connections": 512,
+                "keep_alive_s": 5},
      "batching": {"max_batch": 256, "max_wait_ms": 5, "max_gap_ms": 1, "isolate": true}}
 
 Model sources are anything :func:`embedlab.encoders.load_encoder` opens (``"default"`` is the
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +35,25 @@ __all__ = ["Limits", "ServerConfig"]
 
 @dataclass
 class Limits:
+    """What one request may ask and how long anything may take (seconds).
+
+    ``request_timeout_s``: a request not answered by then gets 504; ``worker_timeout_s``: an
+    encoder process that does not answer a call by then is restarted; ``body_timeout_s`` and
+    ``header_timeout_s``: a body or request headers not received by then end the request (408)
+    or the connection; ``max_connections``: beyond it uvicorn answers 503; ``keep_alive_s``: an
+    idle kept-alive connection is closed.
+    """
+
     max_inputs: int = 2048
     max_chars: int = 32768
     max_body_bytes: int = 8 * 1024 * 1024
     max_pending: int = 4096
+    request_timeout_s: float = 60.0
+    worker_timeout_s: float = 120.0
+    body_timeout_s: float = 30.0
+    header_timeout_s: float = 10.0
+    max_connections: int = 512
+    keep_alive_s: int = 5
 
 
 @dataclass
@@ -93,4 +110,12 @@ class ServerConfig:
         return q if q.is_absolute() else self.base / q
 
     def key(self) -> str | None:
-        return self.api_key if self.api_key is not None else os.environ.get("EMBEDLAB_API_KEY")
+        """The API key (``EMBEDLAB_API_KEY`` unless given); set but empty is an error, since
+        it would be a lock that the bare ``Bearer `` opens."""
+        key = self.api_key if self.api_key is not None else os.environ.get("EMBEDLAB_API_KEY")
+        if key is not None and not key.strip():
+            raise ParameterError(
+                "EMBEDLAB_API_KEY is set but empty: set it to a secret, or unset it to serve "
+                "without authentication"
+            )
+        return key

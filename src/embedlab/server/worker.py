@@ -9,7 +9,9 @@ sides only meet at the operating system's scheduler. The messages are plain byte
 texts (and the batch size), little-endian float32 rows for the vectors — nothing is pickled.
 
 The child is started again on the next call if it dies (out of memory, killed); the call that was
-running when it died fails with :class:`WorkerDied` and the server answers 500 for it. The server
+running when it died fails with :class:`WorkerDied` and the server answers 500 for it. A call not
+answered within ``call_timeout`` seconds kills the child (:class:`WorkerTimeout`): a stuck model
+costs one restart, not a server that waits forever. The server
 keeps its own copy of the model too (its tokenizer counts ``usage`` tokens, its ``dim`` answers
 ``/v1/models``), so an isolated model takes its memory twice.
 """
@@ -30,13 +32,17 @@ import numpy.typing as npt
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EncoderProcess", "WorkerDied"]
+__all__ = ["EncoderProcess", "WorkerDied", "WorkerTimeout"]
 
 _READY, _VECTORS, _ERROR = b"R", b"V", b"E"
 
 
 class WorkerDied(RuntimeError):
     """The encoder process went away in the middle of a call."""
+
+
+class WorkerTimeout(WorkerDied):
+    """The encoder process did not answer a call in time; it was killed (restarted on next use)."""
 
 
 def _serve(conn: Any, source: str | None, options: dict[str, Any]) -> None:  # pragma: no cover
@@ -80,10 +86,18 @@ class EncoderProcess:
     One caller at a time (the micro-batcher's thread); a lock makes concurrent calls take turns.
     """
 
-    def __init__(self, source: str | None, *, timeout: float = 600.0, **options: Any) -> None:
+    def __init__(
+        self,
+        source: str | None,
+        *,
+        timeout: float = 600.0,
+        call_timeout: float | None = 300.0,
+        **options: Any,
+    ) -> None:
         self.source = source
         self.options = options
         self.timeout = timeout
+        self.call_timeout = call_timeout
         self.dim = 0
         self.name = str(source)
         self._lock = threading.Lock()
@@ -147,6 +161,12 @@ class EncoderProcess:
                 self._start()
             try:
                 self._conn.send_bytes(message)
+                if self.call_timeout is not None and not self._conn.poll(self.call_timeout):
+                    self._kill()  # stuck: the next call starts a fresh child
+                    raise WorkerTimeout(
+                        f"the encoder process did not answer in {self.call_timeout:g} s; "
+                        "it was stopped and will be restarted"
+                    )
                 msg = self._conn.recv_bytes()
             except (EOFError, OSError) as e:
                 code = self._proc.exitcode if self._proc is not None else None
@@ -159,6 +179,15 @@ class EncoderProcess:
             raise RuntimeError(f"{err['type']}: {err['message']}")
         rows = np.frombuffer(msg, dtype="<f4", offset=1)
         return rows.reshape(len(texts), self.dim).astype(np.float32)  # a writable copy
+
+    def _kill(self) -> None:
+        proc, conn = self._proc, self._conn
+        self._proc = self._conn = None
+        if proc is not None:
+            proc.kill()
+            proc.join(10)
+        if conn is not None:
+            conn.close()
 
     def close(self) -> None:
         """Ask the child to stop (it finishes the call it is on), then reap it."""
