@@ -85,12 +85,19 @@ def _root(
         set_progress(False)
 
 
+StrictOpt = Annotated[
+    bool, typer.Option(help="Refuse NaN or infinite values (default: load them with a warning).")
+]
+
+
 @app.command()
-def info(path: Path, format: FormatOpt = None, limit: LimitOpt = None) -> None:
+def info(
+    path: Path, format: FormatOpt = None, limit: LimitOpt = None, strict: StrictOpt = False
+) -> None:
     """Show the format, size and first keys of a vectors file."""
     fmt = format or detect_format(path)
     start = time.perf_counter()
-    v = load_vectors(path, format=fmt, limit=limit)  # type: ignore[arg-type]
+    v = load_vectors(path, format=fmt, limit=limit, strict=strict)  # type: ignore[arg-type]
     took = time.perf_counter() - start
     typer.echo(f"path:    {path}")
     typer.echo(f"format:  {fmt}")
@@ -123,9 +130,10 @@ def convert(
     storage: Annotated[
         Optional[str], typer.Option(help="native only: safetensors (default) or npy.")
     ] = None,
+    strict: StrictOpt = False,
 ) -> None:
     """Convert vectors from any format to any writable format."""
-    v = load_vectors(source, format=from_format, limit=limit)  # type: ignore[arg-type]
+    v = load_vectors(source, format=from_format, limit=limit, strict=strict)  # type: ignore[arg-type]
     options: dict[str, object] = {}
     if precision is not None:
         options["precision"] = precision

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bz2
 import contextlib
 import gzip
+import io
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ import re
 import secrets
 import shutil
 import warnings
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -42,14 +44,57 @@ def inner_suffix(path: Path) -> str:
     return (path.with_suffix("") if compression_of(path) else path).suffix.lower()
 
 
+# Deflate cannot expand data more than 1032:1; real vector files compress 1.1-3:1 (bz2 too). A
+# compressed file that decompresses to more than this many times its size is a bomb, not data.
+MAX_EXPANSION = 1100
+
+
 def open_read(path: Path) -> IO[bytes]:
-    """A binary stream over ``path``, decompressing ``.gz``/``.bz2`` on the fly."""
+    """A binary stream over ``path``, decompressing ``.gz``/``.bz2`` on the fly.
+
+    A compressed stream stops with a :class:`FormatError` (naming the file and the byte offset)
+    on corrupt data and once it has produced ``MAX_EXPANSION`` times the file's size.
+    """
     kind = compression_of(path)
-    if kind == "gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    if kind == "bz2":
-        return bz2.open(path, "rb")
-    return open(path, "rb", buffering=1 << 20)
+    if kind is None:
+        return open(path, "rb", buffering=1 << 20)
+    opener: Any = gzip.open if kind == "gz" else bz2.open
+    inner: IO[bytes] = opener(path, "rb")  # closed with the stream returned below
+    limit = MAX_EXPANSION * max(path.stat().st_size, 1024)
+    return io.BufferedReader(_Decompressed(inner, path, kind, limit), buffer_size=1 << 20)
+
+
+class _Decompressed(io.RawIOBase):
+    """Counts what a decompressor yields; its errors become FormatErrors with the offset."""
+
+    def __init__(self, inner: IO[bytes], path: Path, kind: str, limit: int) -> None:
+        self.inner, self.path, self.kind, self.limit, self.seen = inner, path, kind, limit, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        from ..errors import FormatError
+
+        try:
+            n = self.inner.readinto(buffer)  # type: ignore[attr-defined]
+        except (zlib.error, EOFError, OSError) as e:  # gzip.BadGzipFile and bz2's are OSErrors
+            raise FormatError(
+                self.path, f"corrupt {self.kind} data: {e}", offset=self.seen
+            ) from None
+        self.seen += n
+        if self.seen > self.limit:
+            raise FormatError(
+                self.path,
+                f"decompresses to over {self.limit} bytes, {MAX_EXPANSION} times the file's "
+                "size: not a real compressed file",
+                offset=self.seen,
+            )
+        return int(n)
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
 
 
 def read_json(path: Path) -> Any:

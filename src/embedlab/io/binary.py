@@ -16,7 +16,7 @@ import numpy as np
 from .._progress import progress
 from ..errors import FormatError
 from ..vectors import Vectors
-from ._files import atomic_file, compression_of, open_read
+from ._files import MAX_EXPANSION, atomic_file, compression_of, open_read
 from ._keys import KeyDecoder, check_plain_keys
 from .text import parse_header
 
@@ -46,15 +46,16 @@ def read_binary(
             raise FormatError(path, "the header declares 0 dimensions", line=1)
         want = n_rows if limit is None else min(limit, n_rows)
         row_bytes = 4 * dim
-        if compression_of(path) is None:
-            room = path.stat().st_size - len(first)
-            if want * (row_bytes + 2) > room:
-                raise FormatError(
-                    path,
-                    f"truncated: the header declares {n_rows} rows of {dim} floats "
-                    f"(at least {want * (row_bytes + 2)} bytes), the file holds {room} after it",
-                    offset=len(first),
-                )
+        room = path.stat().st_size - len(first)
+        if compression_of(path) is not None:
+            room = MAX_EXPANSION * path.stat().st_size  # the most it can decompress to
+        if want * (row_bytes + 2) > room:
+            raise FormatError(
+                path,
+                f"truncated: the header declares {n_rows} rows of {dim} floats "
+                f"(at least {want * (row_bytes + 2)} bytes), the file holds {room} after it",
+                offset=len(first),
+            )
         # the matrix bytes: preallocated when the file size vouches for the header, else grown
         sized = compression_of(path) is None
         out = bytearray(want * row_bytes if sized else 0)
@@ -83,7 +84,10 @@ def read_binary(
                             f"expected a key ending in a space, found {buf[pos : pos + 40]!r}",
                             offset=base + pos,
                         )
-                    more = f.read(_CHUNK)
+                    # a row longer than a chunk is read at once (growing the buffer a chunk at
+                    # a time would copy it over and over: quadratic in the row's size)
+                    need = sp + 1 + row_bytes - len(buf) if sp >= 0 else 0
+                    more = f.read(max(_CHUNK, need))
                     eof = not more
                     base += pos
                     buf = buf[pos:] + more

@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import json
 import logging
+import math
 import mmap
 import struct
 from collections.abc import Iterator, Mapping, Sequence
@@ -210,7 +211,7 @@ def _safetensors_arrays(path: Path, mmap_mode: bool) -> dict[str, np.ndarray[Any
             start, end = (int(x) for x in info["data_offsets"])
         except (KeyError, TypeError, ValueError) as e:
             raise FormatError(path, f"bad tensor entry {name!r}: {e}", offset=8) from None
-        count = int(np.prod(shape, dtype=np.int64))
+        count = math.prod(shape)  # Python ints: a huge shape cannot wrap around to fit
         if min(shape, default=0) < 0 or end - start != count * dtype.itemsize or 8 + n + end > size:
             raise FormatError(path, f"tensor {name!r} does not fit the file", offset=8 + n + start)
         if count == 0:
@@ -330,4 +331,34 @@ def _open_keys(path: Path, n: int) -> _LazyKeys:
             blob = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         if blob[size - 1 : size] != b"\n":
             raise FormatError(key_path, "expected the file to end with a newline", offset=size - 1)
-    return _LazyKeys(path, blob, offsets, size, order)
+        _check_key_index(path, np.frombuffer(blob, dtype=np.uint8), offsets, order)
+    keys = _LazyKeys(path, blob, offsets, size, order)
+    _check_sorted(path, keys, order)
+    return keys
+
+
+def _check_key_index(
+    path: Path, raw: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], order: Any
+) -> None:
+    """The index must describe keys.txt exactly: a line starts at each offset, and the sort
+    order is a permutation (vectorized: milliseconds for a million keys)."""
+    ends = np.flatnonzero(raw == 10)
+    if len(ends) != len(offsets) or not np.array_equal(ends[:-1] + 1, offsets[1:]):
+        raise FormatError(
+            path / KEY_INDEX, f"expected {len(offsets)} line offsets matching {KEYS}, found others"
+        )
+    if np.bincount(np.asarray(order), minlength=len(order)).max(initial=1) != 1:
+        raise FormatError(path / KEY_INDEX, "expected the sort order to be a permutation")
+
+
+def _check_sorted(path: Path, keys: _LazyKeys, order: Any, *, full: int = 50_000) -> None:
+    """Lookups binary-search the sort order: a wrong one would miss keys that are there. Small
+    files are checked whole, larger ones at 512 evenly spread places (opening stays O(1))."""
+    n = len(order)
+    places = range(n - 1) if n <= full else np.linspace(0, n - 2, 512).astype(np.int64)
+    for i in places:
+        if keys.raw(int(order[i])) >= keys.raw(int(order[i + 1])):
+            raise FormatError(
+                path / KEY_INDEX,
+                f"the sort order is wrong (or a key repeats) at position {int(i)}",
+            )

@@ -18,6 +18,8 @@ import struct
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+import numpy as np
+
 from ..errors import FormatError, ParameterError, check_choice
 from ..subword import SubwordVectors
 from ..vectors import Vectors
@@ -126,6 +128,7 @@ def load_vectors(
     encoding_errors: Literal["strict", "replace", "ignore"] = "strict",
     mmap: bool = True,
     progress: bool | None = None,
+    strict: bool = False,
 ) -> Vectors:
     """Open vectors in any supported format (detected when ``format`` is None).
 
@@ -134,28 +137,50 @@ def load_vectors(
     key that is not valid in ``encoding`` does: ``"strict"`` raises :class:`FormatError` naming
     the line, ``"replace"`` puts U+FFFD in, ``"ignore"`` drops the bad bytes. ``mmap`` maps
     native files (and uncompressed fastText ``.bin`` matrices) instead of reading them.
-    ``progress`` shows a bar (None: when stderr is a terminal).
+    ``progress`` shows a bar (None: when stderr is a terminal). NaN or infinite values (``1e999``
+    in a text file) are logged as a warning, or refused with ``strict``.
     """
     p = readable_dir(Path(path))  # a folder whose replacement was interrupted: its old copy
     if not p.exists():
         raise FileNotFoundError(f"No such file or folder: '{p}'")
-    fmt = (
-        detect_format(p)
-        if format is None
-        else check_choice("format", "load_vectors", format, FORMATS)
-    )
+    if format is not None:
+        check_choice("format", "load_vectors", format, FORMATS)
     if limit is not None and (not isinstance(limit, int) or limit < 0):
         raise ParameterError(
             f"The 'limit' parameter must be an int in [0, inf) or None. Got {limit!r}."
         )
+    fmt = format or "a vectors file"
     try:
-        return _read(p, fmt, limit, encoding, encoding_errors, mmap, progress)
+        fmt = detect_format(p) if format is None else format
+        vectors = _read(p, fmt, limit, encoding, encoding_errors, mmap, progress)
     except (FormatError, ParameterError, KeyboardInterrupt):
         raise
     except FileNotFoundError as e:  # a part of a folder format is missing
         raise FormatError(p, f"incomplete {fmt} folder: {e.filename or e} is missing") from e
+    except MemoryError as e:  # a reader trusted a size it should have checked: still bad input
+        raise FormatError(p, f"declares more data than fits in memory as {fmt}") from e
     except Exception as e:  # any other failure on arbitrary bytes is still a format error
         raise FormatError(p, f"could not be read as {fmt}: {type(e).__name__}: {e}") from e
+    _check_finite(p, vectors, fmt, strict=strict)
+    return vectors
+
+
+def _check_finite(p: Path, vectors: Vectors, fmt: str, *, strict: bool) -> None:
+    """NaN and infinite values (``1e999`` in a text file) are refused with ``strict``, else
+    logged as a warning. Mapped native files are only scanned with ``strict`` (a scan reads all)."""
+    if fmt == "native" and not strict:
+        return
+    bad = int(np.count_nonzero(~np.isfinite(vectors.vectors)))
+    if isinstance(vectors, SubwordVectors):
+        bad += int(np.count_nonzero(~np.isfinite(vectors.ngram_vectors)))
+    if not bad:
+        return
+    rows = np.flatnonzero(~np.isfinite(vectors.vectors).all(axis=1))
+    first = repr(vectors.index_to_key[int(rows[0])]) if len(rows) else "an n-gram row"
+    message = f"{bad} values are NaN or infinite (first in the row of {first})"
+    if strict:
+        raise FormatError(p, message + "; load without strict to accept them")
+    logger.warning("%s: %s", p, message)
 
 
 def _read(

@@ -27,6 +27,7 @@ from ._keys import KeyDecoder, check_plain_keys
 logger = logging.getLogger(__name__)
 
 _BLOCK = 8192  # rows parsed per numpy call
+MAX_LINE = 1 << 26  # bytes in one row: 64 MiB, a million floats at full precision
 
 
 def parse_header(line: bytes) -> tuple[int, int] | None:
@@ -103,10 +104,19 @@ def read_text(
             enabled=show_progress,
         ) as bar,
     ):
-        first = f.readline()
+        first = f.readline(MAX_LINE + 1)
+        if len(first) > MAX_LINE:
+            raise FormatError(path, f"expected rows of at most {MAX_LINE} bytes", line=1)
         declared = parse_header(first) if header else None
         if header and declared is None:
             raise FormatError(path, f"expected a header 'ROWS DIM', found {first[:60]!r}", line=1)
+        if declared is not None and declared[1] > MAX_LINE // 2:
+            raise FormatError(
+                path,
+                f"the header declares {declared[1]} dimensions; a row of that many floats would "
+                f"be over {MAX_LINE} bytes",
+                line=1,
+            )
         lines = _data_lines(path, f, first if declared is None else None, bar)
         if declared is not None:
             n_rows, dim = declared
@@ -147,12 +157,14 @@ def _data_lines(path: Path, f: IO[bytes], first: bytes | None, bar: Any) -> Iter
     """Data lines without their line ends; blank lines are allowed only at the end of the file."""
     blank_at = 0
     line_no = 0 if first is not None else 1
-    source: Iterator[bytes] = iter(f)
+    source: Iterator[bytes] = iter(lambda: f.readline(MAX_LINE + 1), b"")
     if first is not None:
         source = _chain_first(first, source)
     read = 0
     for raw in source:
         line_no += 1
+        if len(raw) > MAX_LINE:
+            raise FormatError(path, f"expected rows of at most {MAX_LINE} bytes", line=line_no)
         read += len(raw)
         if read > 1 << 22:
             bar.update(read)
