@@ -165,22 +165,23 @@ class BM25Index:
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str]) -> BM25Index:
-        from .exact import read_header
+        from .exact import read_header, reading
 
         root = Path(folder)
-        h = read_header(root, cls.kind)
-        index = cls(k1=float(h["k1"]), b=float(h["b"]), tokenizer=Tokenizer(**h["tokenizer"]))
-        path = root / "documents.jsonl"
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            try:
-                key, counts = json.loads(line)
-                doc = Counter({str(t): int(c) for t, c in counts.items()})
-            except (json.JSONDecodeError, ValueError, TypeError, AttributeError) as e:
-                raise FormatError(
-                    path, f"expected [id, {{term: count}}], found {line[:40]!r}", line=n
-                ) from e
-            index._rows[str(key)] = len(index._ids)
-            index._ids.append(str(key))
-            index._docs.append(doc)
-        index._rebuild()
+        with reading(root):
+            h = read_header(root, cls.kind)
+            index = cls(k1=float(h["k1"]), b=float(h["b"]), tokenizer=Tokenizer(**h["tokenizer"]))
+            path = root / "documents.jsonl"
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                try:
+                    key, counts = json.loads(line)
+                    doc = Counter({str(t): int(c) for t, c in counts.items()})
+                except (json.JSONDecodeError, ValueError, TypeError, AttributeError) as e:
+                    raise FormatError(
+                        path, f"expected [id, {{term: count}}], found {line[:40]!r}", line=n
+                    ) from e
+                index._rows[str(key)] = len(index._ids)
+                index._ids.append(str(key))
+                index._docs.append(doc)
+            index._rebuild()
         return index

@@ -10,10 +10,11 @@ This module does not embed text.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -212,20 +213,25 @@ class ExactIndex:
     @classmethod
     def load(cls, folder: str | os.PathLike[str]) -> ExactIndex:
         root = Path(folder)
-        header = read_header(root, cls.kind)
-        index = cls(int(header["dim"]), metric=header["metric"])
-        matrix = load_npy(root / "vectors.npy", mmap=False)
-        ids = read_ids(root / "ids.txt")
-        if matrix.shape != (len(ids), index.dim) or matrix.dtype != np.float32:
-            raise FormatError(
-                root / "vectors.npy",
-                f"expected float32 ({len(ids)}, {index.dim}), found {matrix.dtype} {matrix.shape}",
-            )
+        with reading(root):
+            header = read_header(root, cls.kind)
+            index = cls(int(header["dim"]), metric=header["metric"])
+            matrix = load_npy(root / "vectors.npy")
+            ids = read_ids(root / "ids.txt")
+            if matrix.shape != (len(ids), index.dim) or matrix.dtype != np.float32:
+                raise FormatError(
+                    root / "vectors.npy",
+                    f"expected float32 ({len(ids)}, {index.dim}), found {matrix.dtype} "
+                    f"{matrix.shape}",
+                )
         index._matrix = np.array(matrix)
         index._ids = ids
         index._alive = np.ones(len(ids), dtype=bool)
         index._rows = {k: i for i, k in enumerate(ids)}
         return index
+
+
+MAX_DIM = 1 << 16  # an index.json claiming more is damaged (and would allocate on load)
 
 
 def read_header(root: Path, kind: str) -> dict[str, Any]:
@@ -238,8 +244,24 @@ def read_header(root: Path, kind: str) -> dict[str, Any]:
         or header.get("format_version") != 1
         or header.get("kind") != kind
     ):
-        raise FormatError(path, f"expected a version-1 {kind!r} index, found {header}")
+        raise FormatError(path, f"expected a version-1 {kind!r} index, found {str(header)[:200]}")
+    dim = header.get("dim", 1)
+    if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= MAX_DIM:
+        raise FormatError(path, f"expected 'dim' an int in [1, {MAX_DIM}], found {dim!r}")
     return dict(header)
+
+
+@contextlib.contextmanager
+def reading(root: Path) -> Iterator[None]:
+    """Whatever a damaged index folder makes a loader raise surfaces as a FormatError naming it."""
+    try:
+        yield
+    except (FormatError, ParameterError):
+        raise
+    except MemoryError as e:
+        raise FormatError(root, "the index declares more data than fits in memory") from e
+    except Exception as e:
+        raise FormatError(root, f"not a readable index: {type(e).__name__}: {e}") from e
 
 
 def read_ids(path: Path) -> list[str]:

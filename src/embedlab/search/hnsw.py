@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import struct
+import zlib
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import numpy.typing as npt
 from ..errors import FormatError, MissingDependencyError, ParameterError
 from ..io._files import atomic_dir
 from .base import Hits, Metric, as_matrix, check_ids, check_k, check_metric, missing
-from .exact import read_header
+from .exact import read_header, reading
 
 logger = logging.getLogger(__name__)
 
@@ -201,48 +202,71 @@ class HNSWIndex:
                 "free": self._free,
                 "count": len(self),
             }
+            header["graph_crc32"] = _crc32(tmp / "graph.bin")
             (tmp / "index.json").write_text(json.dumps(header), encoding="utf-8")
         return target
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str], *, threads: int | None = None) -> HNSWIndex:
         root = Path(folder)
-        h = read_header(root, cls.kind)
-        index = cls(
-            int(h["dim"]),
-            metric=h["metric"],
-            m=int(h["m"]),
-            ef_construction=int(h["ef_construction"]),
-            ef=int(h["ef"]),
-            threads=threads,
-        )
-        pairs = _read_pairs(root / "ids.txt")
-        nxt, free = h.get("next"), h.get("free")
-        if not (isinstance(nxt, int) and isinstance(free, list)) or nxt != len(pairs) + len(free):
-            raise FormatError(
-                root / "index.json",
-                f"expected 'next' = {len(pairs)} ids + {len(free) if isinstance(free, list) else 0}"
-                f" free labels, found {nxt!r}",
+        with reading(root):
+            h = read_header(root, cls.kind)
+            for name, top in (("m", 1024), ("ef_construction", 1 << 16), ("ef", 1 << 16)):
+                v = h.get(name)
+                if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= top:
+                    raise FormatError(
+                        root / "index.json", f"expected {name!r} an int in [1, {top}], found {v!r}"
+                    )
+            index = cls(
+                int(h["dim"]),
+                metric=h["metric"],
+                m=int(h["m"]),
+                ef_construction=int(h["ef_construction"]),
+                ef=int(h["ef"]),
+                threads=threads,
             )
-        _check_graph(root / "graph.bin", nxt, index.dim, index.m)
-        try:
-            index._index.load_index(
-                str(root / "graph.bin"),
-                max_elements=max(1024, nxt),
-                allow_replace_deleted=True,
-            )
-        except RuntimeError as e:
-            raise FormatError(root / "graph.bin", f"hnswlib could not read this index: {e}") from e
-        index._index.set_num_threads(index.threads)
-        index._ids = {int(label): str(key) for label, key in pairs}
-        index._labels = {key: label for label, key in index._ids.items()}
-        index._next, index._free = int(h["next"]), [int(x) for x in h["free"]]
+            pairs = _read_pairs(root / "ids.txt")
+            nxt, free = h.get("next"), h.get("free")
+            if not (isinstance(nxt, int) and isinstance(free, list)) or nxt != len(pairs) + len(
+                free
+            ):
+                raise FormatError(
+                    root / "index.json",
+                    f"expected 'next' = {len(pairs)} ids + {len(free) if isinstance(free, list) else 0}"
+                    f" free labels, found {nxt!r}",
+                )
+            _check_graph(root / "graph.bin", nxt, index.dim, index.m, h.get("graph_crc32"))
+            try:
+                index._index.load_index(
+                    str(root / "graph.bin"),
+                    max_elements=max(1024, nxt),
+                    allow_replace_deleted=True,
+                )
+            except RuntimeError as e:
+                raise FormatError(
+                    root / "graph.bin", f"hnswlib could not read this index: {e}"
+                ) from e
+            index._index.set_num_threads(index.threads)
+            index._ids = {int(label): str(key) for label, key in pairs}
+            index._labels = {key: label for label, key in index._ids.items()}
+            index._next, index._free = int(h["next"]), [int(x) for x in h["free"]]
         return index
 
 
-def _check_graph(path: Path, count: int, dim: int, m: int) -> None:
+def _crc32(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 24):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def _check_graph(path: Path, count: int, dim: int, m: int, crc: object) -> None:
     """hnswlib allocates ``max_elements x element size`` from the file's own header before it
-    reads the data: check both against the index's ids and the file's size first."""
+    reads the data, and follows the neighbour ids it finds without bounds checks (a damaged
+    graph can crash the process): check the header against the index's ids and the file's size,
+    and the whole file against the checksum written beside it (indexes saved before checksums
+    existed are read without one)."""
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:
@@ -260,6 +284,8 @@ def _check_graph(path: Path, count: int, dim: int, m: int) -> None:
             f"{stored} of {per_element}",
             offset=16,
         )
+    if crc is not None and crc != _crc32(path):
+        raise FormatError(path, "the graph does not match its checksum in index.json: damaged")
 
 
 def _read_pairs(path: Path) -> list[tuple[int, str]]:
