@@ -29,6 +29,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import sqlite3
 import threading
@@ -140,7 +141,7 @@ class Collection:
                 f"{root} already holds a collection; use Collection.open (embedlab index add) "
                 "to add documents to it"
             )
-        if root.is_dir() and not (root / MANIFEST).exists() and any(root.iterdir()):
+        if root.is_dir() and not (root / MANIFEST).exists() and _foreign(root):
             raise ParameterError(
                 f"{root} is not empty and is not an embedlab collection; build the collection "
                 "into a new or empty folder (nothing in this one was changed)"
@@ -554,6 +555,13 @@ def _has_state(root: Path) -> bool:
     finally:
         con.close()
     return True
+
+
+def _foreign(root: Path) -> list[str]:
+    """Entries of a folder without a manifest that are not what an interrupted create of ours
+    left (the lock file, the manifest's temporary file)."""
+    temp = re.compile(rf"^\.{re.escape(MANIFEST)}\.\d+\.[0-9a-f]{{8}}\.tmp$")
+    return [e.name for e in root.iterdir() if e.name != LOCK and not temp.match(e.name)]
 
 
 def _write_manifest(root: Path) -> None:

@@ -236,7 +236,8 @@ class HNSWIndex:
                     f" free labels, found {nxt!r}",
                 )
             _check_graph(root / "graph.bin", nxt, index.dim, index.m, h.get("graph_crc32"))
-            try:
+            index._index = _hnswlib().Index(space=_SPACES[index.metric], dim=index.dim)
+            try:  # into a fresh, uninitialised index (loading replaces one; hnswlib warns)
                 index._index.load_index(
                     str(root / "graph.bin"),
                     max_elements=max(1024, nxt),
