@@ -34,4 +34,9 @@ def machine() -> str:
     import os
 
     cpu = platform.processor() or platform.machine()
+    try:  # the model name (Intel with AMX and AMD EPYC hosts differ)
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"

@@ -208,3 +208,19 @@ def test_a_stuck_encoder_process_is_killed_and_restarted(tiny_bert: Path) -> Non
             time.sleep(0.05)
         assert not _alive(stuck)  # killed, not left behind
         assert worker.encode(TEXTS).shape == (3, 32) and worker.pid not in (None, stuck)
+
+
+def test_the_worker_trims_its_heap_when_it_grows_past_the_headroom(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from embedlab.server import worker
+
+    sizes = iter([500.0, 600.0, 900.0])  # after warm-up, within the headroom, past it
+    monkeypatch.setattr(worker, "_rss_mb", lambda: next(sizes))
+    heap = worker._Heap()
+    trims: list[int] = []
+    heap._trim = lambda pad: trims.append(pad)
+    heap.check()
+    assert trims == [] and heap.base == 500.0
+    heap.check()
+    assert trims == [0]
