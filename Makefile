@@ -52,6 +52,7 @@ bench: bench-env
 	$(BENCH_VENV)/bin/python benchmarks/eval_report.py
 	$(BENCH_VENV)/bin/python benchmarks/ann_indexes.py
 	$(BENCH_VENV)/bin/python benchmarks/server_load.py
+	$(BENCH_VENV)/bin/python benchmarks/server_robustness.py
 	$(BENCH_VENV)/bin/python benchmarks/faq.py
 	$(BENCH_VENV)/bin/python benchmarks/bm25.py
 

@@ -217,6 +217,13 @@ class Collection:
     def _state(self) -> dict[str, Any]:
         return _read_state(self._con, self.folder)
 
+    def _committed_generation(self) -> int:
+        """The last commit's number, read without parsing the whole state in Python."""
+        row = self._con.execute(
+            "SELECT json_extract(value, '$.generation') FROM state WHERE key='state'"
+        ).fetchone()
+        return int(row[0]) if row and row[0] is not None else -1
+
     def _put_state(self, state: Mapping[str, Any]) -> None:
         self._con.execute("UPDATE state SET value=? WHERE key='state'", (json.dumps(state),))
 
@@ -294,7 +301,7 @@ class Collection:
         with _acquired(self._writer, self.folder):
             if not (self.folder / MANIFEST).exists():  # a collection from before manifests
                 _write_manifest(self.folder)
-            if int(self._state()["generation"]) != self.generation:
+            if self._committed_generation() != self.generation:
                 self._load()
             self._sweep()
             try:
@@ -446,7 +453,7 @@ class Collection:
     ) -> list[Document]:
         """The ``k`` best documents for a query string (dense, BM25, or both fused)."""
         check_choice("mode", "Collection.search", mode, ("dense", "sparse", "hybrid"))
-        if int(self._state()["generation"]) != self.generation:
+        if self._committed_generation() != self.generation:
             self._load()  # another process committed since: search what is there now
         allowed = self._allowed(where)
         pool = max(k, 50) if mode == "hybrid" else k
