@@ -40,3 +40,33 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def start_server(args: list[str], env: dict[str, str]) -> tuple[Any, str]:
+    """``embedlab serve ARGS`` on a free loopback port: the process and its URL, once ``/health``
+    answers (at most 120 s). The caller terminates it."""
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "embedlab", "-q", "serve", *args, "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(1200):
+        try:
+            if httpx.get(f"{url}/health").status_code == 200:
+                return server, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    server.terminate()
+    raise RuntimeError(f"the server did not start: {server.communicate()[1][-2000:]!r}")

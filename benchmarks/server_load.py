@@ -19,21 +19,14 @@ import json
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import time
 
 import numpy as np
 
-from _common import ROOT, machine, table
+from _common import ROOT, machine, start_server, table
 from encoders import corpus_sentences
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def workload(requests: int) -> list[list[str]]:
@@ -114,37 +107,12 @@ def one(backend: str, jobs: list[list[str]], clients: int) -> list[list[str]]:
 
     before = in_process()
 
-    port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "embedlab",
-            "-q",
-            "serve",
-            "-m",
-            f"minilm={source}",
-            "--max-wait-ms",
-            os.environ.get("MAX_WAIT_MS", "5"),
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
+    wait = os.environ.get("MAX_WAIT_MS", "5")
+    server, url = start_server(["-m", f"minilm={source}", "--max-wait-ms", wait], env)
     try:
         import httpx
 
-        for _ in range(600):
-            try:
-                if httpx.get(f"{url}/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
         asyncio.run(drive(url, jobs[:32], clients))  # warm-up
         busy0 = httpx.get(f"{url}/health").json()["encoder_busy_seconds"]["minilm"]
         t = time.perf_counter()

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from _common import ROOT, WORK, machine, table
+from _common import ROOT, WORK, machine, start_server, table
 
 KEY = "bench-key-" + "x" * 16
 AUTH = {"authorization": f"Bearer {KEY}"}
@@ -48,12 +48,6 @@ DOCS = [
         zip(FAQ_ROWS, ["account", "account", "shipping", "shipping", "billing", "billing"])
     )
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def own_rss_mb(pid: int) -> float:
@@ -452,23 +446,10 @@ async def load(url: str, clients: int, per_client: int) -> tuple[list[float], in
 def main() -> None:
     work = WORK / "robustness"
     config = setup(work)
-    port = free_port()
     env = {**os.environ, "EMBEDLAB_API_KEY": KEY, "OMP_NUM_THREADS": "2"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "embedlab", "-q", "serve", "-c", str(config), "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server, url = start_server(["-c", str(config)], env)
+    port = int(url.rsplit(":", 1)[1])
     try:
-        for _ in range(1200):
-            try:
-                if httpx.get(f"{url}/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
         httpx.post(
             f"{url}/v1/embeddings", json={"model": "minilm", "input": ["warm up"]}, headers=AUTH
         )

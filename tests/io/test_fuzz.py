@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fuzz_readers import mutated  # the same edits as the address-space-limited fuzzing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,26 +39,6 @@ def _valid_bytes(fmt: str, name: str) -> bytes:
 
 VALID = {fmt: _valid_bytes(fmt, name) for fmt, name in FILE_FORMATS}
 VALID["fasttext-bin"] = (DATA / "tiny_fasttext.bin").read_bytes()
-
-
-@st.composite
-def mutated(draw: st.DrawFn, data: bytes) -> bytes:
-    """Flip, delete, insert or truncate bytes of a valid file."""
-    out = bytearray(data)
-    for _ in range(draw(st.integers(1, 4))):
-        op = draw(st.sampled_from(["flip", "delete", "insert", "truncate", "dup"]))
-        i = draw(st.integers(0, max(0, len(out) - 1)))
-        if op == "flip" and out:
-            out[i] = draw(st.integers(0, 255))
-        elif op == "delete":
-            del out[i : i + draw(st.integers(1, 8))]
-        elif op == "insert":
-            out[i:i] = draw(st.binary(min_size=1, max_size=8))
-        elif op == "truncate":
-            del out[i:]
-        else:
-            out[i:i] = out[i : i + draw(st.integers(1, 40))]
-    return bytes(out)
 
 
 def _load_only_format_errors(path: Path, fmt: str | None) -> None:
