@@ -1,8 +1,9 @@
 """Mutation fuzzing of every reader, run by test_fuzz_readers.py in its own process under an
 address-space limit (so an allocation a header talked a reader into fails, and is reported).
 
-Each case mutates a small valid file: bit flips, truncation, byte edits, huge header numbers,
-NaN/inf text, rows with the wrong number of floats, gzip/bz2 of garbage or of a mutated file.
+Each case mutates a small valid file (every vector format, the search index folders, record files
+and corpora): bit flips, truncation, byte edits, huge header numbers, NaN/inf text, rows with the
+wrong number of floats, gzip/bz2 of garbage or of a mutated file.
 The only acceptable outcomes are a successful load or FormatError / ParameterError (whose cause
 is not a MemoryError); each case must finish within a second. Prints one JSON summary line.
 
@@ -176,6 +177,34 @@ def fuzz_file(fuzz: settings, work: Path, name: str, data: bytes) -> None:
     run()
 
 
+RECORDS = {
+    "docs.jsonl": b'{"id": "a", "text": "reset my password", "lang": "en"}\n'
+    b'{"id": "b", "text": "\u5317\u4eac parcel", "lang": "zh"}\n',
+    "docs.csv": b'id,text,lang\na,"reset, my password",en\nb,track parcel,en\n',
+    "docs.tsv": b"id\ttext\tlang\na\treset my password\ten\nb\ttrack parcel\ten\n",
+    "corpus.txt": b"the cat sat on the mat\n\xe5\x8c\x97\xe4\xba\xac is a city\n",
+}
+
+
+def fuzz_records(fuzz: settings, work: Path, name: str, data: bytes) -> None:
+    """Record files (``index build``, ``embed``, FAQ input) and corpora (the trainers)."""
+    from embedlab.io.tables import read_records
+    from embedlab.text import Corpus
+
+    @fuzz
+    @given(raw=mutated(data), gz=st.booleans())
+    def run(raw: bytes, gz: bool) -> None:
+        path = work / (f"case-{name}.gz" if gz else f"case-{name}")
+        path.write_bytes(gzip.compress(raw) if gz else raw)
+        if name.startswith("corpus"):
+            attempt(lambda: list(Corpus(path)), name)
+            attempt(lambda: list(Corpus(path, format="jsonl")), f"{name} as jsonl")
+        else:
+            attempt(lambda: read_records(path, field="text", meta_fields=["lang"]), name)
+
+    run()
+
+
 def fuzz_folder(fuzz: settings, work: Path, name: str, good: Path) -> None:
     parts = sorted(p.name for p in good.iterdir() if p.is_file())
     loader = LOADERS.get(name)
@@ -214,10 +243,21 @@ def main(max_examples: int) -> None:
         for name, data in FILES.items():  # warm up: first-use costs (JIT) are not a case's
             (work / name).write_bytes(data)
             load_vectors(work / name)
+        from embedlab.text import Corpus
+
+        (work / "corpus.txt").write_bytes(RECORDS["corpus.txt"])
+        list(Corpus(work / "corpus.txt"))  # loads jieba's dictionary (Chinese in the corpus)
+        from embedlab.io.tables import read_records
+
+        for name in ("docs.jsonl", "docs.csv"):
+            (work / name).write_bytes(RECORDS[name])
+            read_records(work / name, field="text", meta_fields=["lang"])
         for name, data in FILES.items():
             fuzz_file(fuzz, work, name, data)
         for name, good in folders(work).items():
             fuzz_folder(fuzz, work, name, good)
+        for name, data in RECORDS.items():
+            fuzz_records(fuzz, work, name, data)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -98,3 +98,21 @@ def test_replacing_a_folder_keeps_no_old_copy(tmp_path: Path) -> None:
         save_vectors(v, target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.embedlab"]
     assert list(load_vectors(target).index_to_key) == ["a", "b"]
+
+
+def test_renames_are_made_durable_by_syncing_the_parent_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[str] = []
+    real = os.fsync
+
+    def recording(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    save_vectors(OLD, tmp_path / "v.embedlab")
+    save_vectors(NEW, tmp_path / "v.embedlab")  # a replacement: two renames
+    save_vectors(OLD, tmp_path / "v.txt")
+    assert synced.count(str(tmp_path)) >= 3

@@ -128,3 +128,14 @@ def test_nan_and_infinity_warn_or_are_refused_with_strict(
     with pytest.raises(FormatError, match="NaN or infinite"):
         load_vectors(tmp_path / "v.embedlab", strict=True)
     shutil.rmtree(tmp_path / "v.embedlab")
+
+
+def test_an_npy_header_length_beyond_the_file_is_refused(tmp_path: Path) -> None:
+    save_vectors(SAMPLE, tmp_path / "v.embedlab", storage="npy")
+    path = tmp_path / "v.embedlab" / "vectors.npy"
+    data = bytearray(path.read_bytes())
+    data[6:7] = b"\x03"  # version 3: a 4-byte header length, read before numpy checks it
+    data[8:12] = struct.pack("<I", 2**31)
+    path.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match=r"the header declares 2147483648 bytes"):
+        load_vectors(tmp_path / "v.embedlab")

@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 import shutil
+import struct
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -117,6 +118,7 @@ def load_npy(path: Path, *, mmap: bool = True) -> np.ndarray[Any, Any]:
     """
     from ..errors import FormatError
 
+    _check_npy_header(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. numpy's notice about Python 2 style headers
@@ -124,6 +126,33 @@ def load_npy(path: Path, *, mmap: bool = True) -> np.ndarray[Any, Any]:
     except (ValueError, OSError, EOFError) as e:
         raise FormatError(path, f"expected a .npy array: {e}") from None
     return arr if mmap else np.array(arr)
+
+
+def _check_npy_header(path: Path) -> None:
+    """numpy reads a ``.npy`` header of the length the file declares (up to 4 GiB for versions 2
+    and 3) before it checks it: check the declared length against the file first."""
+    from ..errors import FormatError
+
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except (FileNotFoundError, IsADirectoryError) as e:
+        raise FormatError(path, f"expected a .npy array: {e}") from None
+    if len(head) < 10 or head[:6] != b"\x93NUMPY":
+        raise FormatError(path, "expected a .npy array (the \\x93NUMPY magic)", offset=0)
+    if head[6] == 1:
+        (length,), start = struct.unpack("<H", head[8:10]), 10
+    elif head[6] in (2, 3) and len(head) == 12:
+        (length,), start = struct.unpack("<I", head[8:12]), 12
+    else:
+        raise FormatError(
+            path, f"expected .npy format version 1, 2 or 3, found {head[6]}", offset=6
+        )
+    if start + length > size or length > 1 << 20:
+        raise FormatError(
+            path, f"the header declares {length} bytes; the file holds {size - start}", offset=8
+        )
 
 
 def _compressing(raw: IO[bytes], kind: str | None) -> IO[bytes]:
