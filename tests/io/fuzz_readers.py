@@ -179,7 +179,7 @@ def fuzz_file(fuzz: settings, work: Path, name: str, data: bytes) -> None:
 
 RECORDS = {
     "docs.jsonl": b'{"id": "a", "text": "reset my password", "lang": "en"}\n'
-    b'{"id": "b", "text": "\u5317\u4eac parcel", "lang": "zh"}\n',
+    b'{"id": "b", "text": "\\u5317\\u4eac parcel", "lang": "zh"}\n',
     "docs.csv": b'id,text,lang\na,"reset, my password",en\nb,track parcel,en\n',
     "docs.tsv": b"id\ttext\tlang\na\treset my password\ten\nb\ttrack parcel\ten\n",
     "corpus.txt": b"the cat sat on the mat\n\xe5\x8c\x97\xe4\xba\xac is a city\n",
