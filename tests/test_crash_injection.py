@@ -17,7 +17,7 @@ import pytest
 import crash_inject as ci
 from embedlab import load_vectors, save_vectors
 from embedlab.errors import FormatError
-from embedlab.io._files import readable_dir
+from embedlab.files import readable_dir
 from embedlab.search import Collection
 from embedlab.static import Word2Vec
 from toyencoders import WordHash

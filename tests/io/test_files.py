@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from embedlab import Vectors, load_vectors, save_vectors
-from embedlab.io import _files
+from embedlab import files as _files
 
 OLD = Vectors(["a", "b"], np.eye(2, dtype=np.float32))
 NEW = Vectors(["x", "y", "z"], np.arange(6, dtype=np.float32).reshape(3, 2))

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import FormatError, ParameterError, check_choice
-from ..io._files import atomic_file, read_json
+from ..files import atomic_file, read_json
 from ..search import Collection, Hits, weighted
 
 logger = logging.getLogger(__name__)

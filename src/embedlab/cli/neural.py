@@ -258,7 +258,7 @@ def predict(
     ] = None,
 ) -> None:
     """Labels and probabilities from a fine-tuned classifier."""
-    from ..io._files import atomic_file
+    from ..files import atomic_file
     from ..neural import LabeledTexts, TextClassifier
 
     if input_file is not None:

@@ -16,8 +16,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import ParameterError
+from ..files import old_copy, readable_dir
 from ..io import save_vectors
-from ..io._files import old_copy, readable_dir
 
 train_app = typer.Typer(help="Train word vectors from a corpus.", no_args_is_help=True)
 

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import FormatError, MissingDependencyError, ParameterError
-from ..io._files import read_json
+from ..files import read_json
 from .pooling import Pooling
 
 logger = logging.getLogger(__name__)

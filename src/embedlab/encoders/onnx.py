@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MissingDependencyError
-from ..io._files import atomic_dir
+from ..files import atomic_dir
 from ._backends import import_torch
 from .folders import Pipeline, read_pipeline, resolve_model
 

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from .._progress import progress
 from ..errors import FormatError, NotFittedError, ParameterError, check_choice
-from ..io._files import atomic_dir, read_json
+from ..files import atomic_dir, read_json
 from ..text.tokenize import Tokenizer
 from ..vectors import Vectors
 from .base import FloatArray, as_texts, check_batch_size, l2_normalize

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import FormatError, ParameterError
-from ..io._files import open_read
+from ..files import open_read
 
 __all__ = [
     "BUILTIN_ANALOGIES",

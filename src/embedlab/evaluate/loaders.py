@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError, ParameterError
-from ..io._files import compression_of, open_read
+from ..files import compression_of, open_read
 
 logger = logging.getLogger(__name__)
 

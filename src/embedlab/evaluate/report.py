@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..io._files import atomic_file
+from ..files import atomic_file
 from ..vectors import Vectors
 from .analogy import AnalogyResult, word_analogy
 from .datasets import AnalogySet, WordPairs

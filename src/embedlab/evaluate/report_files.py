@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..io._files import atomic_file
+from ..files import atomic_file
 from ..viz.plots import pyplot
 from .runner import EvalReport
 

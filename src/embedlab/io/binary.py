@@ -15,8 +15,8 @@ import numpy as np
 
 from .._progress import progress
 from ..errors import FormatError
+from ..files import MAX_EXPANSION, atomic_file, compression_of, open_read
 from ..vectors import Vectors
-from ._files import MAX_EXPANSION, atomic_file, compression_of, open_read
 from ._keys import KeyDecoder, check_plain_keys
 from .text import parse_header
 

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FormatError, ParameterError
+from ..files import atomic_dir, load_npy
 from ..vectors import Vectors
-from ._files import atomic_dir, load_npy
 from ._keys import KeyDecoder
 from .text import format_rows
 

@@ -25,8 +25,8 @@ import numpy as np
 
 from .._progress import progress
 from ..errors import FormatError
+from ..files import compression_of, open_read
 from ..subword import SubwordVectors
-from ._files import compression_of, open_read
 from ._keys import KeyDecoder
 
 logger = logging.getLogger(__name__)

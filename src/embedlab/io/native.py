@@ -34,9 +34,9 @@ from safetensors.numpy import save_file
 
 from .._version import __version__
 from ..errors import FormatError, check_choice
+from ..files import atomic_dir, load_npy
 from ..subword import SubwordVectors
 from ..vectors import Vectors
-from ._files import atomic_dir, load_npy
 
 logger = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from ..errors import FormatError, ParameterError, check_choice
+from ..files import inner_suffix, open_read, readable_dir
 from ..subword import SubwordVectors
 from ..vectors import Vectors
 from . import binary, exports, fasttext_bin, native, text
-from ._files import inner_suffix, open_read, readable_dir
 
 logger = logging.getLogger(__name__)
 

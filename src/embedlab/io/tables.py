@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import FormatError, MissingDependencyError, ParameterError
-from ._files import atomic_file, compression_of, open_read
+from ..files import atomic_file, compression_of, open_read
 
 logger = logging.getLogger(__name__)
 

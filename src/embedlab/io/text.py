@@ -20,8 +20,8 @@ import numpy.typing as npt
 
 from .._progress import progress
 from ..errors import FormatError
+from ..files import atomic_file, compression_of, open_read
 from ..vectors import Vectors
-from ._files import atomic_file, compression_of, open_read
 from ._keys import KeyDecoder, check_plain_keys
 
 logger = logging.getLogger(__name__)

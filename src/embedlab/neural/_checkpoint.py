@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError
-from ..io._files import atomic_dir, read_json
+from ..files import atomic_dir, read_json
 
 logger = logging.getLogger(__name__)
 

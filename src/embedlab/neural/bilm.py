@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from ..encoders.base import as_texts, l2_normalize, length_sorted_batches
 from ..errors import FormatError, ParameterError, check_choice
-from ..io._files import read_json
+from ..files import read_json
 from .pretrain import held_out_split, iter_lines, reusable_corpus
 from .training import TrainingArguments, TrainResult, resolve_device, seed_everything, train
 

@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from ..encoders.base import length_sorted_batches, pad_ids
 from ..errors import FormatError, ParameterError, check_choice
-from ..io._files import atomic_file, read_json
+from ..files import atomic_file, read_json
 from .training import TrainingArguments, TrainResult, resolve_device, seed_everything, train
 
 logger = logging.getLogger(__name__)

@@ -72,7 +72,7 @@ def corpus_lines(
 
 
 def _file_lines(paths: list[Path]) -> Iterator[str]:
-    from ..io._files import open_read
+    from ..files import open_read
 
     for p in paths:
         with open_read(p) as f:

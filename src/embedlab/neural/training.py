@@ -37,7 +37,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from ..errors import ParameterError, check_choice
-from ..io._files import atomic_dir
+from ..files import atomic_dir
 from ._checkpoint import checkpoint_dirs, load_checkpoint, save_checkpoint
 from .tracking import Tracker
 

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import FormatError, ParameterError
-from ..io._files import atomic_dir
+from ..files import atomic_dir
 from ..text.tokenize import Tokenizer
 from .base import Hits, check_ids, check_k, missing
 

@@ -46,7 +46,7 @@ from filelock import FileLock, Timeout
 
 from .._version import __version__
 from ..errors import FormatError, KeyNotFoundError, ParameterError, check_choice
-from ..io._files import atomic_file, clean_leftovers, load_npy, read_json
+from ..files import atomic_file, clean_leftovers, load_npy, read_json
 from .base import Hits
 from .bm25 import BM25Index
 from .exact import ExactIndex

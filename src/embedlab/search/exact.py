@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import FormatError, ParameterError
-from ..io._files import atomic_dir, load_npy, read_json
+from ..files import atomic_dir, load_npy, read_json
 from .base import (
     FloatMatrix,
     Hits,

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import FormatError, MissingDependencyError, ParameterError
-from ..io._files import atomic_dir
+from ..files import atomic_dir
 from .base import Hits, Metric, as_matrix, check_ids, check_k, check_metric, missing
 from .exact import read_header, reading
 

@@ -24,7 +24,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from ..errors import FormatError
-from ..io._files import atomic_dir
+from ..files import atomic_dir
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from .._progress import progress
 from ..errors import NotFittedError, ParameterError
-from ..io._files import readable_dir
+from ..files import readable_dir
 from ..text import Corpus, Vocabulary
 from ..vectors import Vectors
 from . import _kernels as K

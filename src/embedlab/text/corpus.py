@@ -24,7 +24,7 @@ import regex
 
 from .._progress import progress
 from ..errors import FormatError, check_choice
-from ..io._files import open_read
+from ..files import open_read
 from .tokenize import Tokenizer
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from .._progress import progress as _progress
 from ..errors import FormatError, ParameterError
-from ..io._files import atomic_file, open_read
+from ..files import atomic_file, open_read
 
 logger = logging.getLogger(__name__)
 

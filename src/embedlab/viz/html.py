@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import ParameterError
-from ..io._files import atomic_file
+from ..files import atomic_file
 
 logger = logging.getLogger(__name__)
 

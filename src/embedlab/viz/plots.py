@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import MissingDependencyError, ParameterError
-from ..io._files import atomic_file
+from ..files import atomic_file
 from .html import PALETTE
 
 logger = logging.getLogger(__name__)

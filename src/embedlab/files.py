@@ -1,4 +1,4 @@
-"""File plumbing shared by the readers and writers: transparent compression and atomic writes.
+"""File plumbing for every layer (the ground floor): transparent compression and atomic writes.
 
 ``open_read`` opens plain, ``.gz`` and ``.bz2`` files as binary streams; ``atomic_file`` and
 ``atomic_dir`` write to a temporary sibling and rename it into place, so a crash or an error never
@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+
+from .errors import FormatError
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +77,6 @@ class _Decompressed(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        from ..errors import FormatError
-
         try:
             n = self.inner.readinto(buffer)  # type: ignore[attr-defined]
         except (zlib.error, EOFError, OSError) as e:  # gzip.BadGzipFile and bz2's are OSErrors
@@ -100,8 +100,6 @@ class _Decompressed(io.RawIOBase):
 
 def read_json(path: Path) -> Any:
     """A small JSON file (a config, a header); malformed JSON is a FormatError with its line."""
-    from ..errors import FormatError
-
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as e:
@@ -116,8 +114,6 @@ def load_npy(path: Path, *, mmap: bool = True) -> np.ndarray[Any, Any]:
     Mapping first also means a header that claims more data than the file holds fails cleanly
     instead of allocating it.
     """
-    from ..errors import FormatError
-
     _check_npy_header(path)
     try:
         with warnings.catch_warnings():
@@ -131,8 +127,6 @@ def load_npy(path: Path, *, mmap: bool = True) -> np.ndarray[Any, Any]:
 def _check_npy_header(path: Path) -> None:
     """numpy reads a ``.npy`` header of the length the file declares (up to 4 GiB for versions 2
     and 3) before it checks it: check the declared length against the file first."""
-    from ..errors import FormatError
-
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:
