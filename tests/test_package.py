@@ -71,3 +71,24 @@ def test_subpackage_all_names_exist(module: str) -> None:
     assert len(set(mod.__all__)) == len(mod.__all__) > 0
     for name in mod.__all__:
         assert hasattr(mod, name), f"{module}.{name}"
+
+
+def test_require_names_the_extra_or_the_package() -> None:
+    import json as json_module
+
+    import pytest
+
+    from embedlab.errors import MissingDependencyError
+    from embedlab.optional import require
+
+    assert require("json", "x") is json_module
+    with pytest.raises(
+        MissingDependencyError,
+        match=r"^HNSW indexes need no_such_mod: pip install 'embedlab\[search\]'$",
+    ):
+        require("no_such_mod", "search", "HNSW indexes")
+    with pytest.raises(
+        MissingDependencyError,
+        match=r"^UMAP needs no_such_mod: pip install umap-learn \(or use method='pca'\)$",
+    ):
+        require("no_such_mod", None, "UMAP", package="umap-learn", instead="use method='pca'")

@@ -78,11 +78,22 @@ class MissingDependencyError(EmbedlabError, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
 
 
-def missing_dependency(module: str, extra: str) -> MissingDependencyError:
-    """Build the error for a missing optional module, e.g. ``missing_dependency("jieba", "zh")``."""
+def missing_dependency(
+    module: str,
+    extra: str | None,
+    feature: str | None = None,
+    *,
+    package: str | None = None,
+    instead: str | None = None,
+) -> MissingDependencyError:
+    """The error for a missing optional module: ``missing_dependency("jieba", "zh", "Chinese
+    segmentation")`` -> ``Chinese segmentation needs jieba: pip install 'embedlab[zh]'``. With
+    ``extra=None`` the command names the package itself (``package``, default the module);
+    ``instead`` adds what works without it."""
+    command = f"pip install 'embedlab[{extra}]'" if extra else f"pip install {package or module}"
+    alternative = f" (or {instead})" if instead else ""
     return MissingDependencyError(
-        f"{module} is required for this feature but is not installed; "
-        f"install it with: pip install 'embedlab[{extra}]'"
+        f"{feature or 'this feature'} needs {module}: {command}{alternative}"
     )
 
 

@@ -44,12 +44,9 @@ def serve(
     ] = None,
 ) -> None:
     """Serve /v1/embeddings (OpenAI-compatible), /v1/search, /v1/faq/ask; docs at /docs."""
-    try:
-        import uvicorn
-    except ImportError as e:
-        from ..errors import MissingDependencyError
+    from ..optional import require
 
-        raise MissingDependencyError("serving needs uvicorn: pip install 'embedlab[server]'") from e
+    uvicorn = require("uvicorn", "server", "serving")
     from ..server.app import create_app
     from ..server.config import ServerConfig
     from ..server.guards import uvicorn_options

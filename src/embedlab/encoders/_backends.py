@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import FormatError, MissingDependencyError, ParameterError
+from ..errors import FormatError, ParameterError
+from ..optional import require
 
 logger = logging.getLogger(__name__)
 
@@ -24,15 +25,10 @@ IntArray = npt.NDArray[np.int64]
 
 
 def import_torch() -> Any:
-    try:
-        import torch
-        import transformers
-    except ImportError as e:
-        raise MissingDependencyError(
-            "transformer encoders need torch and transformers: pip install 'embedlab[torch]'"
-        ) from e
-    transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-    transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    torch = require("torch", "torch", "transformer models")
+    transformers = require("transformers", "torch", "transformer models")
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
     return torch
 
 
@@ -134,12 +130,7 @@ class OnnxBackend:
     """An ONNX Runtime session over an exported model (see :mod:`embedlab.encoders.onnx`)."""
 
     def __init__(self, file: Path, *, threads: int | None = None) -> None:
-        try:
-            import onnxruntime as ort
-        except ImportError as e:
-            raise MissingDependencyError(
-                "the ONNX backend needs onnxruntime: pip install 'embedlab[onnx]'"
-            ) from e
+        ort = require("onnxruntime", "onnx", "the ONNX backend")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or (os.cpu_count() or 1)
         options.inter_op_num_threads = 1

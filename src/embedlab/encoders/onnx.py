@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MissingDependencyError
 from ..files import atomic_dir
+from ..optional import require
 from ._backends import import_torch
 from .folders import Pipeline, read_pipeline, resolve_model
 
@@ -194,15 +194,11 @@ def quantize_int8(source: Path, target: Path, *, block_size: int = 64) -> Path:
     of every MatMul (one activation scale per tensor) ran 1.9x fp32 but its worst cosine was 0.972
     on short sentences; SmoothQuant-style rescaling did not help.
     """
-    try:
-        import onnx
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        MatMulNBitsQuantizer = _nbits_quantizer()
-    except ImportError as e:
-        raise MissingDependencyError(
-            "int8 quantization needs onnxruntime and onnx-ir: pip install 'embedlab[onnx]'"
-        ) from e
+    onnx = require("onnx", "onnx", "int8 quantization")
+    require("onnx_ir", "onnx", "int8 quantization")
+    quantization = require("onnxruntime.quantization", "onnx", "int8 quantization")
+    QuantType, quantize_dynamic = quantization.QuantType, quantization.quantize_dynamic
+    MatMulNBitsQuantizer = _nbits_quantizer()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         quantizer = MatMulNBitsQuantizer(

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import MissingDependencyError, ParameterError
+from ..errors import ParameterError
+from ..optional import require
 
 logger = logging.getLogger(__name__)
 
@@ -27,13 +28,7 @@ Matrix = npt.NDArray[np.float32]
 
 
 def _sklearn() -> Any:
-    try:
-        import sklearn
-    except ImportError as e:
-        raise MissingDependencyError(
-            "classification and clustering tasks need scikit-learn: pip install 'embedlab[viz]'"
-        ) from e
-    return sklearn
+    return require("sklearn", "viz", "classification and clustering tasks")
 
 
 @dataclass(frozen=True)

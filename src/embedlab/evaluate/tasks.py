@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import FormatError, ParameterError, check_choice
+from ..optional import require
 from .loaders import read_columns
 
 logger = logging.getLogger(__name__)
@@ -107,13 +108,10 @@ def load_task(path: str | os.PathLike[str]) -> TaskSpec:
     text = p.read_text(encoding="utf-8")
     try:
         if p.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
+            yaml = require("yaml", None, "YAML task specs (or write JSON)", package="pyyaml")
             raw = yaml.safe_load(text)
         else:
             raw = json.loads(text)
-    except ImportError as e:
-        raise ParameterError("YAML specs need pyyaml (pip install pyyaml); or write JSON") from e
     except (json.JSONDecodeError, ValueError) as e:
         raise FormatError(p, f"not a valid task spec: {e}") from e
     if not isinstance(raw, dict) or "type" not in raw:

@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import FormatError, MissingDependencyError, ParameterError
+from ..errors import FormatError, ParameterError
 from ..files import atomic_file, compression_of, open_read
+from ..optional import require
 
 logger = logging.getLogger(__name__)
 
@@ -159,14 +160,8 @@ def _read_csv(
 
 
 def _pyarrow() -> Any:
-    try:
-        import pyarrow
-        import pyarrow.parquet
-    except ImportError as e:
-        raise MissingDependencyError(
-            "parquet files need pyarrow: pip install 'embedlab[parquet]'"
-        ) from e
-    return pyarrow
+    require("pyarrow.parquet", "parquet", "parquet files")
+    return require("pyarrow", "parquet", "parquet files")
 
 
 def _read_parquet(path: Path, field: str, id_field: str | None) -> tuple[list[str], list[str]]:

@@ -28,7 +28,8 @@ from typing import Any, Literal
 
 import regex
 
-from ..errors import MissingDependencyError, ParameterError, check_choice
+from ..errors import ParameterError, check_choice
+from ..optional import require
 
 logger = logging.getLogger(__name__)
 
@@ -39,14 +40,8 @@ _HAN = regex.compile(r"\p{Han}+")
 
 
 def _tokenizers() -> Any:
-    try:
-        import tokenizers
-        import transformers  # noqa: F401  (PreTrainedTokenizerFast wraps the result)
-    except ImportError as e:
-        raise MissingDependencyError(
-            "training tokenizers needs tokenizers and transformers: pip install 'embedlab[torch]'"
-        ) from e
-    return tokenizers
+    require("transformers", "torch", "training tokenizers")  # its fast tokenizer wraps the result
+    return require("tokenizers", "torch", "training tokenizers")
 
 
 def corpus_lines(

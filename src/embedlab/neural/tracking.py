@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .._progress import progress
-from ..errors import MissingDependencyError
+from ..optional import require
 
 logger = logging.getLogger(__name__)
 
@@ -81,20 +81,12 @@ class Tracker:
 
 
 def _summary_writer(folder: Path, purge_step: int | None) -> Any:
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError as e:
-        raise MissingDependencyError(
-            "TensorBoard logging needs tensorboard: pip install 'embedlab[train]'"
-        ) from e
+    require("tensorboard", "train", "TensorBoard logging")
+    from torch.utils.tensorboard import SummaryWriter
+
     return SummaryWriter(log_dir=str(folder), purge_step=purge_step)
 
 
 def _wandb_run(project: str, mode: str | None, folder: Path, config: dict[str, Any]) -> Any:
-    try:
-        import wandb
-    except ImportError as e:
-        raise MissingDependencyError(
-            "Weights & Biases logging needs wandb: pip install wandb (or drop --wandb)"
-        ) from e
-    return wandb.init(project=project, mode=mode, dir=str(folder), config=config)  # type: ignore[arg-type]
+    wandb = require("wandb", None, "Weights & Biases logging", instead="drop --wandb")
+    return wandb.init(project=project, mode=mode, dir=str(folder), config=config)

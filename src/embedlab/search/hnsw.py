@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import FormatError, MissingDependencyError, ParameterError
+from ..errors import FormatError, ParameterError
 from ..files import atomic_dir
+from ..optional import require
 from .base import Hits, Metric, as_matrix, check_ids, check_k, check_metric, missing
 from .exact import read_header, reading
 
@@ -36,13 +37,7 @@ _BRUTE_FORCE = 2000  # a filter leaving at most this many ids is scored exactly
 
 
 def _hnswlib() -> Any:
-    try:
-        import hnswlib
-    except ImportError as e:
-        raise MissingDependencyError(
-            "HNSW indexes need hnswlib: pip install 'embedlab[search]'"
-        ) from e
-    return hnswlib
+    return require("hnswlib", "search", "HNSW indexes")
 
 
 class HNSWIndex:

@@ -29,24 +29,22 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MissingDependencyError, ParameterError
+from ..errors import ParameterError
+from ..optional import require
 from .batcher import MicroBatcher, QueueFull
 from .config import ServerConfig
 from .guards import BodyGuard, bearer_matches, error_body, short
 
-try:  # this module is imported only to build an app; the package itself stays light
-    from fastapi import Depends, FastAPI, HTTPException, Request
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.openapi.docs import get_swagger_ui_html
-    from fastapi.responses import HTMLResponse, JSONResponse, Response
-    from pydantic import ValidationError
-    from starlette.exceptions import HTTPException as StarletteHTTPException
-except ImportError as e:  # pragma: no cover - exercised without the extra
-    raise MissingDependencyError(
-        "the server needs fastapi and uvicorn: pip install 'embedlab[server]'"
-    ) from e
+# this module is imported only to build an app; the package itself stays light
+require("fastapi", "server", "the server")
+from fastapi import Depends, FastAPI, HTTPException, Request  # noqa: E402
+from fastapi.exceptions import RequestValidationError  # noqa: E402
+from fastapi.openapi.docs import get_swagger_ui_html  # noqa: E402
+from fastapi.responses import HTMLResponse, JSONResponse, Response  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 
-from .schemas import AskRequest, EmbeddingRequest, SearchRequest
+from .schemas import AskRequest, EmbeddingRequest, SearchRequest  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,8 @@ import logging
 from collections.abc import Sequence
 from functools import lru_cache
 
-from ..errors import MissingDependencyError, ParameterError
+from ..errors import ParameterError
+from ..optional import require
 
 logger = logging.getLogger(__name__)
 
@@ -21,10 +22,8 @@ class Lemmatizer:
     """Map tokens to lemmas in ``lang`` (ISO 639-1, e.g. "en", "fr", "de"); unknown tokens pass."""
 
     def __init__(self, lang: str = "en", *, cache_size: int = 1 << 16) -> None:
-        try:
-            import simplemma
-        except ImportError as e:  # a core dependency, but say how to fix a broken install
-            raise MissingDependencyError("simplemma is missing: pip install simplemma") from e
+        # a core dependency, but a broken install is told how to fix it
+        simplemma = require("simplemma", None, "lemmatization")
         if not _supported(lang):
             raise ParameterError(
                 f"The 'lang' parameter of Lemmatizer must be a language simplemma "

@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 import regex
 
-from ..errors import MissingDependencyError, check_choice
+from ..errors import check_choice
+from ..optional import require
 from .normalize import NormalForm, normalize
 from .stopwords import stopwords as _stopword_list
 
@@ -55,13 +56,7 @@ def segment_chinese(text: str) -> list[str]:
     """Segment a run of Chinese characters into words with jieba (loaded once, quietly)."""
     global _JIEBA
     if _JIEBA is None:
-        try:
-            import jieba
-        except ImportError as e:
-            raise MissingDependencyError(
-                "jieba is required to segment Chinese text; install it with: "
-                "pip install 'embedlab[zh]' (or pass chinese='chars')"
-            ) from e
+        jieba = require("jieba", "zh", "segmenting Chinese", instead="pass chinese='chars'")
         jieba.setLogLevel(logging.WARNING)
         _JIEBA = jieba.lcut
     return _JIEBA(text)

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import MissingDependencyError, ParameterError
+from ..errors import ParameterError
 from ..files import atomic_file
+from ..optional import require
 from .html import PALETTE
 
 logger = logging.getLogger(__name__)
@@ -26,15 +27,9 @@ __all__ = ["pyplot", "scatter_png"]
 
 def pyplot() -> Any:
     """matplotlib.pyplot on the Agg backend, or an error naming the extra."""
-    try:
-        import matplotlib
+    require("matplotlib", "viz", "PNG plots").use("Agg")
+    import matplotlib.pyplot as plt
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as e:
-        raise MissingDependencyError(
-            "PNG plots need matplotlib: pip install 'embedlab[viz]'"
-        ) from e
     return plt
 
 

@@ -16,7 +16,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import MissingDependencyError, ParameterError, check_choice
+from ..errors import ParameterError, check_choice
+from ..optional import require
 
 logger = logging.getLogger(__name__)
 
@@ -34,21 +35,13 @@ def project(x: npt.ArrayLike, method: Method = "pca", *, seed: int = 0) -> npt.N
     if method == "pca":
         return _pca(data)
     if method == "tsne":
-        try:
-            from sklearn.manifold import TSNE
-        except ImportError as e:
-            raise MissingDependencyError(
-                "t-SNE needs scikit-learn: pip install 'embedlab[viz]'"
-            ) from e
+        TSNE = require("sklearn.manifold", "viz", "t-SNE").TSNE
         perplexity = float(min(30.0, max(2.0, (len(data) - 1) / 3)))
         out = TSNE(
             n_components=2, perplexity=perplexity, metric="cosine", init="pca", random_state=seed
         ).fit_transform(data)
         return np.asarray(out, dtype=np.float32)
-    try:
-        import umap
-    except ImportError as e:
-        raise MissingDependencyError("UMAP needs umap-learn: pip install 'embedlab[viz]'") from e
+    umap = require("umap", "viz", "UMAP", package="umap-learn")
     reducer = umap.UMAP(
         n_components=2,
         metric="cosine",

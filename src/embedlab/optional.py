@@ -1,0 +1,34 @@
+"""The one guard for optional dependencies (the ground floor): ``require(module, extra)``.
+
+``require("hnswlib", "search", "HNSW indexes")`` returns the imported module, or raises
+:class:`~embedlab.errors.MissingDependencyError` saying what needs it and which ``pip install``
+brings it: ``HNSW indexes need hnswlib: pip install 'embedlab[search]'``. Heavy dependencies are
+imported only where they are used, through this function, so ``import embedlab`` stays light.
+This module imports nothing optional itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from .errors import missing_dependency
+
+__all__ = ["require"]
+
+
+def require(
+    module: str,
+    extra: str | None,
+    feature: str | None = None,
+    *,
+    package: str | None = None,
+    instead: str | None = None,
+) -> ModuleType:
+    """``module`` imported, or a MissingDependencyError naming ``extra`` (an embedlab extra) or,
+    for a package no extra brings, ``package`` (its PyPI name, default the module's); ``instead``
+    says what works without it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise missing_dependency(module, extra, feature, package=package, instead=instead) from e
