@@ -84,11 +84,11 @@ def test_require_names_the_extra_or_the_package() -> None:
     assert require("json", "x") is json_module
     with pytest.raises(
         MissingDependencyError,
-        match=r"^HNSW indexes need no_such_mod: pip install 'embedlab\[search\]'$",
+        match=r"^no_such_mod is needed for HNSW indexes: pip install 'embedlab\[search\]'$",
     ):
         require("no_such_mod", "search", "HNSW indexes")
     with pytest.raises(
         MissingDependencyError,
-        match=r"^UMAP needs no_such_mod: pip install umap-learn \(or use method='pca'\)$",
+        match=r"^no_such_mod is needed for UMAP: pip install umap-learn \(or use method='pca'\)$",
     ):
         require("no_such_mod", None, "UMAP", package="umap-learn", instead="use method='pca'")

@@ -87,13 +87,13 @@ def missing_dependency(
     instead: str | None = None,
 ) -> MissingDependencyError:
     """The error for a missing optional module: ``missing_dependency("jieba", "zh", "Chinese
-    segmentation")`` -> ``Chinese segmentation needs jieba: pip install 'embedlab[zh]'``. With
+    segmentation")`` -> ``jieba is needed for Chinese segmentation: pip install 'embedlab[zh]'``. With
     ``extra=None`` the command names the package itself (``package``, default the module);
     ``instead`` adds what works without it."""
     command = f"pip install 'embedlab[{extra}]'" if extra else f"pip install {package or module}"
     alternative = f" (or {instead})" if instead else ""
     return MissingDependencyError(
-        f"{feature or 'this feature'} needs {module}: {command}{alternative}"
+        f"{module} is needed for {feature or 'this feature'}: {command}{alternative}"
     )
 
 

@@ -2,7 +2,7 @@
 
 ``require("hnswlib", "search", "HNSW indexes")`` returns the imported module, or raises
 :class:`~embedlab.errors.MissingDependencyError` saying what needs it and which ``pip install``
-brings it: ``HNSW indexes need hnswlib: pip install 'embedlab[search]'``. Heavy dependencies are
+brings it: ``hnswlib is needed for HNSW indexes: pip install 'embedlab[search]'``. Heavy dependencies are
 imported only where they are used, through this function, so ``import embedlab`` stays light.
 This module imports nothing optional itself.
 """
