@@ -21,8 +21,8 @@ from pathlib import Path
 from _common import SHARED, machine, table
 from embedlab.apps import FAQ
 from embedlab.encoders import TransformerEncoder
-from embedlab.evaluate.loaders import read_columns
 from embedlab.evaluate.retrieval import load_stackfaq
+from embedlab.records import read_columns
 
 
 def stackfaq() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

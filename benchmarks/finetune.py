@@ -121,9 +121,9 @@ def chn() -> list[list[str]]:
 def contrastive() -> list[list[str]]:
     from embedlab.encoders import TransformerEncoder
     from embedlab.evaluate import evaluate
-    from embedlab.evaluate.loaders import read_columns
     from embedlab.evaluate.tasks import TaskSpec
     from embedlab.neural import TextPairs, finetune_contrastive
+    from embedlab.records import read_columns
 
     sts = SHARED / "sts" / "stsb"
     cols = {"a": 0, "b": 1, "score": 2}

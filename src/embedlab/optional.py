@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any
 
 from .errors import missing_dependency
 
-__all__ = ["require"]
+__all__ = ["pyplot", "require"]
 
 
 def require(
@@ -32,3 +33,13 @@ def require(
         return importlib.import_module(module)
     except ImportError as e:
         raise missing_dependency(module, extra, feature, package=package, instead=instead) from e
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (files, no screen), or an error naming the extra.
+
+    Here, not in ``viz``, because the layers below ``viz`` write PNGs too (an evaluation report's
+    charts, a classifier's confusion matrix).
+    """
+    require("matplotlib", "viz", "PNG plots").use("Agg")
+    return require("matplotlib.pyplot", "viz", "PNG plots")

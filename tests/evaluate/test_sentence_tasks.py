@@ -12,7 +12,6 @@ import pytest
 from embedlab import Vectors
 from embedlab.errors import FormatError, ParameterError
 from embedlab.evaluate.classification import cluster_scores, probe_scores
-from embedlab.evaluate.loaders import read_columns
 from embedlab.evaluate.retrieval import (
     load_beir,
     load_faq,
@@ -23,6 +22,7 @@ from embedlab.evaluate.retrieval import (
 from embedlab.evaluate.runner import evaluate
 from embedlab.evaluate.sentence import docsim_scores, pair_scores, sts_scores
 from embedlab.evaluate.tasks import load_task, resolve_tasks
+from embedlab.records import read_columns
 
 
 def unit(x: np.ndarray) -> np.ndarray:

@@ -188,7 +188,7 @@ RECORDS = {
 
 def fuzz_records(fuzz: settings, work: Path, name: str, data: bytes) -> None:
     """Record files (``index build``, ``embed``, FAQ input) and corpora (the trainers)."""
-    from embedlab.io.tables import read_records
+    from embedlab.records import read_records
     from embedlab.text import Corpus
 
     @fuzz
@@ -247,7 +247,7 @@ def main(max_examples: int) -> None:
 
         (work / "corpus.txt").write_bytes(RECORDS["corpus.txt"])
         list(Corpus(work / "corpus.txt"))  # loads jieba's dictionary (Chinese in the corpus)
-        from embedlab.io.tables import read_records
+        from embedlab.records import read_records
 
         for name in ("docs.jsonl", "docs.csv"):
             (work / name).write_bytes(RECORDS[name])

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from embedlab.errors import FormatError, ParameterError
-from embedlab.io.tables import read_texts, write_embeddings
+from embedlab.io.tables import write_embeddings
+from embedlab.records import read_texts
 
 
 def test_txt_skips_blank_lines_and_ids_are_line_numbers(tmp_path: Path) -> None:

@@ -161,7 +161,7 @@ ASKED = (
 def _faq(encoder: Any) -> None:
     """An FAQ collection from the bundled sample: built, calibrated on held-out phrasings, asked."""
     from ..apps import FAQ
-    from ..evaluate.loaders import read_columns
+    from ..records import read_columns
 
     _title("7. FAQ answering: a collection from a bundled sample, calibrated, then asked")
     rows = read_columns(_data("faq_sample.csv"), {"id": "id", "q": "question", "a": "answer"})

@@ -1,6 +1,6 @@
 """``embedlab embed``, ``embedlab distill`` and ``embedlab encoders export-onnx``: thin shells.
 
-``embed`` reads records (:func:`embedlab.io.tables.read_texts`), encodes them with
+``embed`` reads records (:func:`embedlab.records.read_texts`), encodes them with
 :func:`embedlab.encoders.load_encoder` (the offline all-MiniLM-L6-v2 when ``--model`` is not given)
 and writes ``.npy`` + ids or ``.parquet`` (:func:`embedlab.io.tables.write_embeddings`).
 """
@@ -51,7 +51,8 @@ def embed(
 ) -> None:
     """Embed every text of INPUT with a sentence encoder."""
     from ..encoders import StaticEncoder, load_encoder
-    from ..io.tables import read_texts, write_embeddings
+    from ..io.tables import write_embeddings
+    from ..records import read_texts
 
     ids, texts = read_texts(input, field=field, id_field=id_field)
     options = {} if threads is None else {"threads": threads}

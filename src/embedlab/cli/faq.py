@@ -38,7 +38,7 @@ def build(
     from ..apps import FAQ
     from ..encoders import load_encoder
     from ..errors import FormatError
-    from ..evaluate.loaders import read_columns
+    from ..records import read_columns
 
     columns = {"q": question, "a": answer}
     try:
@@ -93,7 +93,7 @@ def evaluate(
     model: ModelOpt = None,
 ) -> None:
     """Accuracy, MRR and precision/coverage on held-out questions; optionally calibrate."""
-    from ..evaluate.loaders import read_columns
+    from ..records import read_columns
 
     cols = read_columns(held_out, {"q": question, "id": answer_id})
     faq = _open(folder, model)

@@ -18,7 +18,7 @@ ModelOpt = Annotated[
 
 
 def _records(input: Path, field: str, id_field: str, meta: Optional[str]):  # type: ignore[no-untyped-def]
-    from ..io.tables import read_records
+    from ..records import read_records
 
     fields = [m.strip() for m in meta.split(",") if m.strip()] if meta else None
     return read_records(input, field=field, id_field=id_field, meta_fields=fields)

@@ -262,7 +262,7 @@ def predict(
     from ..neural import LabeledTexts, TextClassifier
 
     if input_file is not None:
-        from ..evaluate.loaders import read_columns
+        from ..records import read_columns
 
         items = [str(t) for t in read_columns(input_file, {"text": _column(text)})["text"]]
     elif texts:

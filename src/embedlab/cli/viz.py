@@ -53,12 +53,12 @@ def viz_texts(
 
     labels = None
     if label is not None:
-        from ..evaluate.loaders import read_columns
+        from ..records import read_columns
 
         cols = read_columns(input, {"text": field, "label": label})
         texts, labels = cols["text"][:limit], [str(x) for x in cols["label"][:limit]]
     else:
-        from ..io.tables import read_texts
+        from ..records import read_texts
 
         texts = read_texts(input, field=field)[1][:limit]
     encoder = load_encoder(model)

@@ -44,7 +44,7 @@ def load_encoder(
     **options: Any,
 ) -> Encoder:
     """A ready encoder for ``model``: a StaticEncoder folder (``static_encoder.json``) opens as one,
-    a biLM folder (``bilm.json``) as a :class:`~embedlab.neural.BiLMEncoder`, an ONNX export runs
+    a biLM folder (``bilm.json``) as a :class:`~embedlab.encoders.bilm.BiLMEncoder`, an ONNX export runs
     on ONNX Runtime, anything else (hub id, transformers or
     sentence-transformers folder, None for the offline default) becomes a
     :class:`TransformerEncoder` with ``backend``/``int8``/``options``."""
@@ -53,7 +53,7 @@ def load_encoder(
         if (folder / "static_encoder.json").exists():
             return StaticEncoder.load(folder)
         if (folder / "bilm.json").exists():  # embedlab pretrain bilm
-            from ..neural.bilm import BiLMEncoder
+            from .bilm import BiLMEncoder
 
             return BiLMEncoder(folder, **options)
         if (folder / "onnx" / "model.onnx").exists() and not any(folder.glob("*.safetensors")):

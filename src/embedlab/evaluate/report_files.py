@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import atomic_file
-from ..viz.plots import pyplot
+from ..optional import pyplot
 from .runner import EvalReport
 
 logger = logging.getLogger(__name__)

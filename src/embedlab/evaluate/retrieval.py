@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import FormatError, ParameterError
-from .loaders import read_columns
+from ..records import read_columns
 
 logger = logging.getLogger(__name__)
 

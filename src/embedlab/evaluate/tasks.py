@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from ..errors import FormatError, ParameterError, check_choice
 from ..optional import require
-from .loaders import read_columns
+from ..records import read_columns
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@
 puts a classification head on any encoder folder or hub id (a sentence-transformers folder works:
 its transformer is used) and fine-tunes the whole model with :func:`embedlab.neural.training.train`.
 Data: CSV / TSV / JSONL with a text column, an optional second text (pairs) and a label column,
-read by :func:`embedlab.evaluate.loaders.read_columns` (errors name file, line and column); or a
+read by :func:`embedlab.records.read_columns` (errors name file, line and column); or a
 :class:`LabeledTexts` built in memory. Without a validation file a stratified ``validation_split``
 is held out (seeded). Batches group texts of similar length (shuffled groups) to waste little
 padding; ``class_weights="balanced"`` weighs the loss against imbalance; the best validation
@@ -76,7 +76,7 @@ class LabeledTexts:
         **kw: Any,
     ) -> LabeledTexts:
         """Read columns ``text``, ``label`` (and ``pair``) by header name or 0-based position."""
-        from ..evaluate.loaders import read_columns
+        from ..records import read_columns
 
         columns: dict[str, Column] = {"text": text, "label": label}
         if pair is not None:
@@ -149,7 +149,7 @@ class ClassificationReport:
         with atomic_file(folder / "report.json") as f:
             f.write(json.dumps(self.__dict__, indent=1).encode())
         try:
-            from ..viz.plots import pyplot
+            from ..optional import pyplot
 
             plt = pyplot()
         except ImportError as e:

@@ -66,7 +66,7 @@ class TextPairs:
         **kw: Any,
     ) -> TextPairs:
         """Read columns by header name or 0-based position (errors name file, line, column)."""
-        from ..evaluate.loaders import read_columns
+        from ..records import read_columns
 
         columns: dict[str, Column] = {"anchor": anchor, "positive": positive}
         if negative is not None:

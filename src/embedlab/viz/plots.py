@@ -10,27 +10,18 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import ParameterError
 from ..files import atomic_file
-from ..optional import require
+from ..optional import pyplot
 from .html import PALETTE
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["pyplot", "scatter_png"]
-
-
-def pyplot() -> Any:
-    """matplotlib.pyplot on the Agg backend, or an error naming the extra."""
-    require("matplotlib", "viz", "PNG plots").use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+__all__ = ["pyplot", "scatter_png"]  # pyplot: re-exported from embedlab.optional
 
 
 def scatter_png(

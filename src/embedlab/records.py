@@ -1,0 +1,360 @@
+"""The one reader of record files (the ground floor): CSV / TSV / JSONL / Parquet / plain lines.
+
+Two views of the same parsing:
+
+- ``read_columns("stsb-en-test.csv", {"text1": 0, "text2": 1, "score": 2}, numeric=["score"])``
+  -> ``{"text1": [...], "text2": [...], "score": [...]}`` (evaluation data, training pairs). Columns
+  are named by header name or by 0-based position; ``header=None`` guesses (a header is assumed
+  when any column is named, or when the first row's numeric columns do not parse). ``.txt`` and
+  ``.tsv`` are tab-separated, ``.jsonl`` / ``.json`` one object per line, anything else CSV.
+- ``read_records("docs.jsonl", field="text", id_field="id", meta_fields=["lang"])`` ->
+  ``(ids, texts, metadata)`` (what ``embed`` and ``index build`` read), in one pass: ``.txt`` is
+  one text per line (blank lines skipped; the id is the line number), ``.jsonl`` / ``.csv`` /
+  ``.tsv`` name the text, id and metadata fields, ``.parquet`` its columns (pyarrow). Ids default
+  to line / row numbers (1-based). ``read_texts`` is the same without metadata.
+
+Quoted CSV fields may hold commas, quotes and newlines; ``.gz`` / ``.bz2`` work; a UTF-8 BOM is
+skipped; ``encoding="latin-1"`` reads old files. Every problem is a :class:`FormatError` naming the
+file, the line (1-based) and the column or field: a missing column, a short row, a non-numeric
+value in a numeric column, invalid JSON, an empty file. This module knows nothing of tasks,
+encoders or vectors.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import os
+from collections.abc import Collection, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import FormatError, ParameterError
+from .files import compression_of, open_read
+from .optional import require
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["read_columns", "read_records", "read_texts"]
+
+Column = str | int
+_RECORD_KINDS = (".txt", ".jsonl", ".csv", ".tsv", ".parquet")
+
+
+def _name(path: Path) -> str:
+    """The file name without a compression suffix, lowercased: ``"A.JSONL.gz" -> "a.jsonl"``."""
+    name = path.name.lower()
+    return name.rsplit(".", 1)[0] if compression_of(path) is not None else name
+
+
+def _json_records(path: Path, stream: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line, object)`` for each non-blank line of a JSONL stream."""
+    for line, raw in enumerate(stream, 1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise FormatError(path, f"not valid JSON: {e.msg}", line=line) from e
+        if not isinstance(record, dict):
+            raise FormatError(
+                path, f"expected a JSON object, found {type(record).__name__}", line=line
+            )
+        yield line, record
+
+
+# -- columns ------------------------------------------------------------------------------------
+def read_columns(
+    path: str | os.PathLike[str],
+    columns: Mapping[str, Column],
+    *,
+    numeric: Collection[str] = (),
+    header: bool | None = None,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+) -> dict[str, list[Any]]:
+    """The requested columns of a data file, by name; numeric ones as floats."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no such data file: {p}")
+    unknown = set(numeric) - set(columns)
+    if unknown:
+        raise ParameterError(f"numeric names columns that are not requested: {sorted(unknown)}")
+    layout = delimiter
+    if layout is None:
+        name = _name(p)
+        layout = (
+            "jsonl" if name.endswith((".jsonl", ".json"))
+            else "\t" if name.endswith((".tsv", ".txt", ".tab"))
+            else ","
+        )  # fmt: skip
+    with open_read(p) as raw:
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+        try:
+            if layout == "jsonl":
+                out = _jsonl_columns(p, text, columns)
+            else:
+                out = _delimited_columns(p, text, columns, numeric, header, layout)
+        except UnicodeDecodeError as e:
+            raise FormatError(p, f"not valid {encoding} ({e.reason}); pass encoding=") from e
+    rows = out.pop("__line__")
+    if not rows:
+        raise FormatError(p, "no data rows")
+    for name in numeric:
+        out[name] = [_number(p, v, name, line) for v, line in zip(out[name], rows)]
+    return out
+
+
+def _number(path: Path, value: Any, column: str, line: int) -> float:
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise FormatError(
+                path, f"column {column!r}: expected a number, found {value!r}", line=line
+            ) from None
+    if not math.isfinite(number):
+        raise FormatError(
+            path, f"column {column!r}: expected a finite number, found {value!r}", line=line
+        )
+    return number
+
+
+def _delimited_columns(
+    path: Path,
+    text: io.TextIOWrapper,
+    columns: Mapping[str, Column],
+    numeric: Collection[str],
+    header: bool | None,
+    delimiter: str,
+) -> dict[str, list[Any]]:
+    reader = csv.reader(text, delimiter=delimiter)
+    out: dict[str, list[Any]] = {name: [] for name in columns}
+    out["__line__"] = []
+    first: list[str] | None = None
+    index: dict[str, int] = {}
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if first is None:
+                first = row
+                if first and first[0].startswith("\ufeff"):
+                    first[0] = first[0][1:]
+                has_header = _guess_header(first, columns, numeric) if header is None else header
+                index = _index(path, first if has_header else None, columns)
+                if has_header:
+                    continue
+            for name, col in index.items():
+                if col >= len(row):
+                    raise FormatError(
+                        path,
+                        f"column {name!r} (position {col}) is missing: the row has {len(row)} "
+                        f"fields",
+                        line=line,
+                    )
+                out[name].append(row[col])
+            out["__line__"].append(line)
+    except csv.Error as e:
+        raise FormatError(path, f"unreadable row ({e})", line=reader.line_num) from e
+    return out
+
+
+def _guess_header(row: list[str], columns: Mapping[str, Column], numeric: Collection[str]) -> bool:
+    if any(isinstance(c, str) for c in columns.values()):
+        return True
+    for name in numeric:
+        col = columns[name]
+        if isinstance(col, int) and col < len(row):
+            try:
+                float(row[col])
+            except ValueError:
+                return True
+    return False
+
+
+def _index(path: Path, header: list[str] | None, columns: Mapping[str, Column]) -> dict[str, int]:
+    index = {}
+    for name, col in columns.items():
+        if isinstance(col, int):
+            index[name] = col
+        elif header is None:
+            raise ParameterError(f"column {name!r} is named {col!r} but the file has no header")
+        elif col not in header:
+            raise FormatError(
+                path, f"expected a column {col!r} ({name}) in the header, found {header}", line=1
+            )
+        else:
+            index[name] = header.index(col)
+    return index
+
+
+def _jsonl_columns(
+    path: Path, text: io.TextIOWrapper, columns: Mapping[str, Column]
+) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {name: [] for name in columns}
+    out["__line__"] = []
+    for line, record in _json_records(path, text):
+        for name, key in columns.items():
+            if str(key) not in record:
+                raise FormatError(
+                    path, f"expected a field {key!r} ({name}), found {sorted(record)}", line=line
+                )
+            out[name].append(record[str(key)])
+        out["__line__"].append(line)
+    return out
+
+
+# -- records ------------------------------------------------------------------------------------
+Records = tuple[list[str], list[str], list[dict[str, Any]]]
+
+
+def read_texts(
+    path: str | os.PathLike[str], *, field: str = "text", id_field: str | None = "id"
+) -> tuple[list[str], list[str]]:
+    """``(ids, texts)`` from a record file; ids default to line / row numbers (1-based)."""
+    ids, texts, _ = read_records(path, field=field, id_field=id_field)
+    return ids, texts
+
+
+def read_records(
+    path: str | os.PathLike[str],
+    *,
+    field: str = "text",
+    id_field: str | None = "id",
+    meta_fields: list[str] | None = None,
+) -> Records:
+    """``(ids, texts, metadata)``: each record's text, its id, and its ``meta_fields``."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no such file: {p}")
+    name = _name(p)
+    kind = next(
+        (k for k in _RECORD_KINDS if name.endswith(k)), ".jsonl" if name.endswith(".json") else ""
+    )
+    if not kind:
+        raise ParameterError(
+            f"cannot tell the layout of {p.name}: use a name ending in {', '.join(_RECORD_KINDS)}"
+        )
+    meta = list(meta_fields or [])
+    if kind == ".parquet":
+        return _parquet_records(p, field, id_field, meta)
+    if kind == ".txt" and meta:
+        raise ParameterError(f"{p.name} holds plain lines: it has no fields {meta} to read")
+    with open_read(p) as raw:
+        stream = io.TextIOWrapper(raw, encoding="utf-8", newline="" if kind != ".txt" else None)
+        try:
+            if kind == ".txt":
+                return _line_records(stream)
+            if kind == ".jsonl":
+                return _jsonl_records(p, stream, field, id_field, meta)
+            return _csv_records(p, stream, field, id_field, meta, "\t" if kind == ".tsv" else ",")
+        except UnicodeDecodeError as e:
+            raise FormatError(p, f"not valid UTF-8 ({e.reason})") from e
+
+
+def _line_records(stream: io.TextIOWrapper) -> Records:
+    ids, texts = [], []
+    for number, line in enumerate(stream, 1):
+        text = line.rstrip("\r\n")
+        if text.strip():
+            ids.append(str(number))
+            texts.append(text)
+    return ids, texts, [{} for _ in ids]
+
+
+def _jsonl_records(
+    path: Path, stream: io.TextIOWrapper, field: str, id_field: str | None, meta: list[str]
+) -> Records:
+    ids, texts, metas = [], [], []
+    for number, record in _json_records(path, stream):
+        if field not in record or not isinstance(record[field], str):
+            found = sorted(record) if field not in record else type(record[field]).__name__
+            raise FormatError(
+                path, f"expected a string field {field!r}, found {found}", line=number
+            )
+        missing = [m for m in meta if m not in record]
+        if missing:
+            raise FormatError(
+                path, f"expected a field {missing[0]!r}, found {sorted(record)}", line=number
+            )
+        texts.append(record[field])
+        ids.append(
+            str(record[id_field]) if id_field is not None and id_field in record else str(number)
+        )
+        metas.append({m: record[m] for m in meta})
+    return ids, texts, metas
+
+
+def _csv_records(
+    path: Path,
+    stream: io.TextIOWrapper,
+    field: str,
+    id_field: str | None,
+    meta: list[str],
+    delimiter: str,
+) -> Records:
+    reader = csv.reader(stream, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return [], [], []
+    except csv.Error as e:
+        raise FormatError(path, f"unreadable header ({e})", line=1) from e
+    if header and header[0].startswith("\ufeff"):
+        header[0] = header[0][1:]
+    for name in [field, *meta]:
+        if name not in header:
+            raise FormatError(
+                path, f"expected a column {name!r} in the header, found {header}", line=1
+            )
+    col = header.index(field)
+    id_col = header.index(id_field) if id_field is not None and id_field in header else None
+    meta_cols = {m: header.index(m) for m in meta}
+    ids, texts, metas = [], [], []
+    try:
+        for row in reader:
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise FormatError(
+                    path,
+                    f"expected {len(header)} columns as the header, found {len(row)}",
+                    line=reader.line_num,
+                )
+            texts.append(row[col])
+            ids.append(row[id_col] if id_col is not None else str(len(texts)))
+            metas.append({m: row[c] for m, c in meta_cols.items()})
+    except csv.Error as e:
+        raise FormatError(path, str(e), line=reader.line_num) from e
+    return ids, texts, metas
+
+
+def _parquet_records(path: Path, field: str, id_field: str | None, meta: list[str]) -> Records:
+    require("pyarrow.parquet", "parquet", "parquet files")
+    pa = require("pyarrow", "parquet", "parquet files")
+    try:
+        table = pa.parquet.read_table(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise FormatError(path, f"not a readable parquet file ({e})") from e
+    for name in [field, *meta]:
+        if name not in table.column_names:
+            raise FormatError(path, f"expected a column {name!r}, found {table.column_names}")
+    texts = table.column(field).to_pylist()
+    bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+    if bad is not None:
+        raise FormatError(path, f"row {bad + 1} of column {field!r} is {texts[bad]!r}, not text")
+    if id_field is not None and id_field in table.column_names:
+        ids = [str(x) for x in table.column(id_field).to_pylist()]
+    else:
+        ids = [str(i) for i in range(1, len(texts) + 1)]
+    columns = {m: table.column(m).to_pylist() for m in meta}
+    return ids, texts, [{m: columns[m][n] for m in meta} for n in range(len(texts))]
