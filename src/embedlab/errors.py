@@ -11,6 +11,8 @@ keeps working for code that does not know embedlab::
     │                                        an estimator was used before ``fit``
     └── MissingDependencyError (ImportError) an optional extra is not installed; names the pip command
 
+    LongTextWarning (UserWarning)            inputs longer than an encoder's max_length were cut
+
 This module does not format CLI output: the CLI prints ``ErrorType: message`` for any of these.
 """
 
@@ -22,6 +24,7 @@ __all__ = [
     "EmbedlabError",
     "FormatError",
     "KeyNotFoundError",
+    "LongTextWarning",
     "MissingDependencyError",
     "NotFittedError",
     "ParameterError",
@@ -76,6 +79,10 @@ class NotFittedError(EmbedlabError, ValueError, AttributeError):
 
 class MissingDependencyError(EmbedlabError, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
+
+
+class LongTextWarning(UserWarning):
+    """Some inputs were longer than the encoder's ``max_length`` and were truncated."""
 
 
 def missing_dependency(

@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import missing_dependency
 
-__all__ = ["pyplot", "require"]
+__all__ = ["import_torch", "pyplot", "require"]
 
 
 def require(
@@ -43,3 +43,13 @@ def pyplot() -> Any:
     """
     require("matplotlib", "viz", "PNG plots").use("Agg")
     return require("matplotlib.pyplot", "viz", "PNG plots")
+
+
+def import_torch() -> Any:
+    """torch, with transformers present and quiet (no progress bars or info logs); or an error
+    naming the ``torch`` extra. Every layer that runs a transformer starts here."""
+    torch = require("torch", "torch", "transformer models")
+    transformers = require("transformers", "torch", "transformer models")
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    return torch

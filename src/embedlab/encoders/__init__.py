@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
+from ..errors import LongTextWarning
 from .base import Encoder
 from .distill import distill
 from .folders import DEFAULT_MODEL_NAME
@@ -20,7 +21,7 @@ from .onnx import export_onnx
 from .pooling import Pooling
 from .static import StaticEncoder
 from .tokens import TokenEmbeddings
-from .transformer import LongTextWarning, TransformerEncoder
+from .transformer import TransformerEncoder
 
 __all__ = [
     "DEFAULT_MODEL_NAME",

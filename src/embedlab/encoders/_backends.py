@@ -14,22 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import FormatError, ParameterError
-from ..optional import require
+from ..optional import import_torch, require
+from .base import IntArray
 
 logger = logging.getLogger(__name__)
-
-IntArray = npt.NDArray[np.int64]
-
-
-def import_torch() -> Any:
-    torch = require("torch", "torch", "transformer models")
-    transformers = require("transformers", "torch", "transformer models")
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
-    return torch
 
 
 def load_tokenizer(folder: Path) -> Any:

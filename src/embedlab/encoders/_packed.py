@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backends import IntArray
+from .base import IntArray
 
 
 def supports_packing(model: Any) -> bool:

@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["Encoder", "as_texts", "l2_normalize", "length_sorted_batches", "pad_ids"]
 
 FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
 
 
 @runtime_checkable

@@ -221,7 +221,7 @@ class BiLMEncoder:
         normalize: bool = False,
         device: str = "cpu",
     ) -> None:
-        from ._backends import import_torch
+        from ..optional import import_torch
 
         import_torch()
         from safetensors.torch import load_model

@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..files import atomic_dir
-from ..optional import require
-from ._backends import import_torch
+from ..optional import import_torch, require
 from .folders import Pipeline, read_pipeline, resolve_model
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from ..errors import KeyNotFoundError, ParameterError, check_choice
+from ..errors import KeyNotFoundError, LongTextWarning, ParameterError, check_choice
 from .base import FloatArray, as_texts, check_batch_size, length_sorted_batches, pad_ids
 
 if TYPE_CHECKING:
@@ -94,8 +94,6 @@ def encode_tokens(
         whole = tok([source[i] for i in full_length], truncation=False, verbose=False)["input_ids"]
         cut = sum(len(w) > encoder.max_length for w in whole)
     if cut:
-        from .transformer import LongTextWarning
-
         warnings.warn(
             f"{cut} of {len(items)} texts were longer than max_length={encoder.max_length} "
             "tokens; their token vectors stop there",

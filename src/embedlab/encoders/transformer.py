@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._progress import progress
-from ..errors import ParameterError, check_choice
+from ..errors import LongTextWarning, ParameterError, check_choice
 from ._backends import OnnxBackend, TorchBackend, load_tokenizer
 from .base import (
     FloatArray,
@@ -59,10 +59,6 @@ _CAUSAL_TYPES = {
     "bloom",
     "falcon",
 }
-
-
-class LongTextWarning(UserWarning):
-    """Some inputs were longer than the encoder's ``max_length`` and were truncated."""
 
 
 class TransformerEncoder:

@@ -365,8 +365,8 @@ def finetune_classifier(
 ) -> tuple[TrainResult, ClassificationReport]:
     """Fine-tune ``model`` (None: the offline default MiniLM) for classification; returns the run
     and the validation report. ``extend_vocab``: see the module docstring."""
-    from ..encoders._backends import import_torch
     from ..encoders.folders import read_pipeline, resolve_model
+    from ..optional import import_torch
 
     import_torch()
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -444,7 +444,7 @@ class TextClassifier:
         threads: int | None = None,
         max_length: int = 512,
     ) -> TextClassifier:
-        from ..encoders._backends import import_torch
+        from ..optional import import_torch
 
         torch = import_torch()
         from transformers import AutoModelForSequenceClassification, AutoTokenizer

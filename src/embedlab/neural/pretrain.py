@@ -316,7 +316,7 @@ def pretrain(
     shuffle_buffer: int = 4096,
 ) -> TrainResult:
     """Pretrain a model made from ``config`` on ``corpus``; see the module docstring."""
-    from ..encoders._backends import import_torch
+    from ..optional import import_torch
 
     import_torch()
     from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
