@@ -92,3 +92,15 @@ def test_require_names_the_extra_or_the_package() -> None:
         match=r"^no_such_mod is needed for UMAP: pip install umap-learn \(or use method='pca'\)$",
     ):
         require("no_such_mod", None, "UMAP", package="umap-learn", instead="use method='pca'")
+
+
+def test_rows_normalise_and_truncate() -> None:
+    import numpy as np
+
+    from embedlab.rows import normalize_inplace, normalized, truncated
+
+    x = np.array([[3.0, 4.0, 12.0], [0.0, 0.0, 0.0]], dtype=np.float32)
+    np.testing.assert_allclose(normalized(x), [[3 / 13, 4 / 13, 12 / 13], [0, 0, 0]], rtol=1e-6)
+    assert x[0, 0] == 3.0  # normalized makes a new array
+    np.testing.assert_allclose(truncated(x, 2), [[0.6, 0.8], [0.0, 0.0]], rtol=1e-6)
+    assert normalize_inplace(x) is x and abs(float(np.linalg.norm(x[0])) - 1) < 1e-6

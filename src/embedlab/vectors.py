@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import KeyNotFoundError, ParameterError, check_choice
+from .rows import normalized
 
 if TYPE_CHECKING:
     from .io.registry import FormatName
@@ -323,8 +324,7 @@ class Vectors:
         _check_topn(k)
         limit = self._limit(restrict_vocab)
         k = min(k, limit)
-        qn = np.linalg.norm(q, axis=1, keepdims=True)
-        q = (q / np.where(qn > 0, qn, np.float32(1.0))).astype(np.float32)
+        q = normalized(q)
         indices = np.empty((q.shape[0], k), dtype=np.int64)
         scores = np.empty((q.shape[0], k), dtype=np.float32)
         for start in range(0, q.shape[0], _BLOCK):

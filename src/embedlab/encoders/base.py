@@ -20,7 +20,7 @@ from ..errors import ParameterError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Encoder", "as_texts", "l2_normalize", "length_sorted_batches", "pad_ids"]
+__all__ = ["Encoder", "as_texts", "length_sorted_batches", "pad_ids"]
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
@@ -154,10 +154,3 @@ def pad_ids(
         ids[i, : len(r)] = r
         mask[i, : len(r)] = 1
     return ids, mask
-
-
-def l2_normalize(x: FloatArray) -> FloatArray:
-    """Rows scaled to unit length in place; all-zero rows stay zero."""
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    np.divide(x, norms, out=x, where=norms > 0)
-    return x

@@ -30,7 +30,8 @@ import numpy.typing as npt
 
 from ..errors import FormatError, ParameterError, check_choice
 from ..files import read_json
-from .base import as_texts, l2_normalize, length_sorted_batches
+from ..rows import normalize_inplace
+from .base import as_texts, length_sorted_batches
 
 logger = logging.getLogger(__name__)
 
@@ -319,5 +320,5 @@ class BiLMEncoder:
             if words:
                 out[i] = vecs.mean(axis=0)
         if self.normalize if normalize is None else normalize:
-            l2_normalize(out)
+            normalize_inplace(out)
         return out[0] if single else out

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..files import atomic_dir
 from ..optional import import_torch, require
+from ..rows import normalized
 from .folders import Pipeline, read_pipeline, resolve_model
 
 logger = logging.getLogger(__name__)
@@ -247,9 +248,7 @@ def _nbits_quantizer() -> Any:
 
 def fidelity(reference: np.ndarray, candidate: np.ndarray) -> dict[str, float]:
     """Per-row cosine between two encodings of the same texts: min, mean, and 1st percentile."""
-    a = reference / np.maximum(np.linalg.norm(reference, axis=1, keepdims=True), 1e-12)
-    b = candidate / np.maximum(np.linalg.norm(candidate, axis=1, keepdims=True), 1e-12)
-    cos = np.sum(a * b, axis=1)
+    cos = np.sum(normalized(reference) * normalized(candidate), axis=1)
     return {
         "min": float(cos.min()),
         "mean": float(cos.mean()),

@@ -27,9 +27,10 @@ import numpy.typing as npt
 from .._progress import progress
 from ..errors import FormatError, NotFittedError, ParameterError, check_choice
 from ..files import atomic_dir, read_json
+from ..rows import normalize_inplace
 from ..text.tokenize import Tokenizer
 from ..vectors import Vectors
-from .base import FloatArray, as_texts, check_batch_size, l2_normalize
+from .base import FloatArray, as_texts, check_batch_size
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ class StaticEncoder:
                 out[start : start + len(chunk)] = self._encode_chunk(chunk)
                 bar.update(len(chunk))
         if self.normalize if normalize is None else normalize:
-            l2_normalize(out)
+            normalize_inplace(out)
         return out[0] if single else out
 
     # -- internals ------------------------------------------------------------------------------

@@ -24,12 +24,12 @@ import numpy.typing as npt
 
 from .._progress import progress
 from ..errors import LongTextWarning, ParameterError, check_choice
+from ..rows import normalize_inplace
 from ._backends import OnnxBackend, TorchBackend, load_tokenizer
 from .base import (
     FloatArray,
     as_texts,
     check_batch_size,
-    l2_normalize,
     length_sorted_batches,
     pad_ids,
 )
@@ -200,7 +200,7 @@ class TransformerEncoder:
                 bar.update(len(batch))
         out = _gather(pooled, owners, [len(x) for x in ids], len(items))
         if self.normalize if normalize is None else normalize:
-            l2_normalize(out)
+            normalize_inplace(out)
         return out[0] if single else out
 
     # -- steps ----------------------------------------------------------------------------------

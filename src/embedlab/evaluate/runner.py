@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from .._progress import progress
 from ..errors import ParameterError
+from ..rows import truncated
 from ..vectors import Vectors
 from .analogy import word_analogy
 from .classification import cluster_scores, probe_scores
@@ -117,11 +118,7 @@ class _Cache:
             for t, v in zip(todo, out.reshape(len(todo), -1)):
                 self.store[t] = v
         mat = np.stack([self.store[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
-        if self.dims is not None:
-            mat = np.ascontiguousarray(mat[:, : self.dims])
-            norms = np.linalg.norm(mat, axis=1, keepdims=True)
-            np.divide(mat, norms, out=mat, where=norms > 0)
-        return mat
+        return mat if self.dims is None else truncated(mat, self.dims)
 
 
 def _as_encoder(model: Any) -> Any:

@@ -73,11 +73,6 @@ def as_matrix(vectors: npt.ArrayLike, dim: int | None, owner: str) -> tuple[Floa
     return np.ascontiguousarray(x), single
 
 
-def normalize_rows(x: FloatMatrix) -> FloatMatrix:
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.asarray(np.divide(x, norms, out=np.zeros_like(x), where=norms > 0), dtype=np.float32)
-
-
 def check_ids(ids: Sequence[str], n: int, owner: str) -> list[str]:
     out = [str(i) for i in ids]
     if len(out) != n:

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from ..errors import FormatError, ParameterError
 from ..files import atomic_dir, load_npy, read_json
+from ..rows import normalized
 from .base import (
     FloatMatrix,
     Hits,
@@ -32,7 +33,6 @@ from .base import (
     check_k,
     check_metric,
     missing,
-    normalize_rows,
 )
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class ExactIndex:
         x, _ = as_matrix(vectors, self.dim, "ExactIndex")
         keys = check_ids(ids, len(x), "ExactIndex")
         if self.metric == "cosine":
-            x = normalize_rows(x)
+            x = normalized(x)
         fresh = [n for n, k in enumerate(keys) if k not in self._rows]
         for n, k in enumerate(keys):
             if k in self._rows:
@@ -131,7 +131,7 @@ class ExactIndex:
         check_k(k, "ExactIndex")
         q, single = as_matrix(queries, self.dim, "ExactIndex")
         if self.metric == "cosine":
-            q = normalize_rows(q)
+            q = normalized(q)
         n = len(self._ids)
         mask = self._alive[:n].copy()
         if allowed is not None:

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..optional import require
+from ..rows import truncated
 from .batcher import MicroBatcher, QueueFull
 from .config import ServerConfig
 from .guards import BodyGuard, bearer_matches, error_body, short
@@ -309,9 +310,7 @@ def create_app(
         except Exception as e:  # the encoder failed (or its process died): logged, not echoed
             raise HTTPException(500, internal_error(e, f"encoding {len(texts)} texts")) from e
         if req.dimensions is not None:
-            vectors = vectors[:, : req.dimensions]
-            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            vectors = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+            vectors = truncated(vectors, req.dimensions)
         data = []
         for i, v in enumerate(np.asarray(vectors, dtype="<f4")):
             emb: Any = (

@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from ..errors import ParameterError, check_choice
 from ..optional import require
+from ..rows import normalized
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +71,7 @@ def _pca(data: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
 def neighbours(x: npt.ArrayLike, k: int = 5) -> npt.NDArray[np.int64]:
     """Indices of each row's ``k`` nearest other rows by cosine, nearest first."""
     data = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(data, axis=1, keepdims=True)
-    unit = np.divide(data, norms, out=np.zeros_like(data), where=norms > 0)
+    unit = normalized(data)
     k = min(k, len(data) - 1)
     out = np.empty((len(data), k), dtype=np.int64)
     for start in range(0, len(data), 1024):
