@@ -41,6 +41,9 @@ def test_import_is_light() -> None:
         (errors.KeyNotFoundError, KeyError),
         (errors.NotFittedError, AttributeError),
         (errors.MissingDependencyError, ImportError),
+        (errors.QueueFull, RuntimeError),
+        (errors.WorkerDied, RuntimeError),
+        (errors.WorkerTimeout, RuntimeError),
     ],
 )
 def test_every_error_is_an_embedlab_error_and_its_builtin(exc: type, builtin: type) -> None:

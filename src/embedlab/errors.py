@@ -9,7 +9,10 @@ keeps working for code that does not know embedlab::
     ├── KeyNotFoundError (KeyError)          a key is not in the vocabulary of a Vectors
     ├── NotFittedError (ValueError, AttributeError)
     │                                        an estimator was used before ``fit``
-    └── MissingDependencyError (ImportError) an optional extra is not installed; names the pip command
+    ├── MissingDependencyError (ImportError) an optional extra is not installed; names the pip command
+    ├── QueueFull (RuntimeError)             too many texts wait for one served model (HTTP 503)
+    └── WorkerDied (RuntimeError)            a model's own process went away during a call
+        └── WorkerTimeout                    ... or did not answer in time, and was stopped
 
     LongTextWarning (UserWarning)            inputs longer than an encoder's max_length were cut
 
@@ -28,6 +31,9 @@ __all__ = [
     "MissingDependencyError",
     "NotFittedError",
     "ParameterError",
+    "QueueFull",
+    "WorkerDied",
+    "WorkerTimeout",
 ]
 
 
@@ -79,6 +85,18 @@ class NotFittedError(EmbedlabError, ValueError, AttributeError):
 
 class MissingDependencyError(EmbedlabError, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
+
+
+class QueueFull(EmbedlabError, RuntimeError):
+    """Too many texts are already waiting for this model."""
+
+
+class WorkerDied(EmbedlabError, RuntimeError):
+    """The encoder process went away in the middle of a call."""
+
+
+class WorkerTimeout(WorkerDied):
+    """The encoder process did not answer a call in time; it was killed (restarted on next use)."""
 
 
 class LongTextWarning(UserWarning):

@@ -19,7 +19,7 @@ def open_model(spec: str) -> tuple[str, Any]:
     name = name or (path.name if what != "default" else "all-MiniLM-L6-v2")
     if path.is_file() or (path / "header.json").exists():
         return name, load_vectors(path)
-    return name, load_encoder(None if what == "default" else what)
+    return name, load_encoder(what)
 
 
 def eval_run(

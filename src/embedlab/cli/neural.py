@@ -196,7 +196,7 @@ def finetune_classify(
         precision=precision, threads=threads,
     )  # fmt: skip
     result, report = finetune_classifier(
-        None if model == "default" else model, train_file, args=args, validation=validation,
+        model, train_file, args=args, validation=validation,
         validation_split=validation_split,
         text=_column(text), label=_column(label), pair=None if pair is None else _column(pair),
         max_length=max_length, class_weights=class_weights, metric=metric,  # type: ignore[arg-type]
@@ -239,7 +239,7 @@ def finetune_contrastive_cmd(
         wandb=wandb, precision=precision, threads=threads,
     )  # fmt: skip
     result = finetune_contrastive(
-        None if model == "default" else model, pairs, args=args, anchor=_column(anchor),
+        model, pairs, args=args, anchor=_column(anchor),
         positive=_column(positive), negative=None if negative is None else _column(negative),
         scale=scale,
     )  # fmt: skip

@@ -2,9 +2,9 @@
 
 An encoder turns texts into one float32 row each: ``encode(["a", "b"])`` is ``(2, dim)`` and
 ``encode("a")`` is ``(dim,)``. Evaluation, search, the server and Ray take any object with this
-shape, so a transformer, an ONNX session and a bag of static vectors are interchangeable. Sparse
-encoders (BM25, SPLADE) are a separate contract in :mod:`embedlab.encoders.sparse`. This module does
-not load models.
+shape, so a transformer, an ONNX session and a bag of static vectors are interchangeable. (BM25
+lives in :mod:`embedlab.search.bm25`; learned sparse encoders will get a contract of their own.)
+This module does not load models.
 """
 
 from __future__ import annotations

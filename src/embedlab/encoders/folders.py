@@ -90,9 +90,18 @@ def default_model_path() -> Path:
     return Path(package.get_model_path())
 
 
+DEFAULT = "default"  # the name of the offline default model, wherever a model is named
+
+
+def is_default(model: str | os.PathLike[str] | None) -> bool:
+    """Whether ``model`` names the offline default (``None`` or ``"default"``)."""
+    return model is None or model == DEFAULT
+
+
 def resolve_model(model: str | os.PathLike[str] | None, *, revision: str | None = None) -> Path:
-    """A local folder for ``model``: the folder itself, the offline default, or a hub download."""
-    if model is None:
+    """A local folder for ``model``: the folder itself, the offline default (``None`` or
+    ``"default"``: the one place that knows the name), or a hub download."""
+    if model is None or is_default(model):
         return default_model_path()
     path = Path(model).expanduser()
     if path.is_dir():

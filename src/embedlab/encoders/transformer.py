@@ -33,7 +33,7 @@ from .base import (
     length_sorted_batches,
     pad_ids,
 )
-from .folders import DEFAULT_MODEL_NAME, Pipeline, read_pipeline, resolve_model
+from .folders import DEFAULT_MODEL_NAME, Pipeline, is_default, read_pipeline, resolve_model
 from .pooling import Pooling
 
 logger = logging.getLogger(__name__)
@@ -330,7 +330,7 @@ def _gather(
 
 
 def _display_name(model: str | os.PathLike[str] | None, folder: Path) -> str:
-    if model is None:
+    if model is None or is_default(model):
         return DEFAULT_MODEL_NAME
     text = os.fspath(model)
     return text if not Path(text).expanduser().is_dir() else folder.resolve().name

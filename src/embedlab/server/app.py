@@ -385,7 +385,7 @@ def _load(cfg: ServerConfig, state: dict[str, Any]) -> None:
 
     for name, source in cfg.models.items():
         if name not in state["encoders"]:
-            state["encoders"][name] = load_encoder(_source(source))
+            state["encoders"][name] = load_encoder(source)
     if cfg.collections:
         from ..search import Collection
 
@@ -404,11 +404,6 @@ def _load(cfg: ServerConfig, state: dict[str, Any]) -> None:
                 state["faqs"][name] = FAQ.open(path, load_encoder(src))
 
 
-def _source(source: str) -> str | None:
-    """A config's model source as ``load_encoder`` takes it (``"default"``: the offline MiniLM)."""
-    return None if source == "default" else source
-
-
 def _isolate(cfg: ServerConfig, state: dict[str, Any], given: set[str]) -> dict[str, Any]:
     """Start an :class:`EncoderProcess` for each neural model the config names (``cfg.isolate``).
 
@@ -424,7 +419,7 @@ def _isolate(cfg: ServerConfig, state: dict[str, Any], given: set[str]) -> dict[
         enc = state["encoders"].get(name)
         if enc is None or name in given or isinstance(enc, StaticEncoder):
             continue
-        workers[name] = EncoderProcess(_source(source), call_timeout=cfg.limits.worker_timeout_s)
+        workers[name] = EncoderProcess(source, call_timeout=cfg.limits.worker_timeout_s)
     return workers
 
 

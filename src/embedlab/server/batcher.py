@@ -26,15 +26,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import QueueFull
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["MicroBatcher", "QueueFull"]
 
 Matrix = npt.NDArray[np.float32]
-
-
-class QueueFull(RuntimeError):
-    """Too many texts are already waiting for this model."""
 
 
 @dataclass

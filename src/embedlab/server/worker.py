@@ -31,19 +31,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import WorkerDied, WorkerTimeout
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["EncoderProcess", "WorkerDied", "WorkerTimeout"]
 
 _READY, _VECTORS, _ERROR = b"R", b"V", b"E"
-
-
-class WorkerDied(RuntimeError):
-    """The encoder process went away in the middle of a call."""
-
-
-class WorkerTimeout(WorkerDied):
-    """The encoder process did not answer a call in time; it was killed (restarted on next use)."""
 
 
 def _serve(conn: Any, source: str | None, options: dict[str, Any]) -> None:  # pragma: no cover
