@@ -186,7 +186,7 @@ def test_server_runs_config_models_in_their_own_process(tiny_bert: Path) -> None
             got = np.array([d["embedding"] for d in r.json()["data"]], np.float32)
             np.testing.assert_allclose(got, want, atol=1e-5)
             assert r.json()["usage"]["prompt_tokens"] == pieces  # with [CLS] and [SEP]
-            worker: Any = app.state.embedlab["batchers"]["tiny"].encoder
+            worker: Any = app.state.embedlab.models["tiny"].encoder
             assert isinstance(worker, EncoderProcess) == isolate
             pid = worker.pid if isolate else None
         if pid is not None:  # shutting down stopped the child
@@ -224,3 +224,26 @@ def test_the_worker_trims_its_heap_when_it_grows_past_the_headroom(
     assert trims == [] and heap.base == 500.0
     heap.check()
     assert trims == [0]
+
+
+def test_an_isolated_model_is_loaded_only_in_its_own_process(
+    tiny_bert: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("fastapi")
+    httpx = pytest.importorskip("httpx")
+    from test_server import Running
+
+    import embedlab.encoders
+    from embedlab.server import ServerConfig
+    from embedlab.server.app import create_app
+
+    def not_here(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the server's process loaded the model")
+
+    monkeypatch.setattr(embedlab.encoders, "load_encoder", not_here)  # the spawned child is fresh
+    app = create_app(ServerConfig(models={"tiny": str(tiny_bert)}, isolate=True))
+    with Running(app) as url:
+        r = httpx.post(f"{url}/v1/embeddings", json={"model": "tiny", "input": TEXTS})
+        assert r.status_code == 200 and r.json()["usage"]["prompt_tokens"] > len(TEXTS)
+        models = httpx.get(f"{url}/v1/models").json()["data"]
+        assert models[0]["id"] == "tiny" and models[0]["dimensions"] == 32

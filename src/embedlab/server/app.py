@@ -23,7 +23,7 @@ import base64
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,9 +32,10 @@ import numpy as np
 from ..errors import ParameterError
 from ..optional import require
 from ..rows import truncated
-from .batcher import MicroBatcher, QueueFull
+from .batcher import QueueFull
 from .config import ServerConfig
 from .guards import BodyGuard, bearer_matches, error_body, short
+from .state import ServerState
 
 # this module is imported only to build an app; the package itself stays light
 require("fastapi", "server", "the server")
@@ -52,40 +53,6 @@ logger = logging.getLogger(__name__)
 __all__ = ["create_app"]
 
 
-def token_counter(encoder: Any) -> Callable[[list[str]], int]:
-    """How to count ``usage`` tokens for ``encoder``: its tokenizer's pieces, else whitespace words.
-
-    A Rust tokenizer is copied without padding and truncation (``transformers`` leaves its
-    tokenizer padded to the model's maximum length, which would count the padding) and runs one
-    text at a time (its batch call starts a thread per core, which for a request's few texts
-    costs more than it saves and takes cores from the encoder).
-    """
-    tok = getattr(encoder, "tokenizer", None)
-    rust = getattr(tok, "backend_tokenizer", tok)
-    if rust is not None and hasattr(rust, "to_str"):
-        from tokenizers import Tokenizer
-
-        own = Tokenizer.from_str(rust.to_str())
-        own.no_padding()
-        own.no_truncation()
-        return lambda texts: sum(len(own.encode(t).ids) for t in texts)
-    if tok is not None and hasattr(tok, "model_max_length"):
-        return lambda texts: sum(
-            len(x) for x in tok(texts, add_special_tokens=True, verbose=False)["input_ids"]
-        )
-    if callable(tok):
-        return lambda texts: sum(len(tok(t)) for t in texts)
-    return lambda texts: sum(len(t.split()) for t in texts)
-
-
-def count_tokens(counter: Callable[[list[str]], int], texts: list[str]) -> int:
-    try:
-        return counter(texts)
-    except Exception:  # pragma: no cover - counting must never fail a request
-        logger.debug("token counting fell back to words", exc_info=True)
-        return sum(len(t.split()) for t in texts)
-
-
 def create_app(
     config: ServerConfig | None = None,
     *,
@@ -96,36 +63,18 @@ def create_app(
     """The FastAPI app; pass already-built encoders/collections/FAQs or let the config load them."""
     cfg = config or ServerConfig()
     api_key = cfg.key()  # an empty key is an error here, at startup
-    given = set(encoders or {})
-    state: dict[str, Any] = {
-        "encoders": dict(encoders or {}),
-        "collections": dict(collections or {}),
-        "faqs": dict(faqs or {}),
-        "batchers": {},
-        "counters": {},
-    }
+    holder: list[ServerState] = []  # the state, once the app has started
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
-        _load(cfg, state)
-        workers = await asyncio.to_thread(_isolate, cfg, state, given)
-        for name, enc in state["encoders"].items():
-            b = MicroBatcher(
-                workers.get(name, enc),
-                max_batch=cfg.max_batch,
-                max_wait=cfg.max_wait_ms / 1000,
-                max_gap=cfg.max_gap_ms / 1000,
-                max_pending=cfg.limits.max_pending,
-            )
-            await b.start()
-            state["batchers"][name] = b
-            state["counters"][name] = token_counter(enc)
-        logger.info("serving models %s", sorted(state["encoders"]))
+        state = await ServerState.start(cfg, encoders or {}, collections or {}, faqs or {})
+        holder.append(state)
+        app.state.embedlab = state
         yield
-        for b in state["batchers"].values():  # graceful: finish queued work first
-            await b.stop()
-        for w in workers.values():
-            w.close()
+        await state.stop()  # graceful: finishes queued work first
+
+    def served() -> ServerState:
+        return holder[0]
 
     open_docs = api_key is None  # with a key, /docs and /openapi.json need it too
     app = FastAPI(
@@ -216,13 +165,14 @@ def create_app(
     async def health(request: Request) -> dict[str, Any]:
         if not authorized(request):  # anonymous callers learn only that it is up
             return {"status": "ok"}
+        st = served()
         return {
             "status": "ok",
-            "models": sorted(state["encoders"]),
-            "collections": sorted(state["collections"]),
-            "faqs": sorted(state["faqs"]),
-            "encoder_calls": {n: b.calls for n, b in state["batchers"].items()},
-            "encoder_busy_seconds": {n: round(b.busy, 3) for n, b in state["batchers"].items()},
+            "models": sorted(st.models),
+            "collections": sorted(st.collections),
+            "faqs": sorted(st.faqs),
+            "encoder_calls": {n: m.batcher.calls for n, m in st.models.items()},
+            "encoder_busy_seconds": {n: round(m.batcher.busy, 3) for n, m in st.models.items()},
         }
 
     @app.get("/v1/models", dependencies=guarded)
@@ -235,9 +185,9 @@ def create_app(
                     "object": "model",
                     "created": 0,
                     "owned_by": "embedlab",
-                    "dimensions": int(enc.dim),
+                    "dimensions": model.dim,
                 }
-                for name, enc in state["encoders"].items()
+                for name, model in served().models.items()
             ],
         }
 
@@ -262,11 +212,12 @@ def create_app(
             raise RequestValidationError(
                 [{**err, "loc": ("body", *err["loc"])} for err in e.errors()]
             ) from e
-        name = req.model if req.model in state["encoders"] else None
+        st = served()
+        name = req.model if req.model in st.models else None
         if name is None:
             raise fail(
                 404,
-                f"model {short(req.model)!r} is not served; try one of {sorted(state['encoders'])}",
+                f"model {short(req.model)!r} is not served; try one of {sorted(st.models)}",
                 param="model",
                 code="model_not_found",
             )
@@ -294,12 +245,14 @@ def create_app(
                     f"input[{i}] has {len(t)} characters; at most {cfg.limits.max_chars}",
                     param="input",
                 )
-        enc = state["encoders"][name]
-        if req.dimensions is not None and not 0 < req.dimensions <= enc.dim:
-            raise fail(422, f"dimensions must be in [1, {enc.dim}] for {name}", param="dimensions")
+        model = st.models[name]
+        if req.dimensions is not None and not 0 < req.dimensions <= model.dim:
+            raise fail(
+                422, f"dimensions must be in [1, {model.dim}] for {name}", param="dimensions"
+            )
         try:
-            vectors = await asyncio.wait_for(
-                state["batchers"][name].embed(texts), cfg.limits.request_timeout_s
+            vectors, tokens = await asyncio.wait_for(
+                model.batcher.embed_counted(texts), cfg.limits.request_timeout_s
             )
         except QueueFull as e:
             raise fail(
@@ -319,7 +272,6 @@ def create_app(
                 else v.tolist()
             )
             data.append({"object": "embedding", "index": i, "embedding": emb})
-        tokens = count_tokens(state["counters"][name], texts)
         answer = {
             "object": "list",
             "data": data,
@@ -330,7 +282,7 @@ def create_app(
 
     @app.post("/v1/search", dependencies=guarded)
     async def search(req: SearchRequest) -> dict[str, Any]:
-        col = state["collections"].get(req.collection)
+        col = served().collections.get(req.collection)
         if col is None:
             raise fail(
                 404, f"collection {short(req.collection)!r} is not served", param="collection"
@@ -346,7 +298,7 @@ def create_app(
 
     @app.post("/v1/faq/ask", dependencies=guarded)
     async def ask(req: AskRequest) -> dict[str, Any]:
-        faq = state["faqs"].get(req.faq)
+        faq = served().faqs.get(req.faq)
         if faq is None:
             raise fail(404, f"FAQ {short(req.faq)!r} is not served", param="faq")
         r = await bounded(faq.ask, req.question, req.k)
@@ -366,7 +318,6 @@ def create_app(
             ],
         }
 
-    app.state.embedlab = state
     return app
 
 
@@ -377,50 +328,6 @@ def internal_error(exc: BaseException, doing: str) -> dict[str, Any]:
     return error_body(
         f"internal error {ref} (the server log has the details)", "server_error", code="internal"
     )
-
-
-def _load(cfg: ServerConfig, state: dict[str, Any]) -> None:
-    """Open what the config names and the caller did not pass in."""
-    from ..encoders import load_encoder
-
-    for name, source in cfg.models.items():
-        if name not in state["encoders"]:
-            state["encoders"][name] = load_encoder(source)
-    if cfg.collections:
-        from ..search import Collection
-
-        for name, spec in cfg.collections.items():
-            if name not in state["collections"]:
-                path = cfg.resolve(spec["path"])
-                src = spec.get("model") or Collection.recorded_source(path)
-                state["collections"][name] = Collection.open(path, load_encoder(src))
-    if cfg.faqs:
-        from ..apps import FAQ
-
-        for name, spec in cfg.faqs.items():
-            if name not in state["faqs"]:
-                path = cfg.resolve(spec["path"])
-                src = spec.get("model") or FAQ.recorded_source(path)
-                state["faqs"][name] = FAQ.open(path, load_encoder(src))
-
-
-def _isolate(cfg: ServerConfig, state: dict[str, Any], given: set[str]) -> dict[str, Any]:
-    """Start an :class:`EncoderProcess` for each neural model the config names (``cfg.isolate``).
-
-    Encoders passed in as objects, and static (lookup-table) ones, stay in the server's thread.
-    """
-    from ..encoders import StaticEncoder
-    from .worker import EncoderProcess
-
-    workers: dict[str, Any] = {}
-    if not cfg.isolate:
-        return workers
-    for name, source in cfg.models.items():
-        enc = state["encoders"].get(name)
-        if enc is None or name in given or isinstance(enc, StaticEncoder):
-            continue
-        workers[name] = EncoderProcess(source, call_timeout=cfg.limits.worker_timeout_s)
-    return workers
 
 
 def _version() -> str:

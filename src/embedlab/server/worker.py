@@ -6,14 +6,15 @@ they also share the GIL: the encoder thread re-takes it between every operator, 
 event loop holds it the encoder's cores wait. :class:`EncoderProcess` loads the model in a child
 process (``spawn``, so no state is shared) and answers ``encode`` calls over a pipe, so the two
 sides only meet at the operating system's scheduler. The messages are plain bytes: JSON for the
-texts (and the batch size), little-endian float32 rows for the vectors — nothing is pickled.
+texts (and the batch size), little-endian int32 token counts and float32 rows back — nothing is
+pickled. The child also reports the model's dimension, name and maximum length when it is ready,
+and counts each text's ``usage`` tokens with the model's tokenizer, so the server's process holds
+no copy of the model at all.
 
 The child is started again on the next call if it dies (out of memory, killed); the call that was
 running when it died fails with :class:`WorkerDied` and the server answers 500 for it. A call not
 answered within ``call_timeout`` seconds kills the child (:class:`WorkerTimeout`): a stuck model
-costs one restart, not a server that waits forever. The server
-keeps its own copy of the model too (its tokenizer counts ``usage`` tokens, its ``dim`` answers
-``/v1/models``), so an isolated model takes its memory twice.
+costs one restart, not a server that waits forever.
 """
 
 from __future__ import annotations
@@ -50,10 +51,18 @@ def _serve(conn: Any, source: str | None, options: dict[str, Any]) -> None:  # p
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         from ..encoders import load_encoder
+        from .usage import count_tokens, token_counter
 
         enc = load_encoder(source, **options)
         enc.encode(["warm up"], show_progress=False)
-        meta = {"dim": int(enc.dim), "name": str(getattr(enc, "name", source))}
+        counter = token_counter(enc)
+        length = getattr(enc, "max_length", None)
+        meta = {
+            "dim": int(enc.dim),
+            "name": str(getattr(enc, "name", source)),
+            "max_length": None if length is None else int(length),
+            "kind": type(enc).__name__,
+        }
         conn.send_bytes(_READY + json.dumps(meta).encode())
     except BaseException as e:  # report why the model did not load, then stop
         conn.send_bytes(_ERROR + json.dumps({"type": type(e).__name__, "message": str(e)}).encode())
@@ -70,9 +79,11 @@ def _serve(conn: Any, source: str | None, options: dict[str, Any]) -> None:  # p
             return
         try:
             call = json.loads(msg)
-            vectors = enc.encode(call["texts"], batch_size=call["batch_size"], show_progress=False)
-            rows = np.asarray(vectors, dtype="<f4")
-            conn.send_bytes(_VECTORS + np.ascontiguousarray(rows).tobytes())
+            texts = call["texts"]
+            vectors = enc.encode(texts, batch_size=call["batch_size"], show_progress=False)
+            rows = np.ascontiguousarray(np.asarray(vectors, dtype="<f4")).tobytes()
+            counts = count_tokens(counter, texts) if call.get("count") else []
+            conn.send_bytes(_VECTORS + np.asarray(counts, dtype="<i4").tobytes() + rows)
             memory.check()
         except Exception as e:  # the caller gets the error; the worker keeps serving
             err = {"type": type(e).__name__, "message": str(e)}
@@ -140,6 +151,8 @@ class EncoderProcess:
         self.call_timeout = call_timeout
         self.dim = 0
         self.name = str(source)
+        self.max_length: int | None = None
+        self.kind = ""
         self._lock = threading.Lock()
         self._proc: Any = None
         self._conn: Any = None
@@ -176,6 +189,7 @@ class EncoderProcess:
             raise RuntimeError(f"loading {self.source!r} failed: {err['type']}: {err['message']}")
         meta = json.loads(msg[1:])
         self.dim, self.name = int(meta["dim"]), str(meta["name"])
+        self.max_length, self.kind = meta.get("max_length"), str(meta.get("kind", ""))
         logger.info("encoder %s runs in process %s", self.name, proc.pid)
 
     @property
@@ -192,8 +206,19 @@ class EncoderProcess:
     ) -> npt.NDArray[np.float32]:
         """Vectors for ``texts``, one row each, as the child's encoder returns them."""
         del show_progress  # the child never shows one
-        texts = list(texts)
-        message = json.dumps({"texts": texts, "batch_size": batch_size}).encode()
+        return self._call(list(texts), batch_size, count=False)[0]
+
+    def encode_counted(
+        self, texts: Sequence[str], *, batch_size: int = 32
+    ) -> tuple[npt.NDArray[np.float32], list[int]]:
+        """Vectors and each text's ``usage`` tokens, both counted in the child (the server's
+        process holds no copy of the model, not even its tokenizer)."""
+        return self._call(list(texts), batch_size, count=True)
+
+    def _call(
+        self, texts: list[str], batch_size: int, *, count: bool
+    ) -> tuple[npt.NDArray[np.float32], list[int]]:
+        message = json.dumps({"texts": texts, "batch_size": batch_size, "count": count}).encode()
         with self._lock:
             if not self.alive:
                 logger.warning("the encoder process is gone; starting a new one")
@@ -217,8 +242,10 @@ class EncoderProcess:
         if msg[:1] == _ERROR:
             err = json.loads(msg[1:])
             raise RuntimeError(f"{err['type']}: {err['message']}")
-        rows = np.frombuffer(msg, dtype="<f4", offset=1)
-        return rows.reshape(len(texts), self.dim).astype(np.float32)  # a writable copy
+        n = len(texts) if count else 0
+        counts = np.frombuffer(msg, dtype="<i4", count=n, offset=1).tolist()
+        rows = np.frombuffer(msg, dtype="<f4", offset=1 + 4 * n)
+        return rows.reshape(len(texts), self.dim).astype(np.float32), counts  # a writable copy
 
     def _kill(self) -> None:
         proc, conn = self._proc, self._conn

@@ -1,0 +1,134 @@
+"""What a running server holds: each served model once, the collections and FAQs, by name.
+
+:class:`ServerState` is built by :meth:`ServerState.start` when the app starts and closed when it
+stops. A neural model named in the config runs in its own process (:class:`EncoderProcess`,
+``cfg.isolate``), and the server's process holds no copy of it: the child reports the model's
+dimension, name and maximum length, and counts ``usage`` tokens. A static (lookup-table) model, a
+model with ``isolate`` off, and an encoder object passed in by the caller run in the server's
+process, their tokens counted by the micro-batcher's thread. Collections and FAQs open with the
+encoder they were built with. This module does not route requests.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .batcher import MicroBatcher
+from .config import ServerConfig
+from .usage import token_counter
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ServedModel", "ServerState"]
+
+
+@dataclass
+class ServedModel:
+    """One model the embeddings route serves: its batcher, and its process when isolated."""
+
+    name: str
+    dim: int
+    batcher: MicroBatcher
+    worker: Any = None  # the EncoderProcess, when the model runs in its own process
+
+    @property
+    def encoder(self) -> Any:
+        """What the batcher calls: the encoder object, or the worker process."""
+        return self.batcher.encoder
+
+
+@dataclass
+class ServerState:
+    models: dict[str, ServedModel] = field(default_factory=dict)
+    collections: dict[str, Any] = field(default_factory=dict)
+    faqs: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    async def start(
+        cls,
+        cfg: ServerConfig,
+        encoders: Mapping[str, Any],
+        collections: Mapping[str, Any],
+        faqs: Mapping[str, Any],
+    ) -> ServerState:
+        """Open what the config names and the caller did not pass in, and start the batchers."""
+        import asyncio
+
+        state = cls(collections=dict(collections), faqs=dict(faqs))
+        runners = await asyncio.to_thread(_runners, cfg, dict(encoders))
+        for name, (runner, worker) in runners.items():
+            counter = None if worker is not None else token_counter(runner)
+            batcher = MicroBatcher(
+                runner,
+                counter=counter,
+                max_batch=cfg.max_batch,
+                max_wait=cfg.max_wait_ms / 1000,
+                max_gap=cfg.max_gap_ms / 1000,
+                max_pending=cfg.limits.max_pending,
+            )
+            await batcher.start()
+            state.models[name] = ServedModel(name, int(runner.dim), batcher, worker)
+        await asyncio.to_thread(state._open_data, cfg)
+        logger.info("serving models %s", sorted(state.models))
+        return state
+
+    def _open_data(self, cfg: ServerConfig) -> None:
+        from ..encoders import load_encoder
+
+        if cfg.collections:
+            from ..search import Collection
+
+            for name, spec in cfg.collections.items():
+                if name not in self.collections:
+                    path = cfg.resolve(spec["path"])
+                    src = spec.get("model") or Collection.recorded_source(path)
+                    self.collections[name] = Collection.open(path, load_encoder(src))
+        if cfg.faqs:
+            from ..apps import FAQ
+
+            for name, spec in cfg.faqs.items():
+                if name not in self.faqs:
+                    path = cfg.resolve(spec["path"])
+                    src = spec.get("model") or FAQ.recorded_source(path)
+                    self.faqs[name] = FAQ.open(path, load_encoder(src))
+
+    async def stop(self) -> None:
+        """Finish the queued work, then stop the batchers and the model processes."""
+        for model in self.models.values():
+            await model.batcher.stop()
+        for model in self.models.values():
+            if model.worker is not None:
+                model.worker.close()
+
+
+def _runners(cfg: ServerConfig, given: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """name -> (what encodes, its EncoderProcess or None). A neural model of the config gets a
+    process of its own when ``cfg.isolate``; it is not loaded here at all."""
+    from ..encoders import load_encoder
+    from .worker import EncoderProcess
+
+    out: dict[str, tuple[Any, Any]] = {name: (enc, None) for name, enc in given.items()}
+    try:
+        for name, source in cfg.models.items():
+            if name in out:
+                continue
+            if cfg.isolate and not _is_static(source):
+                worker = EncoderProcess(source, call_timeout=cfg.limits.worker_timeout_s)
+                out[name] = (worker, worker)
+            else:
+                out[name] = (load_encoder(source), None)
+    except BaseException:  # a model that does not load: stop the processes already started
+        for _, worker in out.values():
+            if worker is not None:
+                worker.close()
+        raise
+    return out
+
+
+def _is_static(source: str) -> bool:
+    """A StaticEncoder folder (a lookup table: nothing to gain from a process of its own)."""
+    return (Path(source).expanduser() / "static_encoder.json").exists()
