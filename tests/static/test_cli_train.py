@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from planted import topic_corpus
 
@@ -85,3 +86,46 @@ def test_a_leftover_checkpoint_is_not_overwritten_without_resume(
     (ckpt / "state.json").unlink()
     assert _run("-q", *args, "--epochs", "1", "--resume") == 1
     assert "holds no checkpoint to resume from" in capsys.readouterr().err
+
+
+def test_stopwords_lemmas_and_case_shape_the_vocabulary(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("The cats and the Dogs were running with the mice\n" * 60)
+    base = ["-q", "train", "word2vec", str(corpus), "--dim", "8", "--min-count", "1"]
+    assert _run(*base, "-o", str(tmp_path / "plain.txt"), "--epochs", "1") == 0
+    plain = set(load_vectors(tmp_path / "plain.txt").index_to_key)
+    assert {"the", "and", "cats", "dogs", "running"} <= plain
+    args = ["--stopwords", "en", "--lemmatize", "en", "--epochs", "1"]
+    assert _run(*base, "-o", str(tmp_path / "shaped.txt"), *args) == 0
+    shaped = set(load_vectors(tmp_path / "shaped.txt").index_to_key)
+    assert shaped == {"cat", "dog", "run", "mouse"}  # stop words gone, lemmas
+    assert _run(*base, "-o", str(tmp_path / "cased.txt"), "--no-lowercase", "--epochs", "1") == 0
+    assert {"The", "the", "Dogs"} <= set(load_vectors(tmp_path / "cased.txt").index_to_key)
+    assert (
+        _run(*base, "-o", str(tmp_path / "x.txt"), "--tokenizer", "whitespace", "--stopwords", "en")
+        == 1
+    )
+
+
+def test_max_time_stops_training_and_saves_usable_vectors(tmp_path: Path) -> None:
+    from embedlab.static import Word2Vec
+
+    sentences = topic_corpus(sentences=20_000)
+    model = Word2Vec(dim=16, min_count=1, epochs=500, workers=1, max_time=1.0, show_progress=False)
+    model.fit(sentences)
+    assert model.stopped_early_ and len(model.loss_history_) < 500
+    assert model.vectors_.vectors.shape == (90, 16) and np.isfinite(model.vectors_.vectors).all()
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(" ".join(s) for s in sentences) + "\n")
+    out = tmp_path / "w.txt"
+    args = ["-q", "train", "word2vec", str(corpus), "-o", str(out), "--min-count", "1"]
+    assert _run(*args, "--dim", "16", "--epochs", "500", "--max-time", "1", "--workers", "1") == 0
+    assert load_vectors(out).vectors.shape == (90, 16)
+
+
+def test_glove_max_time_keeps_the_epochs_done() -> None:
+    from embedlab.static import GloVe
+
+    model = GloVe(dim=8, min_count=1, epochs=100_000, workers=1, max_time=0.5, show_progress=False)
+    model.fit(topic_corpus(sentences=500))
+    assert 0 < len(model.loss_history_) < 100_000 and np.isfinite(model.vectors_.vectors).all()

@@ -22,17 +22,37 @@ from ..io import save_vectors
 train_app = typer.Typer(help="Train word vectors from a corpus.", no_args_is_help=True)
 
 
-def _tokenizer(lang: str, tokenizer: str):  # type: ignore[no-untyped-def]
+def _tokenizer(lang: str, tokenizer: str, words: dict[str, Any]):  # type: ignore[no-untyped-def]
     from ..text import Tokenizer
 
     if tokenizer == "whitespace":
+        if words["stopwords"] or words["lemmatize"] or not words["lowercase"]:
+            raise ParameterError(
+                "--stopwords, --lemmatize and --no-lowercase apply to the default tokenizer; "
+                "pre-tokenized text (--tokenizer whitespace) is used as it is"
+            )
         return str.split
     if tokenizer != "default":
         raise ParameterError(f"--tokenizer must be 'default' or 'whitespace'; got {tokenizer!r}")
     if lang not in ("auto", "en", "zh"):
         raise ParameterError(f"--lang must be auto, en or zh; got {lang!r}")
     # Han runs are segmented by jieba unless the text is declared English-only
-    return Tokenizer(chinese="chars" if lang == "en" else "jieba")
+    return Tokenizer(chinese="chars" if lang == "en" else "jieba", **words)
+
+
+MaxTime = Annotated[
+    Optional[float],
+    typer.Option(help="Stop after this many seconds of training; the vectors so far are saved."),
+]
+Stopwords = Annotated[
+    Optional[str], typer.Option(help="Drop stop words: en, zh or en+zh (default: keep all).")
+]
+Lemmatize = Annotated[
+    Optional[str], typer.Option(help="Lemmatize tokens, e.g. en, fr, de (simplemma).")
+]
+Lowercase = Annotated[
+    bool, typer.Option(help="Lowercase tokens (the default tokenizer's default).")
+]
 
 
 @train_app.command("word2vec")
@@ -64,6 +84,10 @@ def train_word2vec(
     tokenizer: Annotated[
         str, typer.Option(help="default or whitespace (pre-tokenized).")
     ] = "default",
+    stopwords: Stopwords = None,
+    lemmatize: Lemmatize = None,
+    lowercase: Lowercase = True,
+    max_time: MaxTime = None,
     tensorboard: Annotated[Optional[Path], typer.Option(help="Write the loss curve here.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUT.ckpt.")] = False,
 ) -> None:
@@ -87,32 +111,42 @@ def train_word2vec(
         seed=seed,
         checkpoint_dir=ckpt,
         tensorboard_dir=tensorboard,
+        max_time=max_time,
     )
     start = time.perf_counter()
-    model.fit(_corpus(corpus, corpus_format, field, lang, tokenizer), resume=resume)
+    words = {"stopwords": stopwords, "lemmatize": lemmatize, "lowercase": lowercase}
+    model.fit(_corpus(corpus, corpus_format, field, lang, tokenizer, words), resume=resume)
     took = time.perf_counter() - start
     save_vectors(model.vectors_, output)
     _remove_checkpoint(ckpt)
     _report(model, output, took, epochs)
 
 
-def _corpus(corpus: Path, corpus_format: str, field: str, lang: str, tokenizer: str) -> Any:
+def _corpus(
+    corpus: Path, corpus_format: str, field: str, lang: str, tokenizer: str, words: dict[str, Any]
+) -> Any:
     from ..text import Corpus
 
     return Corpus(
         corpus,
         format=corpus_format,  # type: ignore[arg-type]
         field=field,
-        tokenizer=_tokenizer(lang, tokenizer),
+        tokenizer=_tokenizer(lang, tokenizer, words),
     )
 
 
 def _report(model: Any, output: Path, took: float, epochs: int) -> None:
     vocab = model.vocab_
-    typer.echo(
-        f"trained {len(vocab):,} words x {model.dim} dims on {vocab.total:,} tokens in "
-        f"{took:.1f} s ({vocab.total * epochs / took / 1e6:.2f}M words/s)"
-    )
+    if getattr(model, "stopped_early_", False):
+        typer.echo(
+            f"trained {len(vocab):,} words x {model.dim} dims on {vocab.total:,} tokens for "
+            f"{took:.1f} s: --max-time stopped it in epoch {len(model.loss_history_)} of {epochs}"
+        )
+    else:
+        typer.echo(
+            f"trained {len(vocab):,} words x {model.dim} dims on {vocab.total:,} tokens in "
+            f"{took:.1f} s ({vocab.total * epochs / took / 1e6:.2f}M words/s)"
+        )
     typer.echo("loss per epoch: " + ", ".join(f"{x:.4f}" for x in model.loss_history_))
     typer.echo(f"wrote {output}")
 
@@ -146,6 +180,10 @@ def train_fasttext(
     tokenizer: Annotated[
         str, typer.Option(help="default or whitespace (pre-tokenized).")
     ] = "default",
+    stopwords: Stopwords = None,
+    lemmatize: Lemmatize = None,
+    lowercase: Lowercase = True,
+    max_time: MaxTime = None,
     tensorboard: Annotated[Optional[Path], typer.Option(help="Write the loss curve here.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUT.ckpt.")] = False,
 ) -> None:
@@ -169,9 +207,11 @@ def train_fasttext(
         seed=seed,
         checkpoint_dir=ckpt,
         tensorboard_dir=tensorboard,
+        max_time=max_time,
     )
     start = time.perf_counter()
-    model.fit(_corpus(corpus, corpus_format, field, lang, tokenizer), resume=resume)
+    words = {"stopwords": stopwords, "lemmatize": lemmatize, "lowercase": lowercase}
+    model.fit(_corpus(corpus, corpus_format, field, lang, tokenizer, words), resume=resume)
     took = time.perf_counter() - start
     save_vectors(model.vectors_, output)
     _remove_checkpoint(ckpt)
@@ -202,6 +242,10 @@ def train_glove(
     tokenizer: Annotated[
         str, typer.Option(help="default or whitespace (pre-tokenized).")
     ] = "default",
+    stopwords: Stopwords = None,
+    lemmatize: Lemmatize = None,
+    lowercase: Lowercase = True,
+    max_time: MaxTime = None,
     tensorboard: Annotated[Optional[Path], typer.Option(help="Write the loss curve here.")] = None,
 ) -> None:
     """Train GloVe vectors (co-occurrence counting + AdaGrad) and save them."""
@@ -219,9 +263,11 @@ def train_glove(
         workers=workers,
         seed=seed,
         tensorboard_dir=tensorboard,
+        max_time=max_time,
     )
     start = time.perf_counter()
-    model.fit(_corpus(corpus, corpus_format, field, lang, tokenizer))
+    words = {"stopwords": stopwords, "lemmatize": lemmatize, "lowercase": lowercase}
+    model.fit(_corpus(corpus, corpus_format, field, lang, tokenizer, words))
     took = time.perf_counter() - start
     save_vectors(model.vectors_, output)
     _report(model, output, took, 1)

@@ -65,6 +65,7 @@ class FastText(Word2Vec):
         checkpoint_dir: str | os.PathLike[str] | None = None,
         tensorboard_dir: str | os.PathLike[str] | None = None,
         show_progress: bool | None = None,
+        max_time: float | None = None,
     ) -> None:
         super().__init__(
             dim=dim,
@@ -86,6 +87,7 @@ class FastText(Word2Vec):
             checkpoint_dir=checkpoint_dir,
             tensorboard_dir=tensorboard_dir,
             show_progress=show_progress,
+            max_time=max_time,
         )
         self.minn = minn
         self.maxn = maxn

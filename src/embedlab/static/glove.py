@@ -78,6 +78,7 @@ class GloVe:
         callbacks: Sequence[Callback] = (),
         tensorboard_dir: str | os.PathLike[str] | None = None,
         show_progress: bool | None = None,
+        max_time: float | None = None,
     ) -> None:
         self.dim = dim
         self.window = window
@@ -95,6 +96,7 @@ class GloVe:
         self.callbacks = callbacks
         self.tensorboard_dir = tensorboard_dir
         self.show_progress = show_progress
+        self.max_time = max_time  # seconds of training; the epochs done by then are kept
 
     def get_params(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._SPEC}
@@ -118,6 +120,7 @@ class GloVe:
     def fit(self, corpus: Iterable[Sequence[str]] | str | os.PathLike[str]) -> GloVe:
         """Count co-occurrences in ``corpus`` and train the vectors."""
         check_params("GloVe", self.get_params(), self._SPEC)
+        self._started = time.perf_counter()  # max_time counts from here: the counting too
         sentences = Corpus(corpus) if isinstance(corpus, (str, os.PathLike)) else corpus
         with EncodedCorpus.build(
             sentences,
@@ -203,6 +206,8 @@ class GloVe:
         writer = ScalarWriter(self.tensorboard_dir) if self.tensorboard_dir is not None else None
         self._loss_history: list[float] = []
         per_call = 64
+        started = getattr(self, "_started", None) or time.perf_counter()
+        deadline = None if self.max_time is None else started + float(self.max_time)
         with (
             _threads(self.workers),
             progress(
@@ -239,6 +244,8 @@ class GloVe:
                     cost += float(out.sum())
                     bar.update(int(part[-1] - part[0]))
                     bar.set_postfix(epoch=epoch, cost=f"{cost / max(int(part[-1]), 1):.4f}")
+                    if deadline is not None and time.perf_counter() > deadline:
+                        break  # max_time: the vectors as trained so far
                 loss = cost / max(values.size, 1)
                 self._loss_history.append(loss)
                 logger.info("GloVe epoch %d: cost %.5f", epoch, loss)
@@ -248,6 +255,9 @@ class GloVe:
                     self._vectors = self._output(vocab, w, w_ctx)
                     for callback in self.callbacks:
                         callback(self, epoch, loss)
+                if deadline is not None and time.perf_counter() > deadline:
+                    logger.info("max_time (%.0f s) reached in epoch %d", self.max_time, epoch)
+                    break
         if writer is not None:
             writer.close()
         self._vectors = self._output(vocab, w, w_ctx)

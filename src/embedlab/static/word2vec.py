@@ -119,6 +119,7 @@ class Word2Vec:
         checkpoint_dir: str | os.PathLike[str] | None = None,
         tensorboard_dir: str | os.PathLike[str] | None = None,
         show_progress: bool | None = None,
+        max_time: float | None = None,
     ) -> None:
         self.dim = dim
         self.window = window
@@ -141,6 +142,7 @@ class Word2Vec:
         self.checkpoint_dir = checkpoint_dir
         self.tensorboard_dir = tensorboard_dir
         self.show_progress = show_progress
+        self.max_time = max_time  # not a training parameter: a resumed run may change it
 
     # ------------------------------------------------------------------ public surface
     def get_params(self) -> dict[str, Any]:
@@ -195,6 +197,14 @@ class Word2Vec:
             )
         if resume and self.checkpoint_dir is None:
             raise ParameterError("resume=True needs checkpoint_dir= set on the model.")
+        if self.max_time is not None and not (
+            isinstance(self.max_time, int | float) and self.max_time > 0
+        ):
+            raise ParameterError(
+                f"The 'max_time' parameter of {type(self).__name__} must be a number of seconds "
+                f"in (0, inf) or None. Got {self.max_time!r} instead."
+            )
+        self._started = time.perf_counter()  # max_time counts from here: the vocabulary too
         sentences = Corpus(corpus) if isinstance(corpus, (str, os.PathLike)) else corpus
         with EncodedCorpus.build(
             sentences,
@@ -385,6 +395,9 @@ class Word2Vec:
         writer = ScalarWriter(self.tensorboard_dir) if self.tensorboard_dir is not None else None
         self._loss_history = list(state["loss_history"])
         start_epoch = int(state["epochs_done"])
+        started = getattr(self, "_started", None) or time.perf_counter()
+        deadline = None if self.max_time is None else started + self.max_time
+        self.stopped_early_ = False
         with (
             _threads(self.workers),
             progress(
@@ -428,7 +441,21 @@ class Word2Vec:
                     trained += int(out_trained.sum())
                     bar.update(int(out_seen.sum()))
                     bar.set_postfix(epoch=epoch + 1, loss=f"{loss_sum / max(trained, 1):.4f}")
+                    if deadline is not None and time.perf_counter() > deadline:
+                        self.stopped_early_ = True
+                        break
                 epoch_loss = loss_sum / max(trained, 1)
+                if self.stopped_early_ and b + BLOCK_CHUNKS < n_chunks:  # within the epoch
+                    logger.info(
+                        "max_time (%.0f s) reached in epoch %d after %d of %d words; the vectors "
+                        "are the ones trained so far (no checkpoint for a part of an epoch)",
+                        self.max_time,
+                        epoch + 1,
+                        done,
+                        total,
+                    )
+                    self._loss_history.append(epoch_loss)
+                    break
                 self._loss_history.append(epoch_loss)
                 logger.info(
                     "epoch %d: loss %.5f, %d words trained, %.0f words/s",
@@ -440,6 +467,13 @@ class Word2Vec:
                 if writer is not None:
                     writer.add_scalar("train/loss", epoch_loss, epoch + 1)
                 self._end_epoch(epoch + 1, epoch_loss, vocab, state)
+                if deadline is not None and time.perf_counter() > deadline:
+                    self.stopped_early_ = epoch + 1 < self.epochs
+                    if self.stopped_early_:
+                        logger.info(
+                            "max_time (%.0f s) reached after epoch %d", self.max_time, epoch + 1
+                        )
+                    break
         if writer is not None:
             writer.close()
 
