@@ -67,7 +67,8 @@ def train_word2vec(
     ns_exponent: float = 0.75,
     sample: float = 1e-3,
     alpha: Annotated[
-        Optional[float], typer.Option(help="Default 0.025 (skip-gram), 0.05 (CBOW).")
+        Optional[float],
+        typer.Option("--alpha", "--lr", help="Start learning rate; 0.025 skip-gram, 0.05 CBOW."),
     ] = None,
     epochs: int = 5,
     min_count: int = 5,
@@ -162,7 +163,7 @@ def train_fasttext(
     cbow: Annotated[bool, typer.Option("--cbow", help="CBOW instead of skip-gram.")] = False,
     negative: int = 5,
     sample: float = 1e-4,
-    alpha: float = 0.05,
+    alpha: Annotated[float, typer.Option("--alpha", "--lr", help="Start learning rate.")] = 0.05,
     epochs: int = 5,
     min_count: int = 5,
     minn: int = 3,
@@ -227,8 +228,8 @@ def train_glove(
     epochs: int = 15,
     min_count: int = 5,
     x_max: float = 100.0,
-    alpha: float = 0.75,
-    eta: float = 0.05,
+    alpha: Annotated[float, typer.Option(help="Weighting exponent of f(x).")] = 0.75,
+    eta: Annotated[float, typer.Option("--eta", "--lr", help="AdaGrad learning rate.")] = 0.05,
     word_only: Annotated[bool, typer.Option(help="Save W alone instead of W + W~.")] = False,
     workers: Annotated[
         Optional[int], typer.Option(help="Threads (default: all; 1 = reproducible).")
