@@ -1,4 +1,5 @@
-"""``embedlab eval run``: many models, many tasks, one report (a thin shell over the runner)."""
+"""``embedlab eval words | run``: word-vector benchmarks, and many models on many tasks in one
+report (thin shells over :mod:`embedlab.evaluate`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+
+eval_app = typer.Typer(help="Evaluate embeddings.", no_args_is_help=True)
+LimitOpt = Annotated[Optional[int], typer.Option(help="Read only the first N rows.")]
 
 
 def open_model(spec: str) -> tuple[str, Any]:
@@ -22,6 +26,7 @@ def open_model(spec: str) -> tuple[str, Any]:
     return name, load_encoder(what)
 
 
+@eval_app.command("run")
 def eval_run(
     model: Annotated[
         list[str],
@@ -86,3 +91,63 @@ def _print(report: Any) -> None:
             cells.append("-" if s is None or s.main is None else f"{100 * s.main:.2f}")
         table.add_row(task, report.metric_of(task), *cells)
     Console(width=160).print(table)
+
+
+@eval_app.command("words")
+def eval_words(
+    vectors: Annotated[
+        list[Path], typer.Argument(help="One or more vector files, compared side by side.")
+    ],
+    similarity: Annotated[
+        Optional[list[str]],
+        typer.Option("--similarity", "-s", help="Word-pair sets (names or paths)."),
+    ] = None,
+    analogies: Annotated[
+        Optional[list[str]],
+        typer.Option("--analogies", "-a", help="Analogy sets (names or paths)."),
+    ] = None,
+    method: Annotated[str, typer.Option(help="3cosadd or 3cosmul.")] = "3cosadd",
+    restrict_vocab: Annotated[
+        int, typer.Option(help="Evaluate on the first N rows, as gensim.")
+    ] = 300_000,
+    case_sensitive: Annotated[
+        bool, typer.Option(help="Do not fold case when matching words.")
+    ] = False,
+    sections: Annotated[
+        bool, typer.Option(help="Also print analogy accuracy per section.")
+    ] = False,
+    json_out: Annotated[
+        Optional[Path], typer.Option("--json", help="Write the results as JSON.")
+    ] = None,
+    limit: LimitOpt = None,
+) -> None:
+    """Word similarity (Spearman) and analogy accuracy, one column per vector file."""
+    from ..evaluate import (
+        DEFAULT_ANALOGIES,
+        DEFAULT_SIMILARITY,
+        evaluate_words,
+        format_table,
+        save_reports_json,
+    )
+    from ..io import load_vectors
+
+    reports = {}
+    for path in vectors:
+        v = load_vectors(path, limit=limit)
+        name = path.name if path.name not in reports else str(path)
+        reports[name] = evaluate_words(
+            v,
+            name=name,
+            similarity=similarity if similarity is not None else DEFAULT_SIMILARITY,
+            analogies=analogies if analogies is not None else DEFAULT_ANALOGIES,
+            method=method,  # type: ignore[arg-type]
+            restrict_vocab=restrict_vocab,
+            case_insensitive=not case_sensitive,
+        )
+    typer.echo(format_table(reports))
+    if sections:
+        for report in reports.values():
+            typer.echo("\n" + report.sections_table())
+    if json_out is not None:
+        save_reports_json(reports, json_out)
+        typer.echo(f"wrote {json_out}")
