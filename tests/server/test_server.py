@@ -200,7 +200,7 @@ def test_an_encoder_failure_answers_500_in_openai_shape(caplog: pytest.LogCaptur
     import re
 
     app = create_app(ServerConfig(models={}), encoders={"broken": Broken(dim=24)})
-    with Running(app) as url, caplog.at_level("ERROR", logger="embedlab.server.app"):
+    with Running(app) as url, caplog.at_level("ERROR", logger="embedlab.server.routes"):
         r = httpx.post(f"{url}/v1/embeddings", json={"model": "broken", "input": "x"})
         err = r.json()["error"]
         assert r.status_code == 500 and err["type"] == "server_error"

@@ -11,7 +11,17 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 __all__ = ["AskRequest", "EmbeddingRequest", "SearchRequest"]
 
@@ -54,17 +64,48 @@ Where = Annotated[dict[MetaKey, MetaValue], Field(max_length=32)]
 class EmbeddingRequest(BaseModel):
     """OpenAI's ``POST /v1/embeddings`` body (``user`` accepted and ignored).
 
-    ``input`` items are checked by the route (a string each, not empty, not too long), so that
-    the error names the item.
+    ``input`` is a string or a list of strings, none empty; validated with the server's limits as
+    context (``model_validate_json(body, context={"limits": limits})``: at most ``max_inputs``
+    items of at most ``max_chars`` characters), each error naming the item.
     """
 
     model_config = ConfigDict(extra="ignore")
 
-    input: Text | list[Any]
+    input: Annotated[
+        Text | list[Any],
+        Field(description="A string or a list of strings (token arrays are not supported)."),
+    ]
     model: Name
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: Annotated[int, Strict(), Field(ge=1)] | None = None
     user: Annotated[str, Field(max_length=1024)] | None = None
+
+    @field_validator("input")
+    @classmethod
+    def _bounded(cls, value: str | list[Any], info: ValidationInfo) -> str | list[Any]:
+        limits = (info.context or {}).get("limits")
+        texts = [value] if isinstance(value, str) else value
+        if not texts:
+            raise _invalid("input must not be empty")
+        if limits is not None and len(texts) > limits.max_inputs:
+            raise _invalid(f"{len(texts)} inputs; at most {limits.max_inputs} per request")
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise _invalid(f"input[{i}] is not a string (token arrays are not supported)")
+            if not text:
+                raise _invalid(f"input[{i}] is empty")
+            if limits is not None and len(text) > limits.max_chars:
+                raise _invalid(f"input[{i}] has {len(text)} characters; at most {limits.max_chars}")
+            _unicode(text)
+        return value
+
+    def texts(self) -> list[str]:
+        """``input`` as a list of strings (validated)."""
+        return [self.input] if isinstance(self.input, str) else [str(t) for t in self.input]
+
+
+def _invalid(message: str) -> PydanticCustomError:
+    return PydanticCustomError("invalid_input", message)
 
 
 class SearchRequest(BaseModel):

@@ -1,0 +1,245 @@
+"""The HTTP routes, by name, over a running :class:`~embedlab.server.state.ServerState`.
+
+:class:`Routes` holds the configuration and the state accessor; :meth:`Routes.register` mounts
+``GET /health``, ``GET /v1/models``, ``POST /v1/embeddings``, ``POST /v1/search`` and
+``POST /v1/faq/ask`` on an app, the last four behind the bearer-token check. Every refusal is an
+``HTTPException`` whose detail is OpenAI's error shape (:func:`fail`); an unexpected failure is
+logged under an id (:func:`internal_error`). This module does not build the app (``app``) or
+load models (``state``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import ParameterError, QueueFull
+from ..optional import require
+from ..rows import truncated
+from .config import ServerConfig
+from .guards import bearer_matches, error_body, short
+from .state import ServerState
+
+require("fastapi", "server", "the server")
+from fastapi import Depends, HTTPException, Request  # noqa: E402
+from fastapi.exceptions import RequestValidationError  # noqa: E402
+from fastapi.responses import JSONResponse, Response  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+
+from .schemas import AskRequest, EmbeddingRequest, SearchRequest  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Routes", "fail", "internal_error"]
+
+
+def fail(
+    status: int,
+    message: str,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    kind: str = "invalid_request_error",
+) -> HTTPException:
+    """An HTTPException whose body is OpenAI's error shape."""
+    return HTTPException(status_code=status, detail=error_body(message, kind, param, code))
+
+
+def internal_error(exc: BaseException, doing: str) -> dict[str, Any]:
+    """Log ``exc`` under a fresh id; the client gets the id, never the exception's text."""
+    ref = secrets.token_hex(6)
+    logger.error("error %s while %s", ref, doing, exc_info=exc)
+    return error_body(
+        f"internal error {ref} (the server log has the details)", "server_error", code="internal"
+    )
+
+
+class Routes:
+    """The API's routes; ``served()`` returns the state once the app has started."""
+
+    def __init__(
+        self, cfg: ServerConfig, served: Callable[[], ServerState], api_key: str | None
+    ) -> None:
+        self.cfg, self.served, self.api_key = cfg, served, api_key
+
+    def register(self, app: Any) -> None:
+        guarded = [Depends(self.authorize)]
+        app.get("/health")(self.health)
+        app.get("/v1/models", dependencies=guarded)(self.models)
+        body = {
+            "required": True,
+            "content": {"application/json": {"schema": EmbeddingRequest.model_json_schema()}},
+        }
+        app.post(
+            "/v1/embeddings",
+            dependencies=guarded,
+            openapi_extra={"requestBody": body},
+            response_class=JSONResponse,
+        )(self.embeddings)
+        app.post("/v1/search", dependencies=guarded)(self.search)
+        app.post("/v1/faq/ask", dependencies=guarded)(self.ask)
+
+    # -- access ---------------------------------------------------------------------------------
+    def authorized(self, request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        return self.api_key is None or bearer_matches(header, self.api_key)
+
+    async def authorize(self, request: Request) -> None:
+        if not self.authorized(request):
+            raise fail(
+                401,
+                "Incorrect or missing API key (send Authorization: Bearer <key>)",
+                code="invalid_api_key",
+            )
+
+    def timed_out(self) -> HTTPException:
+        return fail(
+            504,
+            f"the request took over {self.cfg.limits.request_timeout_s:g} s",
+            kind="server_error",
+            code="timeout",
+        )
+
+    async def bounded(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """``fn`` in a worker thread, within the request timeout; its errors as 4xx/5xx."""
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(fn, *args, **kwargs), self.cfg.limits.request_timeout_s
+            )
+        except asyncio.TimeoutError as e:
+            raise self.timed_out() from e
+        except ParameterError as e:
+            raise fail(422, short(str(e), 300)) from e
+
+    # -- the routes -----------------------------------------------------------------------------
+    async def health(self, request: Request) -> dict[str, Any]:
+        """Up, and (to a caller with the token) what is served and how busy each model is."""
+        if not self.authorized(request):  # anonymous callers learn only that it is up
+            return {"status": "ok"}
+        st = self.served()
+        return {
+            "status": "ok",
+            "models": sorted(st.models),
+            "collections": sorted(st.collections),
+            "faqs": sorted(st.faqs),
+            "encoder_calls": {n: m.batcher.calls for n, m in st.models.items()},
+            "encoder_busy_seconds": {n: round(m.batcher.busy, 3) for n, m in st.models.items()},
+        }
+
+    async def models(self) -> dict[str, Any]:
+        """OpenAI's model list, with each model's dimension."""
+        return {
+            "object": "list",
+            "data": [
+                {
+                    "id": name,
+                    "object": "model",
+                    "created": 0,
+                    "owned_by": "embedlab",
+                    "dimensions": model.dim,
+                }
+                for name, model in self.served().models.items()
+            ],
+        }
+
+    async def embeddings(self, request: Request) -> Response:
+        """OpenAI's ``POST /v1/embeddings``."""
+        # The hot path: the body is validated by pydantic-core straight from bytes and the answer
+        # leaves as bytes, skipping FastAPI's per-field validation and its response encoder (which
+        # walks float vectors value by value); every ms of CPU here is taken from the encoder.
+        try:
+            body = await request.body()
+            req = EmbeddingRequest.model_validate_json(body, context={"limits": self.cfg.limits})
+        except ValidationError as e:
+            raise RequestValidationError(
+                [{**err, "loc": ("body", *err["loc"])} for err in e.errors()]
+            ) from e
+        st = self.served()
+        name = req.model if req.model in st.models else None
+        if name is None:
+            raise fail(
+                404,
+                f"model {short(req.model)!r} is not served; try one of {sorted(st.models)}",
+                param="model",
+                code="model_not_found",
+            )
+        texts = req.texts()
+        model = st.models[name]
+        if req.dimensions is not None and not 0 < req.dimensions <= model.dim:
+            raise fail(
+                422, f"dimensions must be in [1, {model.dim}] for {name}", param="dimensions"
+            )
+        try:
+            vectors, tokens = await asyncio.wait_for(
+                model.batcher.embed_counted(texts), self.cfg.limits.request_timeout_s
+            )
+        except QueueFull as e:
+            raise fail(
+                503, f"the server is busy: {e}", kind="server_error", code="overloaded"
+            ) from e
+        except asyncio.TimeoutError as e:
+            raise self.timed_out() from e
+        except Exception as e:  # the encoder failed (or its process died): logged, not echoed
+            raise HTTPException(500, internal_error(e, f"encoding {len(texts)} texts")) from e
+        if req.dimensions is not None:
+            vectors = truncated(vectors, req.dimensions)
+        data = []
+        for i, v in enumerate(np.asarray(vectors, dtype="<f4")):
+            emb: Any = (
+                base64.b64encode(v.tobytes()).decode()
+                if req.encoding_format == "base64"
+                else v.tolist()
+            )
+            data.append({"object": "embedding", "index": i, "embedding": emb})
+        answer = {
+            "object": "list",
+            "data": data,
+            "model": name,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+        return Response(json.dumps(answer).encode(), media_type="application/json")
+
+    async def search(self, req: SearchRequest) -> dict[str, Any]:
+        """The ``k`` best documents of a served collection."""
+        col = self.served().collections.get(req.collection)
+        if col is None:
+            raise fail(
+                404, f"collection {short(req.collection)!r} is not served", param="collection"
+            )
+        docs = await self.bounded(col.search, req.query, req.k, mode=req.mode, where=req.where)
+        return {
+            "object": "list",
+            "collection": req.collection,
+            "data": [
+                {"id": d.id, "text": d.text, "score": d.score, "metadata": d.metadata} for d in docs
+            ],
+        }
+
+    async def ask(self, req: AskRequest) -> dict[str, Any]:
+        """An FAQ's answers to a question, with the confidence and threshold."""
+        faq = self.served().faqs.get(req.faq)
+        if faq is None:
+            raise fail(404, f"FAQ {short(req.faq)!r} is not served", param="faq")
+        r = await self.bounded(faq.ask, req.question, req.k)
+        return {
+            "question": r.question,
+            "answered": r.answered,
+            "confidence": r.confidence,
+            "threshold": faq.threshold,
+            "answers": [
+                {
+                    "id": a.id,
+                    "text": a.text,
+                    "score": a.score,
+                    "matched_question": a.matched_question,
+                }
+                for a in r.answers
+            ],
+        }
