@@ -40,6 +40,14 @@ def _tokenizer(lang: str, tokenizer: str, words: dict[str, Any]):  # type: ignor
     return Tokenizer(chinese="chars" if lang == "en" else "jieba", **words)
 
 
+CorpusArg = Annotated[Path, typer.Argument(help="A text file (.gz/.bz2 too) or a folder of them.")]
+Workers = Annotated[Optional[int], typer.Option(help="Threads (default: all; 1 = reproducible).")]
+Lang = Annotated[str, typer.Option(help="auto, en or zh (Chinese is segmented with jieba).")]
+CorpusFormat = Annotated[str, typer.Option(help="lines, text or jsonl.")]
+Field = Annotated[str, typer.Option(help="JSONL field holding the text.")]
+TokenizerOpt = Annotated[str, typer.Option(help="default or whitespace (pre-tokenized).")]
+Tensorboard = Annotated[Optional[Path], typer.Option(help="Write the loss curve here.")]
+Resume = Annotated[bool, typer.Option(help="Continue from OUT.ckpt.")]
 MaxTime = Annotated[
     Optional[float],
     typer.Option(help="Stop after this many seconds of training; the vectors so far are saved."),
@@ -57,7 +65,7 @@ Lowercase = Annotated[
 
 @train_app.command("word2vec")
 def train_word2vec(
-    corpus: Annotated[Path, typer.Argument(help="A text file (.gz/.bz2 too) or a folder of them.")],
+    corpus: CorpusArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to save the vectors.")],
     dim: int = 100,
     window: Annotated[str, typer.Option(help="Max context distance, or 'sequence'.")] = "5",
@@ -73,24 +81,18 @@ def train_word2vec(
     epochs: int = 5,
     min_count: int = 5,
     max_vocab_size: Optional[int] = None,
-    workers: Annotated[
-        Optional[int], typer.Option(help="Threads (default: all; 1 = reproducible).")
-    ] = None,
+    workers: Workers = None,
     seed: int = 1,
-    lang: Annotated[
-        str, typer.Option(help="auto, en or zh (Chinese is segmented with jieba).")
-    ] = "auto",
-    corpus_format: Annotated[str, typer.Option(help="lines, text or jsonl.")] = "lines",
-    field: Annotated[str, typer.Option(help="JSONL field holding the text.")] = "text",
-    tokenizer: Annotated[
-        str, typer.Option(help="default or whitespace (pre-tokenized).")
-    ] = "default",
+    lang: Lang = "auto",
+    corpus_format: CorpusFormat = "lines",
+    field: Field = "text",
+    tokenizer: TokenizerOpt = "default",
     stopwords: Stopwords = None,
     lemmatize: Lemmatize = None,
     lowercase: Lowercase = True,
     max_time: MaxTime = None,
-    tensorboard: Annotated[Optional[Path], typer.Option(help="Write the loss curve here.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from OUT.ckpt.")] = False,
+    tensorboard: Tensorboard = None,
+    resume: Resume = False,
 ) -> None:
     """Train word2vec (skip-gram by default) and save the vectors."""
     from ..static import Word2Vec
@@ -154,7 +156,7 @@ def _report(model: Any, output: Path, took: float, epochs: int) -> None:
 
 @train_app.command("fasttext")
 def train_fasttext(
-    corpus: Annotated[Path, typer.Argument(help="A text file (.gz/.bz2 too) or a folder of them.")],
+    corpus: CorpusArg,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to save (a folder keeps n-grams).")
     ],
@@ -169,24 +171,18 @@ def train_fasttext(
     minn: int = 3,
     maxn: int = 6,
     bucket: int = 2_000_000,
-    workers: Annotated[
-        Optional[int], typer.Option(help="Threads (default: all; 1 = reproducible).")
-    ] = None,
+    workers: Workers = None,
     seed: int = 1,
-    lang: Annotated[
-        str, typer.Option(help="auto, en or zh (Chinese is segmented with jieba).")
-    ] = "auto",
-    corpus_format: Annotated[str, typer.Option(help="lines, text or jsonl.")] = "lines",
-    field: Annotated[str, typer.Option(help="JSONL field holding the text.")] = "text",
-    tokenizer: Annotated[
-        str, typer.Option(help="default or whitespace (pre-tokenized).")
-    ] = "default",
+    lang: Lang = "auto",
+    corpus_format: CorpusFormat = "lines",
+    field: Field = "text",
+    tokenizer: TokenizerOpt = "default",
     stopwords: Stopwords = None,
     lemmatize: Lemmatize = None,
     lowercase: Lowercase = True,
     max_time: MaxTime = None,
-    tensorboard: Annotated[Optional[Path], typer.Option(help="Write the loss curve here.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from OUT.ckpt.")] = False,
+    tensorboard: Tensorboard = None,
+    resume: Resume = False,
 ) -> None:
     """Train fastText-style subword vectors (OOV words get vectors) and save them."""
     from ..static import FastText
@@ -221,7 +217,7 @@ def train_fasttext(
 
 @train_app.command("glove")
 def train_glove(
-    corpus: Annotated[Path, typer.Argument(help="A text file (.gz/.bz2 too) or a folder of them.")],
+    corpus: CorpusArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to save the vectors.")],
     dim: int = 100,
     window: int = 10,
@@ -231,23 +227,17 @@ def train_glove(
     alpha: Annotated[float, typer.Option(help="Weighting exponent of f(x).")] = 0.75,
     eta: Annotated[float, typer.Option("--eta", "--lr", help="AdaGrad learning rate.")] = 0.05,
     word_only: Annotated[bool, typer.Option(help="Save W alone instead of W + W~.")] = False,
-    workers: Annotated[
-        Optional[int], typer.Option(help="Threads (default: all; 1 = reproducible).")
-    ] = None,
+    workers: Workers = None,
     seed: int = 1,
-    lang: Annotated[
-        str, typer.Option(help="auto, en or zh (Chinese is segmented with jieba).")
-    ] = "auto",
-    corpus_format: Annotated[str, typer.Option(help="lines, text or jsonl.")] = "lines",
-    field: Annotated[str, typer.Option(help="JSONL field holding the text.")] = "text",
-    tokenizer: Annotated[
-        str, typer.Option(help="default or whitespace (pre-tokenized).")
-    ] = "default",
+    lang: Lang = "auto",
+    corpus_format: CorpusFormat = "lines",
+    field: Field = "text",
+    tokenizer: TokenizerOpt = "default",
     stopwords: Stopwords = None,
     lemmatize: Lemmatize = None,
     lowercase: Lowercase = True,
     max_time: MaxTime = None,
-    tensorboard: Annotated[Optional[Path], typer.Option(help="Write the loss curve here.")] = None,
+    tensorboard: Tensorboard = None,
 ) -> None:
     """Train GloVe vectors (co-occurrence counting + AdaGrad) and save them."""
     from ..static import GloVe
