@@ -6,7 +6,8 @@ stops. A neural model named in the config runs in its own process (:class:`Encod
 dimension, name and maximum length, and counts ``usage`` tokens. A static (lookup-table) model, a
 model with ``isolate`` off, and an encoder object passed in by the caller run in the server's
 process, their tokens counted by the micro-batcher's thread. Collections and FAQs open with the
-encoder they were built with. This module does not route requests.
+encoder they were built with, one copy per model source however many of them use it. This module
+does not route requests.
 """
 
 from __future__ import annotations
@@ -79,6 +80,14 @@ class ServerState:
     def _open_data(self, cfg: ServerConfig) -> None:
         from ..encoders import load_encoder
 
+        loaded: dict[str, Any] = {}  # one encoder per source, shared by collections and FAQs
+
+        def encoder(source: str | None) -> Any:
+            key = str(source)
+            if key not in loaded:
+                loaded[key] = load_encoder(source)
+            return loaded[key]
+
         if cfg.collections:
             from ..search import Collection
 
@@ -86,7 +95,7 @@ class ServerState:
                 if name not in self.collections:
                     path = cfg.resolve(spec["path"])
                     src = spec.get("model") or Collection.recorded_source(path)
-                    self.collections[name] = Collection.open(path, load_encoder(src))
+                    self.collections[name] = Collection.open(path, encoder(src))
         if cfg.faqs:
             from ..apps import FAQ
 
@@ -94,7 +103,7 @@ class ServerState:
                 if name not in self.faqs:
                     path = cfg.resolve(spec["path"])
                     src = spec.get("model") or FAQ.recorded_source(path)
-                    self.faqs[name] = FAQ.open(path, load_encoder(src))
+                    self.faqs[name] = FAQ.open(path, encoder(src))
 
     async def stop(self) -> None:
         """Finish the queued work, then stop the batchers and the model processes."""
