@@ -38,7 +38,7 @@ from .optional import require
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["read_columns", "read_records", "read_texts"]
+__all__ = ["read_columns", "read_records", "read_text_columns", "read_texts"]
 
 Column = str | int
 _RECORD_KINDS = (".txt", ".jsonl", ".csv", ".tsv", ".parquet")
@@ -211,6 +211,15 @@ def _jsonl_columns(
             out[name].append(record[str(key)])
         out["__line__"].append(line)
     return out
+
+
+def read_text_columns(
+    path: str | os.PathLike[str], columns: Mapping[str, Column | None], **kw: Any
+) -> dict[str, list[str]]:
+    """:func:`read_columns` for texts: each requested column as strings; a column named ``None``
+    (an optional one not asked for) is left out. ``{"text": 0, "pair": None}`` -> ``{"text": [...]}``."""
+    got = read_columns(path, {k: c for k, c in columns.items() if c is not None}, **kw)
+    return {name: [str(v) for v in values] for name, values in got.items()}
 
 
 # -- records ------------------------------------------------------------------------------------

@@ -66,17 +66,11 @@ class TextPairs:
         **kw: Any,
     ) -> TextPairs:
         """Read columns by header name or 0-based position (errors name file, line, column)."""
-        from ..records import read_columns
+        from ..records import read_text_columns
 
-        columns: dict[str, Column] = {"anchor": anchor, "positive": positive}
-        if negative is not None:
-            columns["negative"] = negative
-        got = read_columns(path, columns, **kw)
-        return cls(
-            [str(t) for t in got["anchor"]],
-            [str(t) for t in got["positive"]],
-            None if negative is None else [str(t) for t in got["negative"]],
-        )
+        columns = {"anchor": anchor, "positive": positive, "negative": negative}
+        got = read_text_columns(path, columns, **kw)
+        return cls(got["anchor"], got["positive"], got.get("negative"))
 
     def texts(self, i: int) -> tuple[str, ...]:
         extra = () if self.negatives is None else (self.negatives[i],)

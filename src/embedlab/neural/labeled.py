@@ -55,17 +55,10 @@ class LabeledTexts:
         **kw: Any,
     ) -> LabeledTexts:
         """Read columns ``text``, ``label`` (and ``pair``) by header name or 0-based position."""
-        from ..records import read_columns
+        from ..records import read_text_columns
 
-        columns: dict[str, Column] = {"text": text, "label": label}
-        if pair is not None:
-            columns["pair"] = pair
-        got = read_columns(path, columns, **kw)
-        return cls(
-            [str(t) for t in got["text"]],
-            [str(x) for x in got["label"]],
-            None if pair is None else [str(t) for t in got["pair"]],
-        )
+        got = read_text_columns(path, {"text": text, "label": label, "pair": pair}, **kw)
+        return cls(got["text"], got["label"], got.get("pair"))
 
     def subset(self, index: Sequence[int] | npt.NDArray[np.intp]) -> LabeledTexts:
         idx = [int(i) for i in index]
