@@ -66,12 +66,8 @@ def stopped_after_two_epochs(corpus: list[list[str]], ckpt: Path) -> None:
         Word2Vec(**SMALL, workers=1, checkpoint_dir=ckpt, callbacks=[crash_after_two]).fit(corpus)  # type: ignore[arg-type]
 
 
-def test_resume_from_checkpoint_equals_uninterrupted_training(tmp_path: Path) -> None:
-    corpus = topic_corpus(sentences=800)
-    whole = Word2Vec(**SMALL, workers=1).fit(corpus)  # type: ignore[arg-type]
-    ckpt = tmp_path / "ckpt"
-    stopped_after_two_epochs(corpus, ckpt)
-    assert (ckpt / "state.json").exists() and (ckpt / "weights.safetensors").exists()
+def resumed_run(corpus: list[list[str]], ckpt: Path) -> tuple[Word2Vec, list[int]]:
+    """The run resumed from ``ckpt``, and the epochs it trained."""
     seen: list[int] = []
     resumed = Word2Vec(
         **SMALL,
@@ -79,6 +75,16 @@ def test_resume_from_checkpoint_equals_uninterrupted_training(tmp_path: Path) ->
         checkpoint_dir=ckpt,
         callbacks=[lambda m, e, loss: seen.append(e)],  # type: ignore[arg-type]
     ).fit(corpus, resume=True)
+    return resumed, seen
+
+
+def test_resume_from_checkpoint_equals_uninterrupted_training(tmp_path: Path) -> None:
+    corpus = topic_corpus(sentences=800)
+    whole = Word2Vec(**SMALL, workers=1).fit(corpus)  # type: ignore[arg-type]
+    ckpt = tmp_path / "ckpt"
+    stopped_after_two_epochs(corpus, ckpt)
+    assert (ckpt / "state.json").exists() and (ckpt / "weights.safetensors").exists()
+    resumed, seen = resumed_run(corpus, ckpt)
     assert seen == [3, 4]
     assert np.array_equal(resumed.vectors_.vectors, whole.vectors_.vectors)
     assert resumed.loss_history_ == whole.loss_history_
@@ -243,13 +249,7 @@ def test_resume_reads_the_old_checkpoint_when_its_replacement_was_cut(tmp_path: 
     ckpt = tmp_path / "ckpt"
     stopped_after_two_epochs(corpus, ckpt)
     ckpt.rename(tmp_path / ".ckpt.old")  # a kill between atomic_dir's two renames
-    seen: list[int] = []
-    resumed = Word2Vec(
-        **SMALL,
-        workers=1,
-        checkpoint_dir=ckpt,
-        callbacks=[lambda m, e, loss: seen.append(e)],  # type: ignore[arg-type]
-    ).fit(corpus, resume=True)
+    resumed, seen = resumed_run(corpus, ckpt)
     assert seen == [3, 4] and (ckpt / "state.json").exists()
     assert not (tmp_path / ".ckpt.old").exists()
     assert np.array_equal(resumed.vectors_.vectors, whole.vectors_.vectors)

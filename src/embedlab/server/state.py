@@ -88,22 +88,21 @@ class ServerState:
                 loaded[key] = load_encoder(source)
             return loaded[key]
 
+        kinds: list[tuple[dict[str, Any], dict[str, dict[str, Any]], Any]] = []
         if cfg.collections:
             from ..search import Collection
 
-            for name, spec in cfg.collections.items():
-                if name not in self.collections:
-                    path = cfg.resolve(spec["path"])
-                    src = spec.get("model") or Collection.recorded_source(path)
-                    self.collections[name] = Collection.open(path, encoder(src))
+            kinds.append((self.collections, cfg.collections, Collection))
         if cfg.faqs:
             from ..apps import FAQ
 
-            for name, spec in cfg.faqs.items():
-                if name not in self.faqs:
+            kinds.append((self.faqs, cfg.faqs, FAQ))
+        for opened, specs, kind in kinds:  # both record the model they were built with
+            for name, spec in specs.items():
+                if name not in opened:
                     path = cfg.resolve(spec["path"])
-                    src = spec.get("model") or FAQ.recorded_source(path)
-                    self.faqs[name] = FAQ.open(path, encoder(src))
+                    src = spec.get("model") or kind.recorded_source(path)
+                    opened[name] = kind.open(path, encoder(src))
 
     async def stop(self) -> None:
         """Finish the queued work, then stop the batchers and the model processes."""
