@@ -12,26 +12,49 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from .options import OptionGroup
+
 pretrain_app = typer.Typer(help="Pretrain language models from a corpus.", no_args_is_help=True)
 finetune_app = typer.Typer(help="Fine-tune encoders.", no_args_is_help=True)
 
 Out = Annotated[Path, typer.Option("--output", "-o", help="Output folder (model/, checkpoints/).")]
-Epochs = Annotated[float, typer.Option(help="Passes over the data.")]
-MaxSteps = Annotated[Optional[int], typer.Option(help="Stop after N optimizer steps.")]
-MaxTime = Annotated[Optional[float], typer.Option(help="Stop after N seconds (checkpoint kept).")]
-Batch = Annotated[int, typer.Option(help="Examples per micro-batch.")]
-Lr = Annotated[float, typer.Option("--lr", help="Peak learning rate.")]
-Accum = Annotated[int, typer.Option(help="Micro-batches per optimizer step.")]
-Warmup = Annotated[float, typer.Option(help="Warmup share of the steps.")]
-Seed = Annotated[int, typer.Option(help="Random seed (data order, masks, dropout).")]
-Every = Annotated[Optional[int], typer.Option(help="Checkpoint every N steps.")]
-Resume = Annotated[bool, typer.Option(help="Continue from the newest checkpoint in --output.")]
-Board = Annotated[Optional[Path], typer.Option(help="Write TensorBoard scalars to this folder.")]
-Wandb = Annotated[Optional[str], typer.Option(help="Log to this Weights & Biases project.")]
-Precision = Annotated[str, typer.Option(help="auto, fp32, bf16 or fp16.")]
-Threads = Annotated[Optional[int], typer.Option(help="CPU threads for torch.")]
-EvalEvery = Annotated[Optional[int], typer.Option(help="Evaluate every N steps (default: epochs).")]
-Patience = Annotated[Optional[int], typer.Option(help="Stop after N evaluations without gain.")]
+# the options every neural training command takes (TrainingArguments); each command sets its defaults
+run = OptionGroup(
+    epochs=(Annotated[float, typer.Option(help="Passes over the data.")], 1.0),
+    max_steps=(Annotated[Optional[int], typer.Option(help="Stop after N optimizer steps.")], None),
+    max_time=(
+        Annotated[Optional[float], typer.Option(help="Stop after N seconds (checkpoint kept).")],
+        None,
+    ),
+    batch_size=(Annotated[int, typer.Option(help="Examples per micro-batch.")], 32),
+    lr=(Annotated[float, typer.Option("--lr", help="Peak learning rate.")], 5e-5),
+    grad_accum=(Annotated[int, typer.Option(help="Micro-batches per optimizer step.")], 1),
+    warmup=(Annotated[float, typer.Option(help="Warmup share of the steps.")], 0.06),
+    seed=(Annotated[int, typer.Option(help="Random seed (data order, masks, dropout).")], 42),
+    every=(Annotated[Optional[int], typer.Option(help="Checkpoint every N steps.")], 500),
+    resume=(
+        Annotated[bool, typer.Option(help="Continue from the newest checkpoint in --output.")],
+        False,
+    ),
+    eval_every=(
+        Annotated[Optional[int], typer.Option(help="Evaluate every N steps (default: epochs).")],
+        None,
+    ),
+    patience=(
+        Annotated[Optional[int], typer.Option(help="Stop after N evaluations without gain.")],
+        None,
+    ),
+    tensorboard=(
+        Annotated[Optional[Path], typer.Option(help="Write TensorBoard scalars to this folder.")],
+        None,
+    ),
+    wandb=(
+        Annotated[Optional[str], typer.Option(help="Log to this Weights & Biases project.")],
+        None,
+    ),
+    precision=(Annotated[str, typer.Option(help="auto, fp32, bf16 or fp16.")], "auto"),
+    threads=(Annotated[Optional[int], typer.Option(help="CPU threads for torch.")], None),
+)
 
 
 def _args(output: Path, **kw: Any) -> Any:
@@ -54,6 +77,7 @@ def _report(result: Any) -> None:
 
 
 @pretrain_app.command("mlm")
+@run(max_steps=1000, lr=5e-4, without=("eval_every", "patience"))
 def pretrain_mlm(
     corpus: Annotated[Path, typer.Argument(help="A text file (.gz/.bz2 too) or a folder.")],
     output: Out,
@@ -72,20 +96,8 @@ def pretrain_mlm(
         bool, typer.Option(help="ALBERT: share weights across layers.")
     ] = False,
     block_size: Annotated[int, typer.Option(help="Tokens per training block.")] = 128,
-    epochs: Epochs = 1.0,
-    max_steps: MaxSteps = 1000,
-    max_time: MaxTime = None,
-    batch_size: Batch = 32,
-    lr: Lr = 5e-4,
-    grad_accum: Accum = 1,
-    warmup: Warmup = 0.06,
-    seed: Seed = 42,
-    every: Every = 500,
-    resume: Resume = False,
-    tensorboard: Board = None,
-    wandb: Wandb = None,
-    precision: Precision = "auto",
-    threads: Threads = None,
+    *,
+    opts: dict[str, Any],
 ) -> None:
     """Masked-LM (BERT, ALBERT) or causal-LM (gpt2) pretraining of a new model on CORPUS."""
     from ..neural import model_config, pretrain, train_tokenizer
@@ -103,15 +115,16 @@ def pretrain_mlm(
         tok, hidden=hidden, layers=layers, heads=heads, max_positions=max(512, block_size),
         embedding_size=embedding_size, share_layers=share_layers,
     )  # fmt: skip
-    args = _args(
-        output, epochs=epochs, max_steps=max_steps, max_time=max_time, batch_size=batch_size,
-        lr=lr, grad_accum=grad_accum, warmup=warmup, seed=seed, every=every, resume=resume,
-        tensorboard=tensorboard, wandb=wandb, precision=precision, threads=threads,
-    )  # fmt: skip
+    args = _args(output, **opts)
     _report(pretrain(corpus, tokenizer=tok, config=config, args=args, block_size=block_size))
 
 
 @pretrain_app.command("bilm")
+@run(
+    max_steps=3000,
+    lr=2e-3,
+    without=("epochs", "grad_accum", "warmup", "eval_every", "patience", "precision"),
+)
 def pretrain_bilm_cmd(
     corpus: Annotated[Path, typer.Argument(help="A text file (.gz/.bz2 too) or a folder.")],
     output: Out,
@@ -123,16 +136,8 @@ def pretrain_bilm_cmd(
     proj_dim: Annotated[int, typer.Option(help="Projection (token and layer) size.")] = 128,
     layers: Annotated[int, typer.Option(help="LSTM layers per direction.")] = 2,
     window: Annotated[int, typer.Option(help="Words per training window.")] = 64,
-    max_steps: MaxSteps = 3000,
-    max_time: MaxTime = None,
-    batch_size: Batch = 32,
-    lr: Lr = 2e-3,
-    seed: Seed = 42,
-    every: Every = 500,
-    resume: Resume = False,
-    tensorboard: Board = None,
-    wandb: Wandb = None,
-    threads: Threads = None,
+    *,
+    opts: dict[str, Any],
 ) -> None:
     """Train an ELMo-style bidirectional LSTM language model on CORPUS."""
     from ..neural import BiLMConfig, pretrain_bilm
@@ -144,14 +149,12 @@ def pretrain_bilm_cmd(
         proj_dim=proj_dim,
         layers=layers,
     )
-    args = _args(
-        output, max_steps=max_steps, max_time=max_time, batch_size=batch_size, lr=lr, seed=seed,
-        every=every, resume=resume, tensorboard=tensorboard, wandb=wandb, threads=threads,
-    )  # fmt: skip
+    args = _args(output, **opts)
     _report(pretrain_bilm(corpus, config=config, args=args, window=window))
 
 
 @finetune_app.command("classify")
+@run(epochs=3.0)
 def finetune_classify(
     model: Annotated[str, typer.Argument(help="Encoder folder or hub id ('default': MiniLM).")],
     train_file: Annotated[Path, typer.Argument(help="CSV / TSV / JSONL with text and label.")],
@@ -169,32 +172,13 @@ def finetune_classify(
     extend_vocab: Annotated[
         int, typer.Option(help="Add up to N frequent words the tokenizer only knows as [UNK].")
     ] = 0,
-    epochs: Epochs = 3.0,
-    max_steps: MaxSteps = None,
-    max_time: MaxTime = None,
-    batch_size: Batch = 32,
-    lr: Lr = 5e-5,
-    grad_accum: Accum = 1,
-    warmup: Warmup = 0.06,
-    seed: Seed = 42,
-    every: Every = 500,
-    resume: Resume = False,
-    eval_every: EvalEvery = None,
-    patience: Patience = None,
-    tensorboard: Board = None,
-    wandb: Wandb = None,
-    precision: Precision = "auto",
-    threads: Threads = None,
+    *,
+    opts: dict[str, Any],
 ) -> None:
     """Fine-tune MODEL for sequence classification on TRAIN_FILE."""
     from ..neural import finetune_classifier
 
-    args = _args(
-        output, epochs=epochs, max_steps=max_steps, max_time=max_time, batch_size=batch_size,
-        lr=lr, grad_accum=grad_accum, warmup=warmup, seed=seed, every=every, resume=resume,
-        eval_every=eval_every, patience=patience, tensorboard=tensorboard, wandb=wandb,
-        precision=precision, threads=threads,
-    )  # fmt: skip
+    args = _args(output, **opts)
     result, report = finetune_classifier(
         model, train_file, args=args, validation=validation,
         validation_split=validation_split,
@@ -208,6 +192,7 @@ def finetune_classify(
 
 
 @finetune_app.command("contrastive")
+@run(lr=2e-5, warmup=0.1, without=("grad_accum", "eval_every", "patience"))
 def finetune_contrastive_cmd(
     model: Annotated[str, typer.Argument(help="Encoder folder or hub id ('default': MiniLM).")],
     pairs: Annotated[Path, typer.Argument(help="CSV / TSV / JSONL of (anchor, positive[, neg]).")],
@@ -216,28 +201,13 @@ def finetune_contrastive_cmd(
     positive: Annotated[str, typer.Option(help="Positive column.")] = "positive",
     negative: Annotated[Optional[str], typer.Option(help="Hard-negative column.")] = None,
     scale: Annotated[float, typer.Option(help="Similarity scale of the loss.")] = 20.0,
-    epochs: Epochs = 1.0,
-    max_steps: MaxSteps = None,
-    max_time: MaxTime = None,
-    batch_size: Batch = 32,
-    lr: Lr = 2e-5,
-    warmup: Warmup = 0.1,
-    seed: Seed = 42,
-    every: Every = 500,
-    resume: Resume = False,
-    tensorboard: Board = None,
-    wandb: Wandb = None,
-    precision: Precision = "auto",
-    threads: Threads = None,
+    *,
+    opts: dict[str, Any],
 ) -> None:
     """Contrastive (in-batch negatives) fine-tuning of a sentence encoder on PAIRS."""
     from ..neural import finetune_contrastive
 
-    args = _args(
-        output, epochs=epochs, max_steps=max_steps, max_time=max_time, batch_size=batch_size,
-        lr=lr, warmup=warmup, seed=seed, every=every, resume=resume, tensorboard=tensorboard,
-        wandb=wandb, precision=precision, threads=threads,
-    )  # fmt: skip
+    args = _args(output, **opts)
     result = finetune_contrastive(
         model, pairs, args=args, anchor=_column(anchor),
         positive=_column(positive), negative=None if negative is None else _column(negative),

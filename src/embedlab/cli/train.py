@@ -18,6 +18,7 @@ import typer
 from ..errors import ParameterError
 from ..files import old_copy, readable_dir
 from ..io import save_vectors
+from .options import OptionGroup
 
 train_app = typer.Typer(help="Train word vectors from a corpus.", no_args_is_help=True)
 
@@ -41,32 +42,45 @@ def _tokenizer(lang: str, tokenizer: str, words: dict[str, Any]):  # type: ignor
 
 
 CorpusArg = Annotated[Path, typer.Argument(help="A text file (.gz/.bz2 too) or a folder of them.")]
-Workers = Annotated[Optional[int], typer.Option(help="Threads (default: all; 1 = reproducible).")]
-Lang = Annotated[str, typer.Option(help="auto, en or zh (Chinese is segmented with jieba).")]
-CorpusFormat = Annotated[str, typer.Option(help="lines, text or jsonl.")]
-Field = Annotated[str, typer.Option(help="JSONL field holding the text.")]
-TokenizerOpt = Annotated[str, typer.Option(help="default or whitespace (pre-tokenized).")]
-Tensorboard = Annotated[Optional[Path], typer.Option(help="Write the loss curve here.")]
-Resume = Annotated[bool, typer.Option(help="Continue from OUT.ckpt.")]
-MaxTime = Annotated[
-    Optional[float],
-    typer.Option(help="Stop after this many seconds of training; the vectors so far are saved."),
-]
-Stopwords = Annotated[
-    Optional[str], typer.Option(help="Drop stop words: en, zh or en+zh (default: keep all).")
-]
-Lemmatize = Annotated[
-    Optional[str], typer.Option(help="Lemmatize tokens, e.g. en, fr, de (simplemma).")
-]
-Lowercase = Annotated[
-    bool, typer.Option(help="Lowercase tokens (the default tokenizer's default).")
-]
+Output = Annotated[Path, typer.Option("--output", "-o", help="Where to save the vectors.")]
+
+# the options every static trainer takes: how to read the corpus, and how to run
+run = OptionGroup(
+    workers=(
+        Annotated[Optional[int], typer.Option(help="Threads (default: all; 1 = reproducible).")],
+        None,
+    ),
+    seed=(Annotated[int, typer.Option(help="Random seed.")], 1),
+    lang=(Annotated[str, typer.Option(help="auto, en or zh (Chinese: jieba).")], "auto"),
+    corpus_format=(Annotated[str, typer.Option(help="lines, text or jsonl.")], "lines"),
+    field=(Annotated[str, typer.Option(help="JSONL field holding the text.")], "text"),
+    tokenizer=(
+        Annotated[str, typer.Option(help="default or whitespace (pre-tokenized).")],
+        "default",
+    ),
+    stopwords=(
+        Annotated[Optional[str], typer.Option(help="Drop stop words: en, zh or en+zh.")],
+        None,
+    ),
+    lemmatize=(
+        Annotated[Optional[str], typer.Option(help="Lemmatize tokens: en, fr, de, ...")],
+        None,
+    ),
+    lowercase=(Annotated[bool, typer.Option(help="Lowercase tokens.")], True),
+    max_time=(
+        Annotated[Optional[float], typer.Option(help="Stop after N seconds; save what is done.")],
+        None,
+    ),
+    tensorboard=(Annotated[Optional[Path], typer.Option(help="Write the loss curve here.")], None),
+    resume=(Annotated[bool, typer.Option(help="Continue from OUT.ckpt.")], False),
+)
 
 
 @train_app.command("word2vec")
+@run()
 def train_word2vec(
     corpus: CorpusArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to save the vectors.")],
+    output: Output,
     dim: int = 100,
     window: Annotated[str, typer.Option(help="Max context distance, or 'sequence'.")] = "5",
     cbow: Annotated[bool, typer.Option("--cbow", help="CBOW instead of skip-gram.")] = False,
@@ -81,23 +95,12 @@ def train_word2vec(
     epochs: int = 5,
     min_count: int = 5,
     max_vocab_size: Optional[int] = None,
-    workers: Workers = None,
-    seed: int = 1,
-    lang: Lang = "auto",
-    corpus_format: CorpusFormat = "lines",
-    field: Field = "text",
-    tokenizer: TokenizerOpt = "default",
-    stopwords: Stopwords = None,
-    lemmatize: Lemmatize = None,
-    lowercase: Lowercase = True,
-    max_time: MaxTime = None,
-    tensorboard: Tensorboard = None,
-    resume: Resume = False,
+    *,
+    opts: dict[str, Any],
 ) -> None:
     """Train word2vec (skip-gram by default) and save the vectors."""
     from ..static import Word2Vec
 
-    ckpt = _checkpoint_folder(output, resume)
     model = Word2Vec(
         dim=dim,
         window="sequence" if window == "sequence" else _int(window, "--window"),
@@ -110,51 +113,13 @@ def train_word2vec(
         epochs=epochs,
         min_count=min_count,
         max_vocab_size=max_vocab_size,
-        workers=workers,
-        seed=seed,
-        checkpoint_dir=ckpt,
-        tensorboard_dir=tensorboard,
-        max_time=max_time,
+        **_model_options(output, opts),
     )
-    start = time.perf_counter()
-    words = {"stopwords": stopwords, "lemmatize": lemmatize, "lowercase": lowercase}
-    model.fit(_corpus(corpus, corpus_format, field, lang, tokenizer, words), resume=resume)
-    took = time.perf_counter() - start
-    save_vectors(model.vectors_, output)
-    _remove_checkpoint(ckpt)
-    _report(model, output, took, epochs)
-
-
-def _corpus(
-    corpus: Path, corpus_format: str, field: str, lang: str, tokenizer: str, words: dict[str, Any]
-) -> Any:
-    from ..text import Corpus
-
-    return Corpus(
-        corpus,
-        format=corpus_format,  # type: ignore[arg-type]
-        field=field,
-        tokenizer=_tokenizer(lang, tokenizer, words),
-    )
-
-
-def _report(model: Any, output: Path, took: float, epochs: int) -> None:
-    vocab = model.vocab_
-    if getattr(model, "stopped_early_", False):
-        typer.echo(
-            f"trained {len(vocab):,} words x {model.dim} dims on {vocab.total:,} tokens for "
-            f"{took:.1f} s: --max-time stopped it in epoch {len(model.loss_history_)} of {epochs}"
-        )
-    else:
-        typer.echo(
-            f"trained {len(vocab):,} words x {model.dim} dims on {vocab.total:,} tokens in "
-            f"{took:.1f} s ({vocab.total * epochs / took / 1e6:.2f}M words/s)"
-        )
-    typer.echo("loss per epoch: " + ", ".join(f"{x:.4f}" for x in model.loss_history_))
-    typer.echo(f"wrote {output}")
+    _fit_and_save(model, corpus, output, opts, passes=epochs)
 
 
 @train_app.command("fasttext")
+@run()
 def train_fasttext(
     corpus: CorpusArg,
     output: Annotated[
@@ -171,23 +136,12 @@ def train_fasttext(
     minn: int = 3,
     maxn: int = 6,
     bucket: int = 2_000_000,
-    workers: Workers = None,
-    seed: int = 1,
-    lang: Lang = "auto",
-    corpus_format: CorpusFormat = "lines",
-    field: Field = "text",
-    tokenizer: TokenizerOpt = "default",
-    stopwords: Stopwords = None,
-    lemmatize: Lemmatize = None,
-    lowercase: Lowercase = True,
-    max_time: MaxTime = None,
-    tensorboard: Tensorboard = None,
-    resume: Resume = False,
+    *,
+    opts: dict[str, Any],
 ) -> None:
     """Train fastText-style subword vectors (OOV words get vectors) and save them."""
     from ..static import FastText
 
-    ckpt = _checkpoint_folder(output, resume)
     model = FastText(
         dim=dim,
         window=window,
@@ -200,25 +154,16 @@ def train_fasttext(
         minn=minn,
         maxn=maxn,
         bucket=bucket,
-        workers=workers,
-        seed=seed,
-        checkpoint_dir=ckpt,
-        tensorboard_dir=tensorboard,
-        max_time=max_time,
+        **_model_options(output, opts),
     )
-    start = time.perf_counter()
-    words = {"stopwords": stopwords, "lemmatize": lemmatize, "lowercase": lowercase}
-    model.fit(_corpus(corpus, corpus_format, field, lang, tokenizer, words), resume=resume)
-    took = time.perf_counter() - start
-    save_vectors(model.vectors_, output)
-    _remove_checkpoint(ckpt)
-    _report(model, output, took, epochs)
+    _fit_and_save(model, corpus, output, opts, passes=epochs)
 
 
 @train_app.command("glove")
+@run(without=("resume",))
 def train_glove(
     corpus: CorpusArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to save the vectors.")],
+    output: Output,
     dim: int = 100,
     window: int = 10,
     epochs: int = 15,
@@ -227,17 +172,8 @@ def train_glove(
     alpha: Annotated[float, typer.Option(help="Weighting exponent of f(x).")] = 0.75,
     eta: Annotated[float, typer.Option("--eta", "--lr", help="AdaGrad learning rate.")] = 0.05,
     word_only: Annotated[bool, typer.Option(help="Save W alone instead of W + W~.")] = False,
-    workers: Workers = None,
-    seed: int = 1,
-    lang: Lang = "auto",
-    corpus_format: CorpusFormat = "lines",
-    field: Field = "text",
-    tokenizer: TokenizerOpt = "default",
-    stopwords: Stopwords = None,
-    lemmatize: Lemmatize = None,
-    lowercase: Lowercase = True,
-    max_time: MaxTime = None,
-    tensorboard: Tensorboard = None,
+    *,
+    opts: dict[str, Any],
 ) -> None:
     """Train GloVe vectors (co-occurrence counting + AdaGrad) and save them."""
     from ..static import GloVe
@@ -251,17 +187,57 @@ def train_glove(
         alpha=alpha,
         eta=eta,
         output="word" if word_only else "sum",
-        workers=workers,
-        seed=seed,
-        tensorboard_dir=tensorboard,
-        max_time=max_time,
+        **_model_options(output, opts),
     )
+    _fit_and_save(model, corpus, output, opts, passes=1)  # one counting pass
+
+
+def _model_options(output: Path, opts: dict[str, Any]) -> dict[str, Any]:
+    """The estimator arguments the shared options set (GloVe has no checkpoints)."""
+    kw = {k: opts[k] for k in ("workers", "seed", "max_time")}
+    kw["tensorboard_dir"] = opts["tensorboard"]
+    if "resume" in opts:
+        kw["checkpoint_dir"] = _checkpoint_folder(output, opts["resume"])
+    return kw
+
+
+def _fit_and_save(
+    model: Any, corpus: Path, output: Path, opts: dict[str, Any], passes: int
+) -> None:
+    """Fit on the corpus as the options read it, save, drop the checkpoint, print a summary."""
+    from ..text import Corpus
+
+    words = {k: opts[k] for k in ("stopwords", "lemmatize", "lowercase")}
+    tokenizer = _tokenizer(opts["lang"], opts["tokenizer"], words)
+    text = Corpus(corpus, format=opts["corpus_format"], field=opts["field"], tokenizer=tokenizer)
     start = time.perf_counter()
-    words = {"stopwords": stopwords, "lemmatize": lemmatize, "lowercase": lowercase}
-    model.fit(_corpus(corpus, corpus_format, field, lang, tokenizer, words))
+    if "resume" in opts:
+        model.fit(text, resume=opts["resume"])
+    else:
+        model.fit(text)
     took = time.perf_counter() - start
     save_vectors(model.vectors_, output)
-    _report(model, output, took, 1)
+    if "resume" in opts:
+        ckpt = model.checkpoint_dir
+        shutil.rmtree(ckpt, ignore_errors=True)
+        shutil.rmtree(old_copy(ckpt), ignore_errors=True)
+    _report(model, output, took, passes)
+
+
+def _report(model: Any, output: Path, took: float, passes: int) -> None:
+    vocab, done = model.vocab_, len(model.loss_history_)
+    if getattr(model, "stopped_early_", False):
+        typer.echo(
+            f"trained {len(vocab):,} words x {model.dim} dims on {vocab.total:,} tokens for "
+            f"{took:.1f} s: --max-time stopped it in epoch {done} of {model.epochs}"
+        )
+    else:
+        typer.echo(
+            f"trained {len(vocab):,} words x {model.dim} dims on {vocab.total:,} tokens in "
+            f"{took:.1f} s ({vocab.total * passes / took / 1e6:.2f}M words/s)"
+        )
+    typer.echo("loss per epoch: " + ", ".join(f"{x:.4f}" for x in model.loss_history_))
+    typer.echo(f"wrote {output}")
 
 
 def _checkpoint_folder(output: Path, resume: bool) -> Path:
@@ -273,11 +249,6 @@ def _checkpoint_folder(output: Path, resume: bool) -> Path:
             "it, or delete the folder to start over"
         )
     return ckpt
-
-
-def _remove_checkpoint(ckpt: Path) -> None:
-    shutil.rmtree(ckpt, ignore_errors=True)
-    shutil.rmtree(old_copy(ckpt), ignore_errors=True)
 
 
 def _int(text: str, name: str) -> int:
