@@ -18,43 +18,11 @@ pretrain_app = typer.Typer(help="Pretrain language models from a corpus.", no_ar
 finetune_app = typer.Typer(help="Fine-tune encoders.", no_args_is_help=True)
 
 Out = Annotated[Path, typer.Option("--output", "-o", help="Output folder (model/, checkpoints/).")]
-# the options every neural training command takes (TrainingArguments); each command sets its defaults
+# the options every neural training command takes (TrainingArguments); each sets its defaults
 run = OptionGroup(
-    epochs=(Annotated[float, typer.Option(help="Passes over the data.")], 1.0),
-    max_steps=(Annotated[Optional[int], typer.Option(help="Stop after N optimizer steps.")], None),
-    max_time=(
-        Annotated[Optional[float], typer.Option(help="Stop after N seconds (checkpoint kept).")],
-        None,
-    ),
-    batch_size=(Annotated[int, typer.Option(help="Examples per micro-batch.")], 32),
-    lr=(Annotated[float, typer.Option("--lr", help="Peak learning rate.")], 5e-5),
-    grad_accum=(Annotated[int, typer.Option(help="Micro-batches per optimizer step.")], 1),
-    warmup=(Annotated[float, typer.Option(help="Warmup share of the steps.")], 0.06),
-    seed=(Annotated[int, typer.Option(help="Random seed (data order, masks, dropout).")], 42),
-    every=(Annotated[Optional[int], typer.Option(help="Checkpoint every N steps.")], 500),
-    resume=(
-        Annotated[bool, typer.Option(help="Continue from the newest checkpoint in --output.")],
-        False,
-    ),
-    eval_every=(
-        Annotated[Optional[int], typer.Option(help="Evaluate every N steps (default: epochs).")],
-        None,
-    ),
-    patience=(
-        Annotated[Optional[int], typer.Option(help="Stop after N evaluations without gain.")],
-        None,
-    ),
-    tensorboard=(
-        Annotated[Optional[Path], typer.Option(help="Write TensorBoard scalars to this folder.")],
-        None,
-    ),
-    wandb=(
-        Annotated[Optional[str], typer.Option(help="Log to this Weights & Biases project.")],
-        None,
-    ),
-    precision=(Annotated[str, typer.Option(help="auto, fp32, bf16 or fp16.")], "auto"),
-    threads=(Annotated[Optional[int], typer.Option(help="CPU threads for torch.")], None),
-)
+    "epochs", "max_steps", "max_time", "batch_size", "lr", "grad_accum", "warmup", "eval_every",
+    "patience", "seed", "threads", "precision", "every", "resume", "tensorboard", "wandb",
+)  # fmt: skip
 
 
 def _args(output: Path, **kw: Any) -> Any:

@@ -1,14 +1,15 @@
 """Options several commands share, declared once and added to each command by a decorator.
 
-Typer reads a command's options from its signature, so five training commands that share sixteen
-options would each spell all sixteen out. An :class:`OptionGroup` holds the shared ones (type, help
-and default); used as a decorator it appends them to the command's own parameters, and the command
+Typer reads a command's options from its signature, so seven training commands that share a dozen
+options would each spell all of them out, help text included. :data:`SHARED` declares each shared
+option once (type, help, usual default); an :class:`OptionGroup` names the ones a family of
+commands takes, and used as a decorator it appends them to a command's own parameters. The command
 receives their values together as one ``opts`` dict::
 
-    run = OptionGroup(seed=(Annotated[int, typer.Option(help="Random seed.")], 1), ...)
+    run = OptionGroup("workers", "seed", "max_time", "resume", seed=1)
 
     @app.command("word2vec")
-    @run(seed=7, without=("resume",))   # this command's default; an option it has no use for
+    @run(without=("resume",), max_time=60.0)  # an option it has no use for; its own default
     def train_word2vec(corpus: Path, dim: int = 100, *, opts: dict[str, Any]) -> None: ...
 
 ``embedlab train word2vec --help`` lists the command's own options first, then the shared ones.
@@ -19,24 +20,62 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any, Optional
 
-__all__ = ["OptionGroup"]
+import typer
+
+__all__ = ["SHARED", "OptionGroup"]
+
+
+def _option(kind: Any, default: Any, help: str, *flags: str) -> tuple[Any, Any]:
+    return Annotated[kind, typer.Option(*flags, help=help)], default
+
+
+SHARED: dict[str, tuple[Any, Any]] = {
+    # reading a corpus (static trainers)
+    "lang": _option(str, "auto", "auto, en or zh (Chinese is segmented with jieba)."),
+    "corpus_format": _option(str, "lines", "lines, text or jsonl."),
+    "field": _option(str, "text", "JSONL field holding the text."),
+    "tokenizer": _option(str, "default", "default or whitespace (pre-tokenized)."),
+    "stopwords": _option(Optional[str], None, "Drop stop words: en, zh or en+zh."),
+    "lemmatize": _option(Optional[str], None, "Lemmatize tokens: en, fr, de, ... (simplemma)."),
+    "lowercase": _option(bool, True, "Lowercase tokens."),
+    # the schedule
+    "epochs": _option(float, 1.0, "Passes over the data."),
+    "max_steps": _option(Optional[int], None, "Stop after N optimizer steps."),
+    "max_time": _option(Optional[float], None, "Stop after N seconds; what is done is saved."),
+    "batch_size": _option(int, 32, "Examples per micro-batch."),
+    "lr": _option(float, 5e-5, "Peak learning rate.", "--lr"),
+    "grad_accum": _option(int, 1, "Micro-batches per optimizer step."),
+    "warmup": _option(float, 0.06, "Warmup share of the steps."),
+    "eval_every": _option(Optional[int], None, "Evaluate every N steps (default: each epoch)."),
+    "patience": _option(Optional[int], None, "Stop after N evaluations without gain."),
+    # how it runs, and what it leaves
+    "seed": _option(int, 42, "Random seed (data order, sampling, dropout)."),
+    "workers": _option(Optional[int], None, "Threads (default: all; 1 = reproducible)."),
+    "threads": _option(Optional[int], None, "CPU threads for torch."),
+    "precision": _option(str, "auto", "auto, fp32, bf16 or fp16."),
+    "every": _option(Optional[int], 500, "Checkpoint every N steps."),
+    "resume": _option(bool, False, "Continue from the last checkpoint of this output."),
+    "tensorboard": _option(Optional[Path], None, "Write TensorBoard scalars to this folder."),
+    "wandb": _option(Optional[str], None, "Log to this Weights & Biases project."),
+}
 
 
 class OptionGroup:
-    """Named options (``name=(Annotated type, default)``) that decorated commands take as ``opts``."""
+    """Shared options (by name, in this order) that decorated commands receive as ``opts``."""
 
-    def __init__(self, **options: tuple[Any, Any]) -> None:
-        self.options = options
+    def __init__(self, *names: str, **defaults: Any) -> None:
+        _known(set(names) | set(defaults))
+        self.names, self.defaults = names, defaults
 
     def __call__(
         self, *, without: Iterable[str] = (), **defaults: Any
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        unknown = (set(without) | set(defaults)) - set(self.options)
-        if unknown:
-            raise TypeError(f"no shared option named {', '.join(sorted(unknown))}")
-        names = [n for n in self.options if n not in set(without)]
+        _known(set(without) | set(defaults))
+        names = [n for n in self.names if n not in set(without)]
+        defaults = {**self.defaults, **defaults}
 
         def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
             signature = inspect.signature(fn, eval_str=True)
@@ -45,8 +84,8 @@ class OptionGroup:
                 inspect.Parameter(
                     name,
                     inspect.Parameter.KEYWORD_ONLY,
-                    default=defaults.get(name, self.options[name][1]),
-                    annotation=self.options[name][0],
+                    default=defaults.get(name, SHARED[name][1]),
+                    annotation=SHARED[name][0],
                 )
                 for name in names
             ]
@@ -60,3 +99,9 @@ class OptionGroup:
             return command
 
         return decorate
+
+
+def _known(names: set[str]) -> None:
+    unknown = names - set(SHARED)
+    if unknown:
+        raise TypeError(f"no shared option named {', '.join(sorted(unknown))}")

@@ -46,34 +46,9 @@ Output = Annotated[Path, typer.Option("--output", "-o", help="Where to save the 
 
 # the options every static trainer takes: how to read the corpus, and how to run
 run = OptionGroup(
-    workers=(
-        Annotated[Optional[int], typer.Option(help="Threads (default: all; 1 = reproducible).")],
-        None,
-    ),
-    seed=(Annotated[int, typer.Option(help="Random seed.")], 1),
-    lang=(Annotated[str, typer.Option(help="auto, en or zh (Chinese: jieba).")], "auto"),
-    corpus_format=(Annotated[str, typer.Option(help="lines, text or jsonl.")], "lines"),
-    field=(Annotated[str, typer.Option(help="JSONL field holding the text.")], "text"),
-    tokenizer=(
-        Annotated[str, typer.Option(help="default or whitespace (pre-tokenized).")],
-        "default",
-    ),
-    stopwords=(
-        Annotated[Optional[str], typer.Option(help="Drop stop words: en, zh or en+zh.")],
-        None,
-    ),
-    lemmatize=(
-        Annotated[Optional[str], typer.Option(help="Lemmatize tokens: en, fr, de, ...")],
-        None,
-    ),
-    lowercase=(Annotated[bool, typer.Option(help="Lowercase tokens.")], True),
-    max_time=(
-        Annotated[Optional[float], typer.Option(help="Stop after N seconds; save what is done.")],
-        None,
-    ),
-    tensorboard=(Annotated[Optional[Path], typer.Option(help="Write the loss curve here.")], None),
-    resume=(Annotated[bool, typer.Option(help="Continue from OUT.ckpt.")], False),
-)
+    "lang", "corpus_format", "field", "tokenizer", "stopwords", "lemmatize", "lowercase",
+    "workers", "seed", "max_time", "tensorboard", "resume", seed=1,
+)  # fmt: skip
 
 
 @train_app.command("word2vec")
@@ -102,19 +77,11 @@ def train_word2vec(
     from ..static import Word2Vec
 
     model = Word2Vec(
-        dim=dim,
-        window="sequence" if window == "sequence" else _int(window, "--window"),
-        sg=not cbow,
-        hs=hs,
-        negative=negative,
-        ns_exponent=ns_exponent,
-        sample=sample,
-        alpha=alpha,
-        epochs=epochs,
-        min_count=min_count,
-        max_vocab_size=max_vocab_size,
+        dim=dim, window="sequence" if window == "sequence" else _int(window, "--window"),
+        sg=not cbow, hs=hs, negative=negative, ns_exponent=ns_exponent, sample=sample,
+        alpha=alpha, epochs=epochs, min_count=min_count, max_vocab_size=max_vocab_size,
         **_model_options(output, opts),
-    )
+    )  # fmt: skip
     _fit_and_save(model, corpus, output, opts, passes=epochs)
 
 
@@ -143,19 +110,10 @@ def train_fasttext(
     from ..static import FastText
 
     model = FastText(
-        dim=dim,
-        window=window,
-        sg=not cbow,
-        negative=negative,
-        sample=sample,
-        alpha=alpha,
-        epochs=epochs,
-        min_count=min_count,
-        minn=minn,
-        maxn=maxn,
-        bucket=bucket,
+        dim=dim, window=window, sg=not cbow, negative=negative, sample=sample, alpha=alpha,
+        epochs=epochs, min_count=min_count, minn=minn, maxn=maxn, bucket=bucket,
         **_model_options(output, opts),
-    )
+    )  # fmt: skip
     _fit_and_save(model, corpus, output, opts, passes=epochs)
 
 
@@ -179,16 +137,9 @@ def train_glove(
     from ..static import GloVe
 
     model = GloVe(
-        dim=dim,
-        window=window,
-        epochs=epochs,
-        min_count=min_count,
-        x_max=x_max,
-        alpha=alpha,
-        eta=eta,
-        output="word" if word_only else "sum",
-        **_model_options(output, opts),
-    )
+        dim=dim, window=window, epochs=epochs, min_count=min_count, x_max=x_max, alpha=alpha,
+        eta=eta, output="word" if word_only else "sum", **_model_options(output, opts),
+    )  # fmt: skip
     _fit_and_save(model, corpus, output, opts, passes=1)  # one counting pass
 
 
