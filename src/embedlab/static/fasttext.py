@@ -175,43 +175,15 @@ class FastText(Word2Vec):
             "sub_ids": np.concatenate(rows) if rows else np.zeros(0, np.int32),
         }
 
-    def _run_block(
-        self,
-        ids: npt.NDArray[np.int32],
-        bounds: npt.NDArray[np.int64],
-        block: npt.NDArray[np.int64],
-        shared: dict[str, Any],
-        state: dict[str, Any],
-        tables: dict[str, Any],
-        progress0: float,
-        step: float,
-        seeds: npt.NDArray[np.uint64],
-        outs: tuple[np.ndarray, ...],
-    ) -> None:
-        kernel = FK.ft_serial if self.workers == 1 else FK.ft_parallel
-        kernel(
-            ids,
-            bounds,
-            block,
-            shared["remap"],
-            shared["keep"],
-            tables["sub_off"],
-            tables["sub_ids"],
-            state["w_in"],
-            state["w_out"],
-            shared["alias_prob"],
-            shared["alias_idx"],
-            shared["sig"],
-            shared["log_sig"],
-            self.sg,
-            self.negative,
-            int(self.window),
-            self.alpha_,
-            self.min_alpha,
-            progress0,
-            step,
-            seeds,
-            *outs,
+    def _kernel(self) -> Any:
+        return FK.ft_serial if self.workers == 1 else FK.ft_parallel
+
+    def _kernel_parts(
+        self, state: dict[str, Any], tables: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        return (
+            (tables["sub_off"], tables["sub_ids"], state["w_in"], state["w_out"]),
+            (self.sg, self.negative, int(self.window)),
         )
 
     def _keep_probabilities(self, vocab: Vocabulary) -> npt.NDArray[np.float64]:

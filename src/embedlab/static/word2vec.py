@@ -254,7 +254,7 @@ class Word2Vec:
         return self
 
     # ------------------------------------------------------------------ steps
-    # -- the parts a subclass (FastText) replaces: weights, tables, kernel call, final vectors
+    # -- the parts a subclass (FastText) replaces: weights, tables, kernel, final vectors
     def _init_weights(self, n_words: int, rng: np.random.Generator) -> dict[str, Any]:
         shape = (n_words, self.dim)
         return {
@@ -272,49 +272,18 @@ class Word2Vec:
             code_len = np.zeros(1, np.int32)
         return {"codes": codes, "points": points, "code_len": code_len}
 
-    def _run_block(
-        self,
-        ids: npt.NDArray[np.int32],
-        bounds: npt.NDArray[np.int64],
-        block: npt.NDArray[np.int64],
-        shared: dict[str, Any],
-        state: dict[str, Any],
-        tables: dict[str, Any],
-        progress0: float,
-        step: float,
-        seeds: npt.NDArray[np.uint64],
-        outs: tuple[np.ndarray, ...],
-    ) -> None:
-        kernel = K.train_serial if self.workers == 1 else K.train_parallel
+    def _kernel(self) -> Any:
+        return K.train_serial if self.workers == 1 else K.train_parallel
+
+    def _kernel_parts(
+        self, state: dict[str, Any], tables: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """The kernel's model-specific arguments: its weights and tables, then its settings."""
         window = 0 if self.window == "sequence" else int(self.window)
-        kernel(
-            ids,
-            bounds,
-            block,
-            shared["remap"],
-            shared["keep"],
-            state["syn0"],
-            state["syn1neg"],
-            state["syn1"],
-            tables["codes"],
-            tables["points"],
-            tables["code_len"],
-            shared["alias_prob"],
-            shared["alias_idx"],
-            shared["sig"],
-            shared["log_sig"],
-            self.sg,
-            self.hs,
-            self.negative,
-            window,
-            self.shrink_windows,
-            self.cbow_mean,
-            self.alpha_,
-            self.min_alpha,
-            progress0,
-            step,
-            seeds,
-            *outs,
+        weights = ("syn0", "syn1neg", "syn1")
+        return (
+            (*(state[k] for k in weights), tables["codes"], tables["points"], tables["code_len"]),
+            (self.sg, self.hs, self.negative, window, self.shrink_windows, self.cbow_mean),
         )
 
     def _keep_probabilities(self, vocab: Vocabulary) -> npt.NDArray[np.float64]:
@@ -424,18 +393,13 @@ class Word2Vec:
                     out_seen = np.zeros(n, dtype=np.int64)
                     ids, bounds = encoded.read(int(block[0]), int(block[-1]))
                     progress0 = (epoch * total + done) * step
-                    self._run_block(
-                        ids,
-                        bounds,
-                        block - block[0],
-                        shared,
-                        state,
-                        tables,
-                        progress0,
-                        step,
-                        seeds[b : b + n],
-                        (out_loss, out_trained, out_seen),
-                    )
+                    weights, settings = self._kernel_parts(state, tables)
+                    self._kernel()(
+                        ids, bounds, block - block[0], shared["remap"], shared["keep"], *weights,
+                        shared["alias_prob"], shared["alias_idx"], shared["sig"],
+                        shared["log_sig"], *settings, self.alpha_, self.min_alpha, progress0,
+                        step, seeds[b : b + n], out_loss, out_trained, out_seen,
+                    )  # fmt: skip
                     done += int(bounds[-1])
                     loss_sum += float(out_loss.sum())
                     trained += int(out_trained.sum())
