@@ -23,7 +23,9 @@ def set_progress(enabled: bool | None) -> None:
 def progress(
     *, total: float | None, desc: str, unit: str = "it", enabled: bool | None = None, **kw: Any
 ) -> tqdm[Any]:
-    """A tqdm bar honouring the global switch; ``enabled=False`` always hides it."""
+    """A tqdm bar honouring the global switch; ``enabled=False`` always hides it. Counts are
+    shown with SI prefixes (12.3M tok) unless ``unit_scale=False``."""
     flag = _ENABLED if enabled is None else enabled
     disable = None if flag is None else not flag
+    kw.setdefault("unit_scale", True)
     return tqdm(total=total, desc=desc, unit=unit, disable=disable, leave=False, **kw)

@@ -96,13 +96,7 @@ def read_text(
     total = path.stat().st_size if compression_of(path) is None else None
     with (
         open_read(path) as f,
-        progress(
-            total=total,
-            desc=f"reading {path.name}",
-            unit="B",
-            unit_scale=True,
-            enabled=show_progress,
-        ) as bar,
+        progress(total=total, desc=f"reading {path.name}", unit="B", enabled=show_progress) as bar,
     ):
         first = f.readline(MAX_LINE + 1)
         if len(first) > MAX_LINE:

@@ -82,11 +82,7 @@ class EncodedCorpus:
                 open(folder / "ids.i32", "wb") as f_ids,
                 open(folder / "bounds.i64", "wb") as f_bnd,
                 progress(
-                    total=None,
-                    desc="scanning corpus",
-                    unit="tok",
-                    unit_scale=True,
-                    enabled=show_progress,
+                    total=None, desc="scanning corpus", unit="tok", enabled=show_progress
                 ) as bar,
             ):
                 for sentence in sentences:

@@ -155,7 +155,6 @@ class GloVe:
             total=encoded.n_tokens,
             desc="counting co-occurrences",
             unit="tok",
-            unit_scale=True,
             enabled=self.show_progress,
         ) as bar:
             for s0, s1 in itertools.pairwise(starts):
@@ -214,7 +213,6 @@ class GloVe:
                 total=self.epochs * values.size,
                 desc="GloVe training",
                 unit="pair",
-                unit_scale=True,
                 enabled=self.show_progress,
             ) as bar,
         ):
@@ -224,23 +222,9 @@ class GloVe:
                     part = chunks[c : c + per_call + 1]
                     out = np.zeros(part.size - 1, dtype=np.float64)
                     kernel(
-                        rows,
-                        cols,
-                        values,
-                        part,
-                        w,
-                        w_ctx,
-                        b,
-                        b_ctx,
-                        gw,
-                        gw_ctx,
-                        gb,
-                        gb_ctx,
-                        float(self.x_max),
-                        float(self.alpha),
-                        float(self.eta),
-                        out,
-                    )
+                        rows, cols, values, part, w, w_ctx, b, b_ctx, gw, gw_ctx, gb, gb_ctx,
+                        float(self.x_max), float(self.alpha), float(self.eta), out,
+                    )  # fmt: skip
                     cost += float(out.sum())
                     bar.update(int(part[-1] - part[0]))
                     bar.set_postfix(epoch=epoch, cost=f"{cost / max(int(part[-1]), 1):.4f}")

@@ -373,7 +373,6 @@ class Word2Vec:
                 total=(self.epochs - start_epoch) * total,
                 desc=f"{type(self).__name__} training",
                 unit="w",
-                unit_scale=True,
                 enabled=self.show_progress,
             ) as bar,
         ):

@@ -82,11 +82,7 @@ class Corpus:
     def texts(self) -> Iterator[str]:
         """The raw sentences (or JSONL texts) before tokenization."""
         with progress(
-            total=self.total_bytes,
-            desc="reading corpus",
-            unit="B",
-            unit_scale=True,
-            enabled=self.progress,
+            total=self.total_bytes, desc="reading corpus", unit="B", enabled=self.progress
         ) as bar:
             for path in self.paths:
                 lines = self._lines(path, bar)
