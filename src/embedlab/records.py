@@ -12,6 +12,8 @@ Two views of the same parsing:
   one text per line (blank lines skipped; the id is the line number), ``.jsonl`` / ``.csv`` /
   ``.tsv`` name the text, id and metadata fields, ``.parquet`` its columns (pyarrow). Ids default
   to line / row numbers (1-based). ``read_texts`` is the same without metadata.
+- ``read_mapping("server.yaml", "server config")`` -> the one mapping a JSON or YAML settings file
+  holds (server configs, evaluation task specs).
 
 Quoted CSV fields may hold commas, quotes and newlines; ``.gz`` / ``.bz2`` work; a UTF-8 BOM is
 skipped; ``encoding="latin-1"`` reads old files. Every problem is a :class:`FormatError` naming the
@@ -367,3 +369,20 @@ def _parquet_records(path: Path, field: str, id_field: str | None, meta: list[st
         ids = [str(i) for i in range(1, len(texts) + 1)]
     columns = {m: table.column(m).to_pylist() for m in meta}
     return ids, texts, [{m: columns[m][n] for m in meta} for n in range(len(texts))]
+
+
+def read_mapping(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
+    """The mapping a ``.json`` or ``.yaml``/``.yml`` file holds; ``what`` names it in errors."""
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    try:
+        if p.suffix.lower() in (".yaml", ".yml"):
+            yaml = require("yaml", None, f"YAML {what}s (or write JSON)", package="pyyaml")
+            raw = yaml.safe_load(text)
+        else:
+            raw = json.loads(text)
+    except (json.JSONDecodeError, ValueError) as e:
+        raise FormatError(p, f"not a valid {what}: {e}") from e
+    if not isinstance(raw, dict):
+        raise FormatError(p, f"a {what} is a mapping, not {type(raw).__name__}")
+    return raw

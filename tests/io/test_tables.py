@@ -77,3 +77,18 @@ def test_parquet_in_and_out(tmp_path: Path) -> None:
     np.testing.assert_array_equal(np.array(table.column("embedding").to_pylist(), np.float32), v)
     with pytest.raises(FormatError, match=r"expected a column 'body'"):
         read_texts(src, field="body")
+
+
+def test_read_mapping_reads_json_and_yaml_and_names_the_file_on_errors(tmp_path: Path) -> None:
+    from embedlab.records import read_mapping
+
+    (tmp_path / "a.json").write_text('{"models": {"m": "default"}}')
+    (tmp_path / "a.yaml").write_text("models:\n  m: default\n")
+    assert read_mapping(tmp_path / "a.json", "server config") == {"models": {"m": "default"}}
+    assert read_mapping(tmp_path / "a.yaml", "server config") == {"models": {"m": "default"}}
+    (tmp_path / "list.yaml").write_text("- a\n- b\n")
+    with pytest.raises(FormatError, match=r"list\.yaml.*a task spec is a mapping, not list"):
+        read_mapping(tmp_path / "list.yaml", "task spec")
+    (tmp_path / "bad.json").write_text('{"models": ')
+    with pytest.raises(FormatError, match=r"bad\.json.*not a valid server config"):
+        read_mapping(tmp_path / "bad.json", "server config")

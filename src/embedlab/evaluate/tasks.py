@@ -15,7 +15,6 @@ not cache or report (:mod:`embedlab.evaluate.runner` does).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
@@ -28,8 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import FormatError, ParameterError, check_choice
-from ..optional import require
-from ..records import read_columns
+from ..records import read_columns, read_mapping
 
 logger = logging.getLogger(__name__)
 
@@ -105,16 +103,8 @@ class TaskSpec:
 def load_task(path: str | os.PathLike[str]) -> TaskSpec:
     """A spec from a ``.json`` or ``.yaml``/``.yml`` file; its files resolve next to it."""
     p = Path(path)
-    text = p.read_text(encoding="utf-8")
-    try:
-        if p.suffix.lower() in (".yaml", ".yml"):
-            yaml = require("yaml", None, "YAML task specs (or write JSON)", package="pyyaml")
-            raw = yaml.safe_load(text)
-        else:
-            raw = json.loads(text)
-    except (json.JSONDecodeError, ValueError) as e:
-        raise FormatError(p, f"not a valid task spec: {e}") from e
-    if not isinstance(raw, dict) or "type" not in raw:
+    raw = read_mapping(p, "task spec")
+    if "type" not in raw:
         raise FormatError(p, "a task spec is a mapping with at least 'type' and 'files'")
     raw.setdefault("name", p.stem)
     unknown = set(raw) - {f for f in TaskSpec.__dataclass_fields__ if f != "base"}

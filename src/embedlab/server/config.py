@@ -19,7 +19,6 @@ API key comes from ``EMBEDLAB_API_KEY`` (never from the file). This module does 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError, ParameterError
+from ..records import read_mapping
 
 logger = logging.getLogger(__name__)
 
@@ -72,18 +72,7 @@ class ServerConfig:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ServerConfig:
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-            if p.suffix.lower() in (".yaml", ".yml"):
-                import yaml
-
-                raw = yaml.safe_load(text)
-            else:
-                raw = json.loads(text)
-        except (json.JSONDecodeError, ValueError) as e:
-            raise FormatError(p, f"not a valid server config: {e}") from e
-        if not isinstance(raw, dict):
-            raise FormatError(p, "a server config is a mapping")
+        raw = read_mapping(p, "server config")
         unknown = set(raw) - {"models", "collections", "faqs", "limits", "batching"}
         if unknown:
             raise FormatError(p, f"unknown keys {sorted(unknown)}")
