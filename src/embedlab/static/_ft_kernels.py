@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import _neg_log_sig, _next, _sig, _uniform
+from ._kernels import _decayed, _longest, _neg_log_sig, _next, _sig, _subsample, _uniform
 
 
 @njit(nogil=True, cache=True, fastmath=True)
@@ -45,9 +45,7 @@ def ft_chunk(
     dim = w_in.shape[1]
     n_rows = alias_prob.shape[0]
     r = seed
-    max_len = 0
-    for s in range(s_begin, s_end):
-        max_len = max(max_len, bounds[s + 1] - bounds[s])
+    max_len = _longest(bounds, s_begin, s_end)
     sen = np.empty(max_len + 1, dtype=np.int32)
     hidden = np.zeros(dim, dtype=np.float32)
     grad = np.zeros(dim, dtype=np.float32)
@@ -55,19 +53,8 @@ def ft_chunk(
     trained = 0
     seen = 0
     for s in range(s_begin, s_end):
-        alpha = alpha0 - (alpha0 - min_alpha) * (progress0 + seen * progress_step)
-        if alpha < min_alpha:
-            alpha = min_alpha
-        length = 0
-        for p in range(bounds[s], bounds[s + 1]):
-            w = remap[ids[p]]
-            if w < 0:
-                continue
-            r = _next(r)
-            if keep[w] < 1.0 and keep[w] < _uniform(r):
-                continue
-            sen[length] = w
-            length += 1
+        alpha = _decayed(alpha0, min_alpha, progress0 + seen * progress_step)
+        length, r = _subsample(ids, bounds, s, remap, keep, sen, r)
         seen += bounds[s + 1] - bounds[s]
         trained += length
         for i in range(length):

@@ -64,6 +64,38 @@ def _neg_log_sig(f: float, log_table: np.ndarray) -> float:  # pragma: no cover 
     return -log_table[int((f + MAX_EXP) * (TABLE_SIZE / MAX_EXP / 2.0))]
 
 
+@njit(inline="always")
+def _longest(bounds: np.ndarray, s_begin: int, s_end: int) -> int:  # pragma: no cover - compiled
+    """The most tokens one sentence of the chunk holds."""
+    longest = 0
+    for s in range(s_begin, s_end):
+        longest = max(longest, bounds[s + 1] - bounds[s])
+    return longest
+
+
+@njit(inline="always")
+def _decayed(alpha0: float, min_alpha: float, progress: float) -> float:  # pragma: no cover
+    """The learning rate after ``progress`` (0..1) of the whole run: linear decay, floored."""
+    return max(alpha0 - (alpha0 - min_alpha) * progress, min_alpha)
+
+
+@njit(inline="always")
+def _subsample(ids, bounds, s, remap, keep, sen, r):  # pragma: no cover - compiled
+    """Sentence ``s``'s words into ``sen``: out-of-vocabulary ones dropped, frequent ones sampled
+    away by ``keep``. Returns how many were kept and the random state after."""
+    length = 0
+    for p in range(bounds[s], bounds[s + 1]):
+        w = remap[ids[p]]
+        if w < 0:
+            continue
+        r = _next(r)
+        if keep[w] < 1.0 and keep[w] < _uniform(r):
+            continue
+        sen[length] = w
+        length += 1
+    return length, r
+
+
 @njit(nogil=True, cache=True, fastmath=True)
 def train_chunk(
     ids: np.ndarray,  # int32 token ids of the corpus (before remapping)
@@ -98,9 +130,7 @@ def train_chunk(
     dim = syn0.shape[1]
     n_rows = alias_prob.shape[0]
     r = seed
-    max_len = 0
-    for s in range(s_begin, s_end):
-        max_len = max(max_len, bounds[s + 1] - bounds[s])
+    max_len = _longest(bounds, s_begin, s_end)
     sen = np.empty(max_len + 1, dtype=np.int32)
     n_ctx_max = max_len if window == 0 else 2 * window
     ctx = np.empty(n_ctx_max + 1, dtype=np.int32)
@@ -113,19 +143,8 @@ def train_chunk(
     trained = 0
     seen = 0
     for s in range(s_begin, s_end):
-        alpha = alpha0 - (alpha0 - min_alpha) * (progress0 + seen * progress_step)
-        if alpha < min_alpha:
-            alpha = min_alpha
-        length = 0
-        for p in range(bounds[s], bounds[s + 1]):
-            w = remap[ids[p]]
-            if w < 0:
-                continue
-            r = _next(r)
-            if keep[w] < 1.0 and keep[w] < _uniform(r):
-                continue
-            sen[length] = w
-            length += 1
+        alpha = _decayed(alpha0, min_alpha, progress0 + seen * progress_step)
+        length, r = _subsample(ids, bounds, s, remap, keep, sen, r)
         seen += bounds[s + 1] - bounds[s]
         trained += length
         for i in range(length):
