@@ -73,6 +73,27 @@ async def drive(url: str, jobs: list[list[str]], clients: int) -> tuple[list[flo
     return latencies, errors
 
 
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) of process ``pid`` and of each of its children, by name."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def stat(p: str) -> tuple[int, float]:
+        fields = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+        return int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+
+    out = {"server": stat(str(pid))[1]}
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            parent, seconds = stat(p)
+            if parent == pid:
+                name = open(f"/proc/{p}/cmdline").read().replace("\0", " ")
+                key = "worker" if "spawn_main" in name else "other"
+                out[key] = out.get(key, 0.0) + seconds
+        except OSError:
+            continue
+    return out
+
+
 def one(backend: str, jobs: list[list[str]], clients: int) -> list[list[str]]:
     requests, sentences = len(jobs), sum(len(j) for j in jobs)
     source = "default"
@@ -116,10 +137,11 @@ def one(backend: str, jobs: list[list[str]], clients: int) -> list[list[str]]:
         asyncio.run(drive(url, jobs[:32], clients))  # warm-up
         busy0 = httpx.get(f"{url}/health").json()["encoder_busy_seconds"]["minilm"]
         t = time.perf_counter()
-        cpu = time.process_time()
+        cpu, server_cpu = time.process_time(), cpu_seconds(server.pid)
         latencies, errors = asyncio.run(drive(url, jobs, clients))
         took = time.perf_counter() - t
         client_cpu = time.process_time() - cpu
+        server_cpu = {k: v - server_cpu.get(k, 0.0) for k, v in cpu_seconds(server.pid).items()}
         health = httpx.get(f"{url}/health").json()
         calls = health["encoder_calls"]["minilm"]
         busy = health["encoder_busy_seconds"]["minilm"]
@@ -150,6 +172,12 @@ def one(backend: str, jobs: list[list[str]], clients: int) -> list[list[str]]:
             "client CPU (same 2 cores)",
             f"{client_cpu:.1f} s of {took:.1f} s",
             f"{client_cpu / (2 * took):.0%} of the machine",
+        ],
+        [
+            backend,
+            "server CPU: HTTP process / encoder process",
+            f"{server_cpu['server']:.1f} s / {server_cpu.get('worker', 0.0):.1f} s",
+            f"{server_cpu['server'] / len(jobs) * 1000:.2f} ms of HTTP-side CPU a request",
         ],
         [
             backend,
