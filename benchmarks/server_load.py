@@ -22,6 +22,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -78,7 +79,7 @@ def cpu_seconds(pid: int) -> dict[str, float]:
     tick = os.sysconf("SC_CLK_TCK")
 
     def stat(p: str) -> tuple[int, float]:
-        fields = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         return int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
 
     out = {"server": stat(str(pid))[1]}
@@ -86,7 +87,7 @@ def cpu_seconds(pid: int) -> dict[str, float]:
         try:
             parent, seconds = stat(p)
             if parent == pid:
-                name = open(f"/proc/{p}/cmdline").read().replace("\0", " ")
+                name = Path(f"/proc/{p}/cmdline").read_text().replace("\0", " ")
                 key = "worker" if "spawn_main" in name else "other"
                 out[key] = out.get(key, 0.0) + seconds
         except OSError:
