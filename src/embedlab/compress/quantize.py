@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import NotFittedError, ParameterError, check_choice
+from ..rows import byte_codes, byte_values, sign_codes, sign_values
 
 __all__ = [
     "ScalarQuantizer",
@@ -86,48 +87,34 @@ class ScalarQuantizer:
         q.ranges_ = r
         return q
 
-    def _steps(self) -> tuple[FloatArray, FloatArray]:
+    def _ranges(self, dim: int | None = None) -> FloatArray:
         if not hasattr(self, "ranges_"):
             raise NotFittedError("this ScalarQuantizer is not fitted yet: call fit(sample) first")
-        starts = self.ranges_[0]
-        steps = (self.ranges_[1] - starts) / 255
-        return starts, np.where(steps == 0, 1, steps).astype(np.float32)
+        if dim is not None and dim != self.ranges_.shape[1]:
+            raise ParameterError(
+                f"vectors of dimension {dim} given to a quantizer fitted on {self.ranges_.shape[1]}"
+            )
+        return self.ranges_
 
     def transform(self, x: npt.ArrayLike) -> npt.NDArray[Any]:
         """The codes of ``x``'s rows: ``int8`` or ``uint8``, the shape of ``x``."""
         a = _rows(x, "ScalarQuantizer.transform")
-        starts, steps = self._steps()
-        if a.shape[-1] != starts.shape[0]:
-            raise ParameterError(
-                f"vectors of dimension {a.shape[-1]} given to a quantizer fitted on {starts.shape[0]}"
-            )
-        buckets = np.clip(np.floor((a - starts) / steps), 0, 255)
-        if self.precision == "uint8":
-            return np.asarray(buckets, dtype=np.uint8)
-        return np.asarray(buckets - 128, dtype=np.int8)
+        return byte_codes(a, self._ranges(a.shape[-1]), signed=self.precision == "int8")
 
     def inverse_transform(self, codes: npt.ArrayLike) -> FloatArray:
         """Float32 rows at the centre of each code's bucket (the best guess of the original)."""
-        c = np.asarray(codes)
-        starts, steps = self._steps()
-        buckets = c.astype(np.float32) + (128 if c.dtype == np.int8 else 0)
-        return (starts + (buckets + 0.5) * steps).astype(np.float32)
+        return byte_values(codes, self._ranges())
 
 
 def binarize(x: npt.ArrayLike, *, signed: bool = True) -> npt.NDArray[Any]:
     """Sign bits of ``x``'s rows packed eight to a byte (``dim / 8`` bytes a row, rounded up):
     ``int8`` (the byte minus 128) when ``signed``, else the ``uint8`` bytes."""
-    a = _rows(x, "binarize")
-    packed = np.packbits(a > 0, axis=-1)
-    return (packed - 128).astype(np.int8) if signed else packed
+    return sign_codes(_rows(x, "binarize"), signed=signed)
 
 
 def unbinarize(codes: npt.ArrayLike, dim: int) -> FloatArray:
     """Packed sign bits back to ``dim`` columns of +1 / -1 (float32)."""
-    c = np.asarray(codes)
-    raw = (c.astype(np.int16) + 128).astype(np.uint8) if c.dtype == np.int8 else c
-    bits = np.unpackbits(raw.astype(np.uint8), axis=-1, count=dim)
-    return (bits.astype(np.float32) * 2 - 1).astype(np.float32)
+    return sign_values(codes, dim)
 
 
 def hamming_distances(query: npt.ArrayLike, codes: npt.ArrayLike) -> npt.NDArray[np.int32]:

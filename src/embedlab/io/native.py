@@ -13,6 +13,13 @@ Opening maps the matrix and the key file and reads only the headers: keys are de
 looked up by binary search over the sorted index, so a million-row file opens in milliseconds. Float16
 storage is allowed (half the size); it is widened to float32 in memory on load.
 
+Compressed storage (``dtype="int8"``: 8-bit codes with each dimension's range, 4x smaller;
+``"binary"``: sign bits, 32x smaller) writes tensor "codes" (and "ranges") with
+``format_version`` 2, so a reader from before compression refuses the folder by its version
+instead of misreading it. Loading decodes the codes to float32 rows (bucket centres; binary rows
+as +-1/sqrt(dim), unit length). ``extra`` arrays (e.g. the PCA that produced the vectors) ride
+along as tensors "extra.NAME" and come back from :func:`read_extras`.
+
 No pickle: .npy files are read with ``allow_pickle=False``. This module does not detect formats.
 """
 
@@ -33,20 +40,23 @@ import numpy.typing as npt
 from safetensors.numpy import save_file
 
 from .._version import __version__
-from ..errors import FormatError, check_choice
+from ..errors import FormatError, ParameterError, check_choice
 from ..files import atomic_dir, load_npy
+from ..rows import byte_codes, byte_values, sign_codes, sign_values
 from ..subword import SubwordVectors
 from ..vectors import Vectors
 
 logger = logging.getLogger(__name__)
 
 FORMAT_ID = "embedlab.vectors"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # float32 / float16 matrices
+CODES_VERSION = 2  # int8 / binary codes: readers of version 1 must refuse them
 HEADER = "header.json"
 KEYS = "keys.txt"
 KEY_INDEX = "keys.index.npy"
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r"}
 _DTYPES = {"float32": np.float32, "float16": np.float16}
+_CODES = ("int8", "binary")
 
 
 def escape_key(key: str) -> str:
@@ -137,10 +147,20 @@ class _SortedKeyIndex(Mapping[str, int]):
 
 
 def write_native(
-    vectors: Vectors, path: Path, *, storage: str = "safetensors", dtype: str = "float32"
+    vectors: Vectors,
+    path: Path,
+    *,
+    storage: str = "safetensors",
+    dtype: str = "float32",
+    extra: Mapping[str, np.ndarray[Any, Any]] | None = None,
 ) -> None:
     storage = check_choice("storage", "save_vectors", storage, ("safetensors", "npy"))
-    dtype = check_choice("dtype", "save_vectors", dtype, tuple(_DTYPES))
+    dtype = check_choice("dtype", "save_vectors", dtype, (*_DTYPES, *_CODES))
+    coded = dtype in _CODES
+    if (coded or extra) and storage != "safetensors":
+        raise ParameterError(f"dtype {dtype!r} and extra arrays need storage='safetensors'")
+    if coded and isinstance(vectors, SubwordVectors):
+        raise ParameterError("subword vectors are stored as float32 or float16, not as codes")
     keys = [escape_key(k) for k in vectors.index_to_key]
     encoded = [k.encode("utf-8") + b"\n" for k in keys]
     offsets = np.zeros(len(encoded), dtype=np.int64)
@@ -148,17 +168,27 @@ def write_native(
         np.cumsum([len(e) for e in encoded[:-1]], out=offsets[1:])
     raw = [e[:-1] for e in encoded]  # sort by key bytes, as lookups compare them
     order = np.array(sorted(range(len(raw)), key=raw.__getitem__), dtype=np.int64)
-    matrix = np.ascontiguousarray(vectors.vectors, dtype=_DTYPES[dtype])
+    matrix = np.ascontiguousarray(vectors.vectors, dtype=_DTYPES.get(dtype, np.float32))
+    tensors: dict[str, np.ndarray[Any, Any]] = {"vectors": matrix}
+    if dtype == "int8":
+        ranges = np.stack([matrix.min(axis=0), matrix.max(axis=0)]) if len(matrix) else None
+        ranges = np.zeros((2, matrix.shape[1]), np.float32) if ranges is None else ranges
+        tensors = {"codes": byte_codes(matrix, ranges), "ranges": ranges.astype(np.float32)}
+    elif dtype == "binary":
+        tensors = {"codes": sign_codes(matrix)}
     counts = vectors.counts
     header = {
         "format": FORMAT_ID,
-        "format_version": FORMAT_VERSION,
+        "format_version": CODES_VERSION if coded else FORMAT_VERSION,
         "dtype": dtype,
         "shape": list(matrix.shape),
         "storage": storage,
         "has_counts": counts is not None,
         "library": f"embedlab {__version__}",
     }
+    if extra:
+        header["extras"] = sorted(extra)
+        tensors.update({f"extra.{k}": np.ascontiguousarray(v) for k, v in extra.items()})
     ngrams = None
     if isinstance(vectors, SubwordVectors):  # keep what out-of-vocabulary lookups need
         ngrams = np.ascontiguousarray(vectors.ngram_vectors, dtype=_DTYPES[dtype])
@@ -167,7 +197,6 @@ def write_native(
         (tmp / KEYS).write_bytes(b"".join(encoded))
         np.save(tmp / KEY_INDEX, np.stack([offsets, order]).reshape(2, -1), allow_pickle=False)
         if storage == "safetensors":
-            tensors = {"vectors": matrix}
             if counts is not None:
                 tensors["counts"] = np.ascontiguousarray(counts, dtype=np.int64)
             if ngrams is not None:
@@ -180,6 +209,15 @@ def write_native(
             if ngrams is not None:
                 np.save(tmp / "ngrams.npy", ngrams, allow_pickle=False)
         (tmp / HEADER).write_text(json.dumps(header, indent=2) + "\n", encoding="utf-8")
+
+
+def read_extras(path: Path) -> dict[str, np.ndarray[Any, Any]]:
+    """The ``extra`` arrays a native folder was written with (empty when none)."""
+    header = _header(path)
+    if not header.get("extras"):
+        return {}
+    tensors = _safetensors_arrays(path / "vectors.safetensors", False)
+    return {k[len("extra.") :]: v for k, v in tensors.items() if k.startswith("extra.")}
 
 
 def _safetensors_arrays(path: Path, mmap_mode: bool) -> dict[str, np.ndarray[Any, Any]]:
@@ -200,7 +238,7 @@ def _safetensors_arrays(path: Path, mmap_mode: bool) -> dict[str, np.ndarray[Any
             raise FormatError(path, f"expected a JSON header: {e}", offset=8) from None
     if not isinstance(meta, dict):
         raise FormatError(path, "expected a JSON object header", offset=8)
-    kinds = {"F32": "<f4", "F16": "<f2", "I64": "<i8"}
+    kinds = {"F32": "<f4", "F16": "<f2", "I64": "<i8", "I8": "i1", "U8": "u1"}
     out: dict[str, np.ndarray[Any, Any]] = {}
     for name, info in meta.items():
         if name == "__metadata__":
@@ -225,7 +263,7 @@ def _safetensors_arrays(path: Path, mmap_mode: bool) -> dict[str, np.ndarray[Any
     return out
 
 
-def read_native(path: Path, *, limit: int | None, mmap_mode: bool = True) -> Vectors:
+def _header(path: Path) -> dict[str, Any]:
     try:
         header = json.loads((path / HEADER).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -234,18 +272,26 @@ def read_native(path: Path, *, limit: int | None, mmap_mode: bool = True) -> Vec
         raise FormatError(path / HEADER, f"expected JSON: {e}") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT_ID:
         raise FormatError(path / HEADER, f"expected format {FORMAT_ID!r}")
-    if header.get("format_version") != FORMAT_VERSION:
+    expected = CODES_VERSION if header.get("dtype") in _CODES else FORMAT_VERSION
+    if header.get("format_version") != expected:
         raise FormatError(
             path / HEADER,
-            f"expected format_version {FORMAT_VERSION}, found {header.get('format_version')!r} "
+            f"expected format_version {expected}, found {header.get('format_version')!r} "
             "(written by a newer embedlab?)",
         )
+    return header
+
+
+def read_native(path: Path, *, limit: int | None, mmap_mode: bool = True) -> Vectors:
+    header = _header(path)
     shape = header.get("shape")
     if not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(s, int) for s in shape)):
         raise FormatError(path / HEADER, f"expected shape [rows, dim], found {shape!r}")
     storage = header.get("storage")
     if storage == "safetensors":
         tensors = _safetensors_arrays(path / "vectors.safetensors", mmap_mode)
+        if header.get("dtype") in _CODES:
+            tensors["vectors"] = _decode(path, header, tensors)
         if "vectors" not in tensors:
             raise FormatError(path / "vectors.safetensors", "expected a tensor named 'vectors'")
         matrix, counts, ngrams = tensors["vectors"], tensors.get("counts"), tensors.get("ngrams")
@@ -277,6 +323,24 @@ def read_native(path: Path, *, limit: int | None, mmap_mode: bool = True) -> Vec
     if "subword" in header:
         return _subword(path, header["subword"], ngrams, index_to_key, index, matrix, counts)
     return Vectors._from_parts(index_to_key, index, matrix, counts)
+
+
+def _decode(
+    path: Path, header: dict[str, Any], tensors: dict[str, np.ndarray[Any, Any]]
+) -> np.ndarray[Any, Any]:
+    """Float32 rows from the stored codes (int8: bucket centres; binary: unit +-1 rows)."""
+    rows, dim = header["shape"]
+    codes, ranges = tensors.get("codes"), tensors.get("ranges")
+    where = path / "vectors.safetensors"
+    if header["dtype"] == "int8":
+        if codes is None or codes.shape != (rows, dim) or codes.dtype != np.int8:
+            raise FormatError(where, f"expected int8 codes of shape {[rows, dim]}")
+        if ranges is None or ranges.shape != (2, dim):
+            raise FormatError(where, f"expected ranges of shape [2, {dim}]")
+        return byte_values(codes, ranges)
+    if codes is None or codes.shape != (rows, (dim + 7) // 8) or codes.dtype != np.int8:
+        raise FormatError(where, f"expected int8 sign codes of shape {[rows, (dim + 7) // 8]}")
+    return np.asarray(sign_values(codes, dim) / np.float32(np.sqrt(max(dim, 1))), np.float32)
 
 
 def _subword(

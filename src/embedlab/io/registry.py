@@ -213,7 +213,8 @@ def save_vectors(
     """Write ``vectors`` atomically; the format comes from ``format`` or the suffix.
 
     Options: ``precision`` (significant digits, text formats; default exact float32),
-    ``storage`` ("safetensors" | "npy") and ``dtype`` ("float32" | "float16") for native,
+    ``storage`` ("safetensors" | "npy"), ``dtype`` ("float32" | "float16", or the compressed
+    "int8" | "binary") and ``extra`` (named arrays kept beside the vectors) for native,
     ``limit`` for projector. Returns the path written.
     """
     p = Path(path)
@@ -232,7 +233,7 @@ def save_vectors(
         "fasttext-vec": {"precision"},
         "glove": {"precision"},
         "word2vec-binary": set(),
-        "native": {"storage", "dtype"},
+        "native": {"storage", "dtype", "extra"},
         "projector": {"limit"},
         "keras": set(),
     }[fmt]
