@@ -1,4 +1,4 @@
-"""``embedlab info | convert | similar | export projector|keras``: vectors files (thin shells)."""
+"""``embedlab info | convert | compress | similar | export projector|keras``: vectors files (thin shells)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,9 @@ def convert(
     precision: Annotated[
         Optional[int], typer.Option(help="Significant digits for text formats.")
     ] = None,
-    dtype: Annotated[Optional[str], typer.Option(help="native only: float32 or float16.")] = None,
+    dtype: Annotated[
+        Optional[str], typer.Option(help="native only: float32, float16, int8 or binary.")
+    ] = None,
     storage: Annotated[
         Optional[str], typer.Option(help="native only: safetensors (default) or npy.")
     ] = None,
@@ -80,6 +82,52 @@ def convert(
         options["storage"] = storage
     out = save_vectors(v, target, format=to_format, **options)  # type: ignore[arg-type]
     typer.echo(f"wrote {len(v):,} x {v.dim} vectors to {out}")
+
+
+@vectors_app.command()
+def compress(
+    source: Path,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The native folder to write (.embedlab).")
+    ],
+    pca: Annotated[Optional[int], typer.Option(help="Project to N principal directions.")] = None,
+    truncate: Annotated[
+        Optional[int], typer.Option(help="Keep the first N dimensions (Matryoshka).")
+    ] = None,
+    float16: Annotated[bool, typer.Option("--float16", help="Store 2 bytes a value.")] = False,
+    int8: Annotated[
+        bool, typer.Option("--int8", help="Store 1 byte a value (calibrated).")
+    ] = False,
+    binary: Annotated[bool, typer.Option("--binary", help="Store 1 bit a value (signs).")] = False,
+    sample: Annotated[int, typer.Option(help="Rows the PCA is fitted on.")] = 100_000,
+    check: Annotated[
+        int, typer.Option(help="Keys whose 10 nearest neighbours are compared (0: skip).")
+    ] = 200,
+    format: FormatOpt = None,
+) -> None:
+    """Compress a vectors file (PCA or truncation, then float16 / int8 / binary); load_vectors
+    reads the result."""
+    from ..compress import compress_vectors, neighbour_agreement, save_compressed
+
+    picked = [name for name, on in (("float16", float16), ("int8", int8), ("binary", binary)) if on]
+    if len(picked) > 1:
+        raise ParameterError(f"choose one of --float16, --int8, --binary; got {', '.join(picked)}")
+    v = load_vectors(source, format=format)  # type: ignore[arg-type]
+    small = compress_vectors(
+        v, pca=pca, truncate=truncate, dtype=picked[0] if picked else "float32", sample=sample
+    )
+    out = save_compressed(small, output)
+    typer.echo(
+        f"wrote {len(v):,} x {small.vectors.dim} {small.dtype} to {out}: "
+        f"{small.bytes_per_vector:,.0f} bytes a vector (was {v.dim * 4:,}, "
+        f"{v.dim * 4 / small.bytes_per_vector:.1f}x smaller)"
+    )
+    if small.pca is not None:
+        kept = float(small.pca.explained_variance_ratio_.sum())
+        typer.echo(f"PCA keeps {kept:.1%} of the variance (saved in the folder)")
+    if check and len(v) > 10:
+        agreement = neighbour_agreement(v, small.vectors, sample=check)
+        typer.echo(f"10 nearest neighbours kept, {min(check, len(v))} keys: {agreement:.1%}")
 
 
 @vectors_app.command()

@@ -12,8 +12,11 @@ queries later:
   sentence-transformers.
 - :func:`search_binary` — Hamming candidates rescored with float rows.
 - :class:`ProductQuantizer` — ``m`` bytes a row, searched by table look-ups.
+- :func:`compress_vectors` / :func:`save_compressed` — the same for a file of word vectors, saved
+  as a native folder that ``load_vectors`` reads (``embedlab compress``), with
+  :func:`neighbour_agreement` saying how much of each word's neighbourhood survived.
 
-This package works on arrays; it knows nothing of encoders, files of vectors or indexes.
+The array parts know nothing of encoders, files or indexes; ``vectors`` adds the file.
 """
 
 from __future__ import annotations
@@ -28,15 +31,27 @@ from .quantize import (
     search_binary,
     unbinarize,
 )
+from .vectors import (
+    CompressedVectors,
+    compress_vectors,
+    load_projection,
+    neighbour_agreement,
+    save_compressed,
+)
 
 __all__ = [
     "PCA",
+    "CompressedVectors",
     "ProductQuantizer",
     "ScalarQuantizer",
     "binarize",
+    "compress_vectors",
     "hamming_distances",
     "kmeans",
+    "load_projection",
+    "neighbour_agreement",
     "quantize_embeddings",
+    "save_compressed",
     "search_binary",
     "unbinarize",
 ]
