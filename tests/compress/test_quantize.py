@@ -103,3 +103,13 @@ def test_errors_are_clear() -> None:
         binarize(np.array([[1, 2]], dtype=np.int8))
     with pytest.raises(ParameterError, match="'precision'"):
         quantize_embeddings(np.zeros((2, 2), np.float32), "int4")  # type: ignore[arg-type]
+
+
+def test_int8_scores_equal_dot_products_with_the_decoded_rows() -> None:
+    x, queries = _unit_rows(700, 24, seed=6), _unit_rows(5, 24, seed=7)
+    for precision in ("int8", "uint8"):
+        q = ScalarQuantizer(precision).fit(x)  # type: ignore[arg-type]
+        codes = q.transform(x)
+        np.testing.assert_allclose(
+            q.scores(queries, codes, chunk=256), queries @ q.inverse_transform(codes).T, atol=1e-5
+        )

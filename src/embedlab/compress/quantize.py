@@ -105,6 +105,26 @@ class ScalarQuantizer:
         """Float32 rows at the centre of each code's bucket (the best guess of the original)."""
         return byte_values(codes, self._ranges())
 
+    def scores(
+        self, queries: npt.ArrayLike, codes: npt.ArrayLike, *, chunk: int = 8192
+    ) -> FloatArray:
+        """``queries @ inverse_transform(codes).T`` without building the float rows: with bucket
+        centres ``start + (b + 0.5) * step``, each score is ``q . start + (q * step) . (b + 0.5)``,
+        computed ``chunk`` codes at a time. ``(n_queries, n_codes)`` float32."""
+        q = np.atleast_2d(_rows(queries, "ScalarQuantizer.scores")).astype(np.float32)
+        ranges = self._ranges(q.shape[1])
+        starts, steps = ranges[0], (ranges[1] - ranges[0]) / 255
+        steps = np.where(steps == 0, 1, steps).astype(np.float32)
+        c = np.asarray(codes)
+        shift = np.float32(128.5 if c.dtype == np.int8 else 0.5)
+        scaled = q * steps
+        base = q @ starts + shift * scaled.sum(axis=1)
+        out = np.empty((q.shape[0], c.shape[0]), dtype=np.float32)
+        for at in range(0, c.shape[0], chunk):
+            block = c[at : at + chunk].astype(np.float32)
+            out[:, at : at + chunk] = scaled @ block.T + base[:, None]
+        return out
+
 
 def binarize(x: npt.ArrayLike, *, signed: bool = True) -> npt.NDArray[Any]:
     """Sign bits of ``x``'s rows packed eight to a byte (``dim / 8`` bytes a row, rounded up):
