@@ -165,7 +165,7 @@ def variants(calib: np.ndarray) -> list[Variant]:
             lambda a, b: cos(pca.transform(a), pca.transform(b)),
         ),
         Variant(
-            "PQ 48 x 8 bits (embedlab)",
+            "PQ 48 x 8 bits (embedlab, faiss inside)",
             48,
             pq.transform,
             lambda codes, q, k: pq.search(q, codes, k),
@@ -190,7 +190,7 @@ def index_memory(name: str, d: np.ndarray) -> int:
         "binary + float rescoring (4 x k)": n * dim // 8,  # + the float rows, memory-mapped
         "binary, Hamming only": n * dim // 8,
         "PCA 128": n * 128 * 4 + 129 * dim * 4,
-        "PQ 48 x 8 bits (embedlab)": n * 48 + 256 * dim * 4,
+        "PQ 48 x 8 bits (embedlab, faiss inside)": n * 48 + 256 * dim * 4,
         "PQ 48 x 8 bits (faiss IndexPQ)": n * 48 + 256 * dim * 4,
     }
     return sizes[name]

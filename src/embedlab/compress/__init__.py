@@ -11,7 +11,7 @@ queries later:
   calibrated on a sample, binary signs packed eight to a byte; the same codes as
   sentence-transformers.
 - :func:`search_binary` — Hamming candidates rescored with float rows.
-- :class:`ProductQuantizer` — ``m`` bytes a row, searched by table look-ups.
+- :class:`ProductQuantizer` — ``m`` bytes a row, searched by table look-ups (faiss).
 - :func:`compress_vectors` / :func:`save_compressed` — the same for a file of word vectors, saved
   as a native folder that ``load_vectors`` reads (``embedlab compress``), with
   :func:`neighbour_agreement` saying how much of each word's neighbourhood survived.
@@ -22,7 +22,7 @@ The array parts know nothing of encoders, files or indexes; ``vectors`` adds the
 from __future__ import annotations
 
 from .pca import PCA
-from .pq import ProductQuantizer, kmeans
+from .pq import ProductQuantizer
 from .quantize import (
     ScalarQuantizer,
     binarize,
@@ -47,7 +47,6 @@ __all__ = [
     "binarize",
     "compress_vectors",
     "hamming_distances",
-    "kmeans",
     "load_projection",
     "neighbour_agreement",
     "quantize_embeddings",
