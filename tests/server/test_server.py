@@ -120,6 +120,30 @@ def test_raw_base64_is_little_endian_float32(base_url: str) -> None:
     np.testing.assert_allclose(np.frombuffer(raw, "<f4"), WordHash(dim=24).encode("x y"), atol=1e-6)
 
 
+def test_quantized_answers_use_ranges_calibrated_once_per_model(base_url: str) -> None:
+    from embedlab.compress import ScalarQuantizer, binarize
+    from embedlab.server.quantized import calibration_texts
+
+    want = WordHash(dim=24).encode(TEXTS)
+    ask = {"model": "toy", "input": TEXTS}
+    r8 = httpx.post(f"{base_url}/v1/embeddings", json={**ask, "encoding_format": "int8"}).json()
+    ranges = np.array(r8["quantization"]["ranges"], np.float32)
+    calib = WordHash(dim=24).encode(list(calibration_texts()))
+    np.testing.assert_allclose(ranges, [calib.min(axis=0), calib.max(axis=0)], atol=1e-6)
+    codes = np.array([d["embedding"] for d in r8["data"]])
+    expected = ScalarQuantizer.from_ranges(ranges).transform(want)
+    assert codes.shape == (4, 24) and np.abs(codes - expected).max() <= 1  # float32 rounding
+    one = httpx.post(
+        f"{base_url}/v1/embeddings", json={**ask, "input": TEXTS[0], "encoding_format": "int8"}
+    ).json()
+    assert one["data"][0]["embedding"] == r8["data"][0]["embedding"]  # the same code alone
+    for fmt, signed in (("binary", True), ("ubinary", False)):
+        rb = httpx.post(f"{base_url}/v1/embeddings", json={**ask, "encoding_format": fmt}).json()
+        assert "quantization" not in rb
+        got = np.array([d["embedding"] for d in rb["data"]])
+        np.testing.assert_array_equal(got, binarize(want, signed=signed))
+
+
 @pytest.mark.parametrize(
     ("body", "status", "param"),
     [
@@ -128,7 +152,7 @@ def test_raw_base64_is_little_endian_float32(base_url: str) -> None:
         ({"model": "toy", "input": ""}, 422, "input"),
         ({"model": "toy", "input": [[1, 2, 3]]}, 422, "input"),
         ({"model": "toy", "input": "x", "dimensions": 99}, 422, "dimensions"),
-        ({"model": "toy", "input": "x", "encoding_format": "int8"}, 422, "encoding_format"),
+        ({"model": "toy", "input": "x", "encoding_format": "int4"}, 422, "encoding_format"),
         ({"input": "x"}, 422, "model"),
     ],
 )

@@ -1,19 +1,20 @@
 """The HTTP API: OpenAI-compatible embeddings, collection search, FAQ answering, health.
 
-``create_app(config)`` returns a FastAPI app: ``POST /v1/embeddings`` (``input`` a string or a
-list of strings, ``model``, ``encoding_format`` float|base64, ``dimensions`` to truncate
-Matryoshka-style and renormalize, ``usage`` with token counts from the model's own tokenizer),
-``GET /v1/models``, ``POST /v1/search``, ``POST /v1/faq/ask``, ``GET /health``; OpenAPI docs at
-``/docs``. Concurrent embedding requests are micro-batched per model. Limits answer with the right
-status and OpenAI's error shape ``{"error": {"message", "type", "param", "code"}}``: a body over
-``max_body_bytes`` 413, a body that does not arrive in time 408, too many inputs / too long an
-input / a malformed request 422 (the schemas bound every field), a full queue 503, a request not
-answered within ``request_timeout_s`` 504, a missing or wrong bearer token (when
-``EMBEDLAB_API_KEY`` is set) 401; with a key, ``/docs`` and ``/openapi.json`` need it and
-``/health`` tells anonymous callers only that the server is up. An unexpected failure is logged
-under an id and answered 500 with that id only (an exception's text can leak paths and data).
-This module does not bind sockets (``embedlab serve`` runs uvicorn, on 127.0.0.1 unless told
-otherwise, with the connection limits of :mod:`embedlab.server.guards`).
+``create_app(config)`` returns a FastAPI app: ``POST /v1/embeddings`` (``input`` a string or a list
+of strings, ``model``, ``encoding_format`` float|base64 or quantized int8|uint8|binary|ubinary
+(:mod:`embedlab.server.quantized`), ``dimensions`` to truncate Matryoshka-style and renormalize,
+``usage`` with token counts from the model's own tokenizer), ``GET /v1/models``,
+``POST /v1/search``, ``POST /v1/faq/ask``, ``GET /health``; OpenAPI docs at ``/docs``. Concurrent
+embedding requests are micro-batched per model. Limits answer with the right status and OpenAI's
+error shape ``{"error": {"message", "type", "param", "code"}}``: a body over ``max_body_bytes`` 413,
+a body that does not arrive in time 408, too many inputs / too long an input / a malformed request
+422 (the schemas bound every field), a full queue 503, a request not answered within
+``request_timeout_s`` 504, a missing or wrong bearer token (when ``EMBEDLAB_API_KEY`` is set) 401;
+with a key, ``/docs`` and ``/openapi.json`` need it and ``/health`` tells anonymous callers only
+that the server is up. An unexpected failure is logged under an id and answered 500 with that id
+only (an exception's text can leak paths and data). This module does not bind sockets
+(``embedlab serve`` runs uvicorn, on 127.0.0.1 unless told otherwise, with the connection limits of
+:mod:`embedlab.server.guards`).
 """
 
 from __future__ import annotations

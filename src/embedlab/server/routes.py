@@ -25,7 +25,9 @@ from ..optional import require
 from ..rows import truncated
 from .config import ServerConfig
 from .guards import bearer_matches, error_body, short
-from .state import ServerState
+from .quantized import FORMATS as QUANTIZED
+from .quantized import calibration_texts, quantized_rows, ranges_of
+from .state import ServedModel, ServerState
 
 require("fastapi", "server", "the server")
 from fastapi import Depends, HTTPException, Request  # noqa: E402
@@ -190,21 +192,43 @@ class Routes:
             raise HTTPException(500, internal_error(e, f"encoding {len(texts)} texts")) from e
         if req.dimensions is not None:
             vectors = truncated(vectors, req.dimensions)
-        data = []
-        for i, v in enumerate(np.asarray(vectors, dtype="<f4")):
-            emb: Any = (
-                base64.b64encode(v.tobytes()).decode()
-                if req.encoding_format == "base64"
-                else v.tolist()
-            )
-            data.append({"object": "embedding", "index": i, "embedding": emb})
-        answer = {
+        rows = np.asarray(vectors, dtype="<f4")
+        fmt, ranges = req.encoding_format, None
+        if fmt in ("int8", "uint8"):
+            ranges = await self._ranges(model, req.dimensions)
+        embeddings: list[Any]
+        if fmt in QUANTIZED:
+            embeddings = quantized_rows(rows, fmt, ranges)
+        elif fmt == "base64":
+            embeddings = [base64.b64encode(v.tobytes()).decode() for v in rows]
+        else:
+            embeddings = [v.tolist() for v in rows]
+        answer: dict[str, Any] = {
             "object": "list",
-            "data": data,
+            "data": [
+                {"object": "embedding", "index": i, "embedding": e}
+                for i, e in enumerate(embeddings)
+            ],
             "model": name,
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
+        if ranges is not None:
+            answer["quantization"] = {"precision": fmt, "ranges": ranges.tolist()}
         return Response(json.dumps(answer).encode(), media_type="application/json")
+
+    async def _ranges(self, model: ServedModel, dimensions: int | None) -> Any:
+        """The model's int8 ranges (at ``dimensions``), measured on its first quantized request."""
+        if model.calibration is None:
+            try:
+                vectors, _ = await asyncio.wait_for(
+                    model.batcher.embed_counted(list(calibration_texts())),
+                    self.cfg.limits.request_timeout_s,
+                )
+            except asyncio.TimeoutError as e:
+                raise self.timed_out() from e
+            model.calibration = np.asarray(vectors, dtype=np.float32)
+        rows = model.calibration
+        return ranges_of(rows if dimensions is None else truncated(rows, dimensions))
 
     async def search(self, req: SearchRequest) -> dict[str, Any]:
         """The ``k`` best documents of a served collection."""

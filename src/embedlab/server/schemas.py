@@ -76,7 +76,14 @@ class EmbeddingRequest(BaseModel):
         Field(description="A string or a list of strings (token arrays are not supported)."),
     ]
     model: Name
-    encoding_format: Literal["float", "base64"] = "float"
+    encoding_format: Literal["float", "base64", "int8", "uint8", "binary", "ubinary"] = Field(
+        "float",
+        description=(
+            "float or base64 (float32 bytes), as OpenAI; or quantized codes as lists of ints: "
+            "int8 / uint8 (8-bit buckets of ranges calibrated once per model, returned in "
+            "`quantization.ranges`), binary / ubinary (signs packed eight to a byte)."
+        ),
+    )
     dimensions: Annotated[int, Strict(), Field(ge=1)] | None = None
     user: Annotated[str, Field(max_length=1024)] | None = None
 

@@ -35,6 +35,7 @@ class ServedModel:
     dim: int
     batcher: MicroBatcher
     worker: Any = None  # the EncoderProcess, when the model runs in its own process
+    calibration: Any = None  # its vectors of server.quantized's texts, once int8 is asked for
 
     @property
     def encoder(self) -> Any:
