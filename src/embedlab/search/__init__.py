@@ -1,4 +1,4 @@
-"""Search: exact (BLAS) and HNSW dense indexes, BM25 sparse retrieval, hybrid fusion, and
+"""Search: exact (BLAS) and HNSW dense indexes, BM25 and learned-sparse (SPLADE) retrieval, fusion, and
 persistent collections (SQLite + vector segments + index snapshots, atomic commits).
 
 Every index maps string ids to entries, scores "higher is better", searches one query or a batch,
@@ -14,6 +14,7 @@ from .collection import Collection, Document
 from .exact import ExactIndex
 from .fusion import rrf, weighted
 from .hnsw import HNSWIndex
+from .sparse import SparseIndex
 
 __all__ = [
     "BM25Index",
@@ -23,6 +24,7 @@ __all__ = [
     "HNSWIndex",
     "Hits",
     "Metric",
+    "SparseIndex",
     "rrf",
     "weighted",
 ]
