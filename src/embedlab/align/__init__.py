@@ -10,7 +10,13 @@ does not train them.
 from __future__ import annotations
 
 from .lexicon import identical_pairs, in_vocab, read_lexicon, split_by_source
-from .procrustes import Aligner, csls_neighbours, procrustes, translation_accuracy
+from .procrustes import (
+    Aligner,
+    csls_neighbours,
+    procrustes,
+    search_translations,
+    translation_accuracy,
+)
 
 __all__ = [
     "Aligner",
@@ -19,6 +25,7 @@ __all__ = [
     "in_vocab",
     "procrustes",
     "read_lexicon",
+    "search_translations",
     "split_by_source",
     "translation_accuracy",
 ]

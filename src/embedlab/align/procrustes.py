@@ -28,7 +28,13 @@ from ..rows import normalize_inplace
 from ..vectors import Vectors
 from .lexicon import Pairs, identical_pairs, in_vocab
 
-__all__ = ["Aligner", "csls_neighbours", "procrustes", "translation_accuracy"]
+__all__ = [
+    "Aligner",
+    "csls_neighbours",
+    "procrustes",
+    "search_translations",
+    "translation_accuracy",
+]
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -202,41 +208,69 @@ class Aligner:
         ]
 
     def _search(self, rows: Sequence[int], topn: int, method: str) -> tuple[Any, Any]:
-        mapped = self.transform(self._src).vectors
-        targets = np.asarray(self.target(self._tgt).vectors)[: self.max_vocab]
-        sources = np.asarray(mapped)[: self.max_vocab]
-        q = np.asarray(mapped)[np.asarray(rows, dtype=np.int64)]
-        return csls_neighbours(q, targets, k=self.csls_k, topn=topn, sources=sources, method=method)
+        return search_translations(
+            self.transform(self._src), self.target(self._tgt), rows, topn=topn, method=method,
+            k=self.csls_k, max_vocab=self.max_vocab,
+        )  # fmt: skip
+
+
+def search_translations(
+    mapped: Vectors,
+    targets: Vectors,
+    rows: Sequence[int],
+    *,
+    topn: int = 10,
+    method: str = "csls",
+    k: int = 10,
+    max_vocab: int = 50_000,
+) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """Target rows (among the ``max_vocab`` first) for the source ``rows``, both in one space."""
+    t = np.asarray(targets.vectors, dtype=np.float32)[:max_vocab]
+    m = np.asarray(mapped.vectors, dtype=np.float32)
+    q = m[np.asarray(rows, dtype=np.int64)]
+    return csls_neighbours(q, t, k=k, topn=topn, sources=m[:max_vocab], method=method)
 
 
 def translation_accuracy(
-    aligner: Aligner,
+    aligner: Aligner | tuple[Vectors, Vectors],
     pairs: Sequence[tuple[str, str]],
     *,
     method: str = "csls",
     ks: Sequence[int] = (1, 5, 10),
+    k: int = 10,
+    max_vocab: int = 50_000,
 ) -> dict[str, float]:
     """Precision@k of word translation: a source word counts when any of its gold translations
-    is among its ``k`` best (MUSE's protocol). Pairs whose words lack vectors are left out
-    (``coverage`` says how many source words remained)."""
-    aligner._fitted()
-    src, tgt = aligner._src, aligner._tgt
+    is among its ``k`` best (MUSE's protocol). ``aligner`` is a fitted :class:`Aligner` or a
+    ``(mapped source, target)`` pair of vectors already in one space (``embedlab align``'s
+    output). Pairs whose words lack vectors are left out (``coverage`` says how many source words
+    remained)."""
+    if isinstance(aligner, Aligner):
+        aligner._fitted()
+        src, tgt = aligner.transform(aligner._src), aligner.target(aligner._tgt)
+        k, max_vocab = aligner.csls_k, aligner.max_vocab
+    else:
+        src, tgt = aligner
+        if src.dim != tgt.dim:
+            raise ParameterError(f"source and target dimensions differ: {src.dim} and {tgt.dim}")
     gold: dict[str, set[str]] = {}
     for s, t in pairs:
-        if s in src and t in tgt and tgt.key_to_index[t] < aligner.max_vocab:
+        if s in src and t in tgt and tgt.key_to_index[t] < max_vocab:
             gold.setdefault(s, set()).add(t)
     if not gold:
         raise ParameterError("no test pair has both words in the vocabularies")
     words = sorted(gold)
-    ids, _ = aligner._search([src.key_to_index[w] for w in words], max(ks), method)
+    ids, _ = search_translations(
+        src, tgt, [src.key_to_index[w] for w in words], topn=max(ks), method=method, k=k,
+        max_vocab=max_vocab,
+    )  # fmt: skip
     keys = tgt.index_to_key
-    out = {f"p@{k}": 0.0 for k in ks}
+    hits = dict.fromkeys(ks, 0)
     for w, row in zip(words, ids, strict=True):
         found = [keys[int(j)] for j in row]
-        for k in ks:
-            out[f"p@{k}"] += bool(gold[w] & set(found[:k]))
-    result = {name: 100 * hits / len(words) for name, hits in out.items()}
-    all_sources = {s for s, _ in pairs}
-    result["coverage"] = len(words) / max(len(all_sources), 1)
+        for n in ks:
+            hits[n] += bool(gold[w] & set(found[:n]))
+    result = {f"p@{n}": 100 * hits[n] / len(words) for n in ks}
+    result["coverage"] = len(words) / max(len({s for s, _ in pairs}), 1)
     result["words"] = float(len(words))
     return result

@@ -15,6 +15,7 @@ import typer
 
 from .._progress import set_progress
 from .._version import __version__
+from .align import align
 from .encode import distill_cmd, embed, encoders_app
 from .evaluate import eval_app
 from .faq import faq_app
@@ -48,6 +49,7 @@ app.add_typer(finetune_app, name="finetune")
 app.command("predict")(predict)
 app.command("embed")(embed)
 app.command("distill")(distill_cmd)
+app.command("align")(align)
 app.registered_commands[:0] = vectors_app.registered_commands  # info, convert, similar first
 
 
