@@ -180,15 +180,10 @@ class SpladeEncoder:
     def encode_document(self, texts: str | Sequence[str], **kw: Any) -> Any:
         return self.encode(texts, **kw)
 
-    def encode_query(
-        self,
-        texts: str | Sequence[str],
-        *,
-        batch_size: int | None = None,
-        show_progress: bool | None = None,
-    ) -> Any:
-        """Query-side vectors (the query model when one was given, else the same model)."""
-        return self._encode(self.query, texts, batch_size, show_progress)
+    def encode_query(self, texts: str | Sequence[str], **kw: Any) -> Any:
+        """Query-side vectors (the query model when one was given, else the same model); takes
+        ``encode``'s ``batch_size`` and ``show_progress``."""
+        return self._encode(self.query, texts, kw.get("batch_size"), kw.get("show_progress"))
 
     def _encode(
         self, tower: _Tower, texts: str | Sequence[str], batch_size: int | None, show: bool | None
