@@ -52,19 +52,37 @@ def eval_run(
         Optional[str], typer.Option(help="Also evaluate truncated to these dims, e.g. 64,128.")
     ] = None,
     plots: Annotated[bool, typer.Option(help="Write PNG plots with --out.")] = True,
+    compress: Annotated[
+        Optional[str],
+        typer.Option(help="Also evaluate compressed: e.g. pca:128,int8,binary,pq:48x8."),
+    ] = None,
+    calibration: Annotated[
+        Optional[Path],
+        typer.Option(help="Texts (one a line) to fit --compress on (default: the tasks' texts)."),
+    ] = None,
 ) -> None:
     """Evaluate models on sentence and word tasks; print the table, save the report."""
     from ..evaluate.runner import evaluate
 
     models = dict(open_model(m) for m in model)
     dim_list = [int(d) for d in dims.split(",")] if dims else None
+    calib = None
+    if calibration is not None:
+        from ..records import read_texts
+
+        calib = read_texts(calibration)[1]
     report = evaluate(
         models,
         [t.strip() for t in tasks.split(",") if t.strip()],
         data_dir=None if data_dir is None else str(data_dir),
         dims=dim_list,
+        compress=compress,
+        calibration=calib,
     )
     _print(report)
+    if report.variants:
+        typer.echo("\nWhat compression keeps (score as % of the uncompressed model's):\n")
+        typer.echo(report.retention_markdown())
     if out is not None:
         from ..evaluate.report_files import save_report
 

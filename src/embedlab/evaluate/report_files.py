@@ -3,7 +3,9 @@
 ``save_report(report, "out/")`` writes ``report.json`` (every metric of every cell),
 ``report.md`` (the main figure per task and model), ``scores.png`` (grouped bars: tasks x models)
 and, when the report holds truncated variants (``model@dim``), ``dims.png`` (main figure against
-dimension, one line per model and task). matplotlib is imported here only, with the Agg backend
+dimension, one line per model and task); with compressed variants (``model~name``) also
+``retention.md`` (score kept, bytes per vector, index memory, query speed) and ``retention.png``
+(mean score kept against bytes per vector). matplotlib is imported here only, with the Agg backend
 (``pip install 'embedlab[viz]'``). Files are written atomically. This module does not evaluate.
 """
 
@@ -37,16 +39,23 @@ def save_report(
     with atomic_file(out / "report.md") as f:
         f.write((report.markdown() + f"\n\nWall time: {report.seconds:.1f} s\n").encode())
     written.append(out / "report.md")
+    if report.variants:
+        with atomic_file(out / "retention.md") as f:
+            f.write((report.retention_markdown() + "\n").encode())
+        written.append(out / "retention.md")
     if plots:
         written.append(_bars(report, out / "scores.png"))
         if any("@" in m for m in report.models()):
             written.append(_dims(report, out / "dims.png"))
+        if report.variants:
+            written.append(_retention(report, out / "retention.png"))
     return written
 
 
 def _bars(report: EvalReport, path: Path) -> Path:
     plt = pyplot()
-    tasks, models = report.tasks(), [m for m in report.models() if "@" not in m]
+    tasks = report.tasks()
+    models = [m for m in report.models() if "@" not in m and m not in report.variants]
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(tasks) + 2), 4.5))
     width = 0.8 / max(len(models), 1)
     for i, model in enumerate(models):
@@ -87,6 +96,25 @@ def _dims(report: EvalReport, path: Path) -> Path:
     ax.set_ylabel("main metric x 100")
     ax.set_xscale("log", base=2)
     ax.legend(fontsize="x-small")
+    fig.tight_layout()
+    return _save(fig, plt, path)
+
+
+def _retention(report: EvalReport, path: Path) -> Path:
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    rows = [r for r in report.retention() if r["mean_retained"] is not None]
+    for base in dict.fromkeys(r["base"] for r in rows):
+        mine = sorted((r["bytes_per_vector"], 100 * r["mean_retained"], r["compression"])
+                      for r in rows if r["base"] == base)  # fmt: skip
+        ax.plot([b for b, _, _ in mine], [v for _, v, _ in mine], marker="o", ls="", label=base)
+        for b, v, name in mine:
+            ax.annotate(name, (b, v), fontsize="x-small", xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("bytes per vector")
+    ax.set_ylabel("mean score kept, % of uncompressed")
+    ax.set_title("what compression keeps")
+    ax.legend(fontsize="small")
     fig.tight_layout()
     return _save(fig, plt, path)
 

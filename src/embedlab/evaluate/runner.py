@@ -4,7 +4,13 @@
 turns a :class:`~embedlab.Vectors` into a mean :class:`~embedlab.encoders.StaticEncoder` (jieba
 for Chinese text), encodes every distinct text once per model (two tasks over the same texts
 encode once), optionally truncates to several ``dims`` (Matryoshka-style, rows renormalized) for a
-dimension/quality curve, and returns an :class:`EvalReport`. Word tasks run on the vectors
+dimension/quality curve, optionally compresses (``compress="pca:128,int8,binary,pq:48x8"``, see
+:mod:`embedlab.compress.codecs`) for a retention report, and returns an :class:`EvalReport`.
+A compression is fitted, per model, on the vectors of the texts the tasks embedded (no labels) or
+on ``calibration`` texts; word vectors are compressed as a whole table and evaluated as a model
+of their own. Each compressed variant ``model~name`` also records its bytes per vector, the index
+memory for the texts seen and the queries a second it answers (top 10, searched the way the
+compressed index searches). Word tasks run on the vectors
 themselves, or, for a sentence encoder, on the vectors it gives each word of the dataset
 (analogies need a vocabulary and are skipped for encoders). :mod:`embedlab.evaluate.report_files`
 writes JSON, markdown and PNG plots.
@@ -23,7 +29,7 @@ import numpy.typing as npt
 
 from .._progress import progress
 from ..errors import ParameterError
-from ..rows import truncated
+from ..rows import normalized, truncated
 from ..vectors import Vectors
 from .analogy import word_analogy
 from .classification import cluster_scores, probe_scores
@@ -66,6 +72,7 @@ class TaskScore:
 class EvalReport:
     scores: list[TaskScore] = field(default_factory=list)
     seconds: float = 0.0
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)  # model~codec -> facts
 
     def models(self) -> list[str]:
         return list(dict.fromkeys(s.model for s in self.scores))
@@ -82,7 +89,40 @@ class EvalReport:
         return str(done[0].metrics.get("main_metric", "")) if done else ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seconds": self.seconds, "scores": [asdict(s) for s in self.scores]}
+        return {
+            "seconds": self.seconds,
+            "scores": [asdict(s) for s in self.scores],
+            "variants": self.variants,
+        }
+
+    def retention(self) -> list[dict[str, Any]]:
+        """Per compressed variant: its facts and each task's score as a share of its base's."""
+        rows = []
+        for label, facts in self.variants.items():
+            kept = {}
+            for task in self.tasks():
+                mine, base = self.get(label, task), self.get(facts["base"], task)
+                if mine and base and mine.main is not None and base.main:
+                    kept[task] = mine.main / base.main
+            mean = float(np.mean(list(kept.values()))) if kept else None
+            rows.append({"variant": label, **facts, "retained": kept, "mean_retained": mean})
+        return rows
+
+    def retention_markdown(self) -> str:
+        """One row a compressed variant: size, memory, speed, and % of its base's score."""
+        tasks = self.tasks()
+        head = "| variant | bytes/vector | index memory | queries/s | " + " | ".join(tasks)
+        lines = [head + " | mean |", "|---" * (5 + len(tasks)) + "|"]
+        for r in self.retention():
+            cells = [f"{100 * r['retained'][t]:.1f}%" if t in r["retained"] else "-" for t in tasks]
+            mean = "-" if r["mean_retained"] is None else f"{100 * r['mean_retained']:.1f}%"
+            lines.append(
+                f"| {r['variant']} | {r['bytes_per_vector']:g} | "
+                f"{r['index_bytes'] / 2**20:.2f} MB | {r['queries_per_s']:,.0f} | "
+                + " | ".join(cells)
+                + f" | {mean} |"
+            )
+        return "\n".join(lines)
 
     def markdown(self) -> str:
         """Main figure per task (rows) and model (columns), x100, with the metric's name."""
@@ -102,11 +142,13 @@ class EvalReport:
 
 
 class _Cache:
-    """Unit-length embeddings of one model, computed once per distinct text."""
+    """Unit-length embeddings of one model, computed once per distinct text; a view may truncate
+    (``dims``) or compress (``codec``) them on the way out."""
 
-    def __init__(self, encoder: Any, dims: int | None = None) -> None:
+    def __init__(self, encoder: Any, dims: int | None = None, codec: Any = None) -> None:
         self.encoder = encoder
         self.dims = dims
+        self.codec = codec
         self.store: dict[str, npt.NDArray[np.float32]] = {}
         self.encoded = 0
 
@@ -118,6 +160,8 @@ class _Cache:
             for t, v in zip(todo, out.reshape(len(todo), -1)):
                 self.store[t] = v
         mat = np.stack([self.store[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
+        if self.codec is not None and len(mat):
+            return self.codec.apply(mat)  # type: ignore[no-any-return]
         return mat if self.dims is None else truncated(mat, self.dims)
 
 
@@ -137,18 +181,25 @@ def evaluate(
     *,
     data_dir: str | None = None,
     dims: Sequence[int] | None = None,
+    compress: str | Sequence[str] | None = None,
+    calibration: Sequence[str] | None = None,
     show_progress: bool | None = None,
 ) -> EvalReport:
-    """Every model on every task; ``dims`` adds truncated variants named ``model@dim``."""
+    """Every model on every task; ``dims`` adds truncated variants named ``model@dim``,
+    ``compress`` compressed ones named ``model~name`` (see the module docstring)."""
     specs = resolve_tasks(tasks, data_dir)
     for d in dims or ():
         if isinstance(d, bool) or not isinstance(d, int) or d < 1:
             raise ParameterError(f"dims must be positive ints; got {d!r}")
+    codecs: list[Any] = []
+    if compress:
+        from ..compress.codecs import parse_codecs
+
+        codecs = parse_codecs(list(compress) if not isinstance(compress, str) else compress)
     report = EvalReport()
     start = time.perf_counter()
-    with progress(
-        total=len(models) * len(specs), desc="evaluating", unit="task", enabled=show_progress
-    ) as bar:
+    steps = len(models) * len(specs) * (1 + len(codecs))
+    with progress(total=steps, desc="evaluating", unit="task", enabled=show_progress) as bar:
         for name, model in models.items():
             encoder = _as_encoder(model)
             base = _Cache(encoder)
@@ -157,13 +208,85 @@ def evaluate(
                 view = _Cache(encoder, d)
                 view.store = base.store  # same full vectors, truncated on the way out
                 variants.append((f"{name}@{d}", view))
-            for spec in specs:
-                for label, cache in variants:
-                    dim = cache.dims or getattr(encoder, "dim", None)
-                    report.scores.append(_run_one(label, model, cache, spec, dim))
-                bar.update(1)
+            _run_all(report, model, encoder, variants, specs, bar)
+            if codecs:
+                _run_compressed(report, name, model, base, codecs, specs, calibration, bar)
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _run_all(
+    report: EvalReport,
+    model: Any,
+    encoder: Any,
+    variants: list[tuple[str, _Cache]],
+    specs: Sequence[TaskSpec],
+    bar: Any,
+) -> None:
+    for spec in specs:
+        for label, cache in variants:
+            dim = cache.dims or getattr(encoder, "dim", None)
+            report.scores.append(_run_one(label, model, cache, spec, dim))
+        bar.update(1)
+
+
+def _run_compressed(
+    report: EvalReport,
+    name: str,
+    model: Any,
+    base: _Cache,
+    codecs: Sequence[Any],
+    specs: Sequence[TaskSpec],
+    calibration: Sequence[str] | None,
+    bar: Any,
+) -> None:
+    """Fit each codec on the model's vectors, evaluate the compressed variant, measure it."""
+    if isinstance(model, Vectors):
+        rows = np.asarray(model.vectors, dtype=np.float32)
+    elif calibration:
+        rows = base(list(calibration))
+    else:
+        rows = np.stack(list(base.store.values())) if base.store else np.zeros((0, 1), np.float32)
+    if len(rows) < 2:
+        raise ParameterError(f"{name}: no vectors to fit the compressions on")
+    rng = np.random.default_rng(0)
+    sample = rows[np.sort(rng.choice(len(rows), min(len(rows), 20_000), replace=False))]
+    sample = normalized(sample)
+    for codec in codecs:
+        codec.fit(sample)
+        label = f"{name}~{codec.name}"
+        if isinstance(model, Vectors):
+            unit = normalized(model.vectors)  # what the codec was fitted on: unit rows
+            small = Vectors(list(model.index_to_key), codec.apply(unit), model.counts)
+            encoder = _as_encoder(small)
+            _run_all(report, small, encoder, [(label, _Cache(encoder))], specs, bar)
+        else:
+            view = _Cache(base.encoder, codec=codec)
+            view.store = base.store
+            _run_all(report, model, base.encoder, [(label, view)], specs, bar)
+        report.variants[label] = {
+            "base": name,
+            "compression": codec.name,
+            **_measure(codec, sample),
+        }
+
+
+def _measure(codec: Any, sample: Matrix) -> dict[str, float]:
+    """Bytes per vector, index memory for the sample's rows, and top-10 queries a second."""
+    index = codec.index(sample)
+    queries = sample[: min(500, len(sample))]
+    best = float("inf")
+    for _ in range(2):
+        t0 = time.perf_counter()
+        codec.search(index, queries, 10)
+        best = min(best, time.perf_counter() - t0)
+    per = codec.bytes_per_vector()
+    return {
+        "bytes_per_vector": per,
+        "index_bytes": per * len(sample) + codec.overhead_bytes(),
+        "index_rows": float(len(sample)),
+        "queries_per_s": len(queries) / max(best, 1e-9),
+    }
 
 
 def _run_one(label: str, model: Any, cache: _Cache, spec: TaskSpec, dim: int | None) -> TaskScore:
