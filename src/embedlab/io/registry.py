@@ -1,10 +1,11 @@
 """Pick a format by suffix and content, and route loads and saves to the right module.
 
-Detection order: a folder is native (``header.json``), a projector export (``metadata.tsv``) or a
-Keras export (``vocab.txt``); a file starting with fastText's magic is a fastText ``.bin``; a file whose
-first line is ``ROWS DIM`` is word2vec binary when named ``.bin`` or when its next line is not a
-``key float ...`` row, else word2vec text (``.vec``: fastText text); anything else is GloVe text.
-``.gz``/``.bz2`` are looked through.
+Detection order: a folder is native (``header.json``), a projector export (``metadata.tsv``), a
+Keras export (``vocab.txt``) or a spaCy pipeline or vocab (``vocab/vectors``, read-only); a file
+starting with fastText's magic is a fastText ``.bin``; a file whose first line is ``ROWS DIM`` is
+word2vec binary when named ``.bin`` or when its next line is not a ``key float ...`` row, else
+word2vec text (``.vec``: fastText text); anything else is GloVe text. ``.gz``/``.bz2`` are looked
+through.
 
 Every reader's failure surfaces as :class:`FormatError` (any other exception raised while parsing is
 wrapped, with the cause kept), except a missing path, which stays ``FileNotFoundError``.
@@ -24,7 +25,7 @@ from ..errors import FormatError, ParameterError, check_choice
 from ..files import inner_suffix, open_read, readable_dir
 from ..subword import SubwordVectors
 from ..vectors import Vectors
-from . import binary, exports, fasttext_bin, native, text
+from . import binary, exports, fasttext_bin, native, spacy, text
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ FormatName = Literal[
     "native",
     "projector",
     "keras",
+    "spacy",
 ]
 FORMATS: tuple[str, ...] = get_args(FormatName)
 WRITABLE: tuple[str, ...] = (
@@ -60,10 +62,12 @@ def detect_format(path: str | os.PathLike[str]) -> FormatName:
             return "projector"
         if (p / "vocab.txt").exists():
             return "keras"
+        if spacy.find_vocab(p) is not None:
+            return "spacy"
         raise FormatError(
             p,
-            "expected a native, projector or Keras folder; found none of "
-            f"{native.HEADER}, metadata.tsv, vocab.txt",
+            "expected a native, projector or Keras folder (or a spaCy vocab); found none of "
+            f"{native.HEADER}, metadata.tsv, vocab.txt, vocab/vectors",
         )
     if not p.exists():
         raise FileNotFoundError(f"No such file or folder: '{p}'")
@@ -197,6 +201,8 @@ def _read(
         raise FormatError(p, f"expected a folder for the {fmt} format, found a file")
     if fmt == "native":
         return native.read_native(p, limit=limit, mmap_mode=mmap)
+    if fmt == "spacy":
+        return spacy.read_spacy(p, limit=limit)
     if fmt == "projector":
         return exports.read_projector(p, limit=limit, encoding_errors=errors)
     return exports.read_keras(p, limit=limit, encoding_errors=errors)
