@@ -21,10 +21,12 @@ import numpy.typing as npt
 
 __all__ = [
     "byte_codes",
+    "byte_scores",
     "byte_values",
     "normalize_inplace",
     "normalized",
     "sign_codes",
+    "sign_distances",
     "sign_values",
     "truncated",
 ]
@@ -83,3 +85,43 @@ def sign_values(codes: Any, dim: int) -> FloatArray:
     c = np.asarray(codes)
     raw = (c.astype(np.int16) + 128).astype(np.uint8) if c.dtype == np.int8 else c.astype(np.uint8)
     return np.unpackbits(raw, axis=-1, count=dim).astype(np.float32) * 2 - 1
+
+
+def byte_scores(queries: Any, codes: Any, ranges: Any, *, chunk: int = 8192) -> FloatArray:
+    """``queries @ byte_values(codes, ranges).T`` without decoding the rows: with bucket centres
+    ``start + (b + 0.5) * step`` each score is ``q . start + (q * step) . (b + 0.5)``, computed
+    ``chunk`` codes at a time. ``(n_queries, n_codes)`` float32."""
+    q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+    starts, steps = _buckets(ranges)
+    c = np.asarray(codes)
+    scaled = q * steps
+    shift = np.float32(128.5 if c.dtype == np.int8 else 0.5)
+    base = q @ starts + shift * scaled.sum(axis=1)
+    out = np.empty((q.shape[0], c.shape[0]), dtype=np.float32)
+    for at in range(0, c.shape[0], chunk):
+        out[:, at : at + chunk] = scaled @ c[at : at + chunk].astype(np.float32).T + base[:, None]
+    return out
+
+
+def _words(codes: Any) -> npt.NDArray[Any]:
+    """Packed codes as the widest unsigned words their byte width allows (8 bytes when it can)."""
+    raw = np.ascontiguousarray(codes).view(np.uint8)
+    return raw.view(np.uint64) if raw.shape[-1] % 8 == 0 else raw
+
+
+_POPCOUNT = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(1).astype(np.uint8)
+
+
+def _popcount(words: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    if hasattr(np, "bitwise_count"):  # numpy >= 2.0: one instruction a word
+        return np.asarray(np.bitwise_count(words))
+    return np.asarray(_POPCOUNT[words.view(np.uint8)])
+
+
+def sign_distances(queries: Any, codes: Any) -> npt.NDArray[np.int32]:
+    """Hamming distances ``(n_queries, n_codes)`` between packed sign codes of one kind."""
+    qs, cs = _words(np.atleast_2d(queries)), _words(np.atleast_2d(codes))
+    out = np.empty((qs.shape[0], cs.shape[0]), dtype=np.int32)
+    for i, row in enumerate(qs):
+        out[i] = _popcount(np.bitwise_xor(cs, row)).sum(axis=1, dtype=np.int32)
+    return out

@@ -30,7 +30,7 @@ def build(folder: Path, index: str = "hnsw") -> Collection:
     return col
 
 
-@pytest.mark.parametrize("index", ["hnsw", "exact"])
+@pytest.mark.parametrize("index", ["hnsw", "exact", "int8", "binary"])
 def test_search_modes_filters_and_reopen(tmp_path: Path, index: str) -> None:
     col = build(tmp_path / "c", index)
     assert len(col) == 5 and "pw" in col

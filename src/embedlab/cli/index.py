@@ -40,7 +40,9 @@ def build(
     field: Annotated[str, typer.Option("--field", "--column")] = "text",
     id_field: Annotated[str, typer.Option("--id-field")] = "id",
     meta: Annotated[Optional[str], typer.Option(help="Comma-separated metadata fields.")] = None,
-    index: Annotated[str, typer.Option(help="hnsw or exact.")] = "hnsw",
+    index: Annotated[
+        str, typer.Option(help="hnsw, exact, or compressed exact: int8 or binary (rescored).")
+    ] = "hnsw",
 ) -> None:
     """Create a collection from a file of records."""
     from ..encoders import load_encoder

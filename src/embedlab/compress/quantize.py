@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import NotFittedError, ParameterError, check_choice
-from ..rows import byte_codes, byte_values, sign_codes, sign_values
+from ..rows import byte_codes, byte_scores, byte_values, sign_codes, sign_distances, sign_values
 
 __all__ = [
     "ScalarQuantizer",
@@ -39,9 +39,6 @@ __all__ = [
 FloatArray = npt.NDArray[np.float32]
 Precision = Literal["float32", "float16", "int8", "uint8", "binary", "ubinary"]
 PRECISIONS: tuple[str, ...] = ("float32", "float16", "int8", "uint8", "binary", "ubinary")
-
-# popcount of every byte value, for Hamming distances over packed bits
-_POPCOUNT = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(1).astype(np.uint8)
 
 
 def _rows(x: Any, owner: str) -> npt.NDArray[np.floating[Any]]:
@@ -111,19 +108,8 @@ class ScalarQuantizer:
         """``queries @ inverse_transform(codes).T`` without building the float rows: with bucket
         centres ``start + (b + 0.5) * step``, each score is ``q . start + (q * step) . (b + 0.5)``,
         computed ``chunk`` codes at a time. ``(n_queries, n_codes)`` float32."""
-        q = np.atleast_2d(_rows(queries, "ScalarQuantizer.scores")).astype(np.float32)
-        ranges = self._ranges(q.shape[1])
-        starts, steps = ranges[0], (ranges[1] - ranges[0]) / 255
-        steps = np.where(steps == 0, 1, steps).astype(np.float32)
-        c = np.asarray(codes)
-        shift = np.float32(128.5 if c.dtype == np.int8 else 0.5)
-        scaled = q * steps
-        base = q @ starts + shift * scaled.sum(axis=1)
-        out = np.empty((q.shape[0], c.shape[0]), dtype=np.float32)
-        for at in range(0, c.shape[0], chunk):
-            block = c[at : at + chunk].astype(np.float32)
-            out[:, at : at + chunk] = scaled @ block.T + base[:, None]
-        return out
+        q = np.atleast_2d(_rows(queries, "ScalarQuantizer.scores"))
+        return byte_scores(q, codes, self._ranges(q.shape[1]), chunk=chunk)
 
 
 def binarize(x: npt.ArrayLike, *, signed: bool = True) -> npt.NDArray[Any]:
@@ -146,24 +132,8 @@ def hamming_distances(query: npt.ArrayLike, codes: npt.ArrayLike) -> npt.NDArray
             f"codes do not match: query {q.dtype} x {q.shape[-1]} bytes, "
             f"index {c.dtype} x {c.shape[-1]} bytes"
         )
-    single = q.ndim == 1
-    qs, cs = _words(np.atleast_2d(q)), _words(np.atleast_2d(c))
-    out = np.empty((qs.shape[0], cs.shape[0]), dtype=np.int32)
-    for i, row in enumerate(qs):
-        out[i] = _popcount(np.bitwise_xor(cs, row)).sum(axis=1, dtype=np.int32)
-    return out[0] if single else out
-
-
-def _words(codes: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """Packed codes as the widest unsigned words their byte width allows (8 bytes when it can)."""
-    raw = np.ascontiguousarray(codes).view(np.uint8)
-    return raw.view(np.uint64) if raw.shape[-1] % 8 == 0 else raw
-
-
-def _popcount(words: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    if hasattr(np, "bitwise_count"):  # numpy >= 2.0: one instruction a word
-        return np.asarray(np.bitwise_count(words))
-    return np.asarray(_POPCOUNT[words.view(np.uint8)])
+    out = sign_distances(q, c)
+    return out[0] if q.ndim == 1 else out
 
 
 def search_binary(

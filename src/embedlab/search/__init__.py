@@ -14,15 +14,18 @@ from .collection import Collection, Document
 from .exact import ExactIndex
 from .fusion import rrf, weighted
 from .hnsw import HNSWIndex
+from .quantized import BinaryIndex, Int8Index
 from .sparse import SparseIndex
 
 __all__ = [
     "BM25Index",
+    "BinaryIndex",
     "Collection",
     "Document",
     "ExactIndex",
     "HNSWIndex",
     "Hits",
+    "Int8Index",
     "Metric",
     "SparseIndex",
     "rrf",

@@ -52,6 +52,7 @@ from .bm25 import BM25Index
 from .exact import ExactIndex
 from .fusion import rrf, weighted
 from .hnsw import HNSWIndex
+from .quantized import BinaryIndex, Int8Index
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,12 @@ FORMAT_VERSION = 1
 LOCK_TIMEOUT = 600.0  # seconds a writer waits for another process's write to finish
 SQLITE_TIMEOUT = 120.0  # seconds a commit waits for readers that are loading
 Mode = Literal["dense", "sparse", "hybrid"]
+_DENSE: dict[str, Any] = {
+    "hnsw": HNSWIndex,
+    "exact": ExactIndex,
+    "int8": Int8Index,
+    "binary": BinaryIndex,
+}
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -125,13 +132,15 @@ class Collection:
         folder: str | os.PathLike[str],
         encoder: Any,
         *,
-        index: Literal["hnsw", "exact"] = "hnsw",
+        index: Literal["hnsw", "exact", "int8", "binary"] = "hnsw",
         metric: Literal["cosine", "dot", "l2"] = "cosine",
         source: str | None = None,
     ) -> Collection:
         """A new empty collection bound to ``encoder`` (``source``: how to load it again, e.g.
-        the model id or folder, recorded for tools such as ``embedlab index``)."""
-        check_choice("index", "Collection", index, ("hnsw", "exact"))
+        the model id or folder, recorded for tools such as ``embedlab index``). ``index`` is
+        ``hnsw``, ``exact``, or a compressed exact index (``int8``, ``binary``: codes in memory,
+        candidates rescored with the float rows, see :mod:`embedlab.search.quantized`)."""
+        check_choice("index", "Collection", index, tuple(_DENSE))
         check_choice("metric", "Collection", metric, ("cosine", "dot", "l2"))
         root = Path(folder)
         if root.exists() and not root.is_dir():
@@ -284,12 +293,10 @@ class Collection:
         return np.stack(out) if out else np.zeros((0, self.encoder.dim), np.float32)
 
     def _load_dense(self, name: str | None) -> ExactIndex | HNSWIndex:
+        kind = _DENSE[self.index_kind]
         if name:
-            loader = HNSWIndex.load if self.index_kind == "hnsw" else ExactIndex.load
-            return loader(self.folder / name)
-        if self.index_kind == "hnsw":
-            return HNSWIndex(self.encoder.dim, metric=self.metric)
-        return ExactIndex(self.encoder.dim, metric=self.metric)
+            return kind.load(self.folder / name)  # type: ignore[no-any-return]
+        return kind(self.encoder.dim, metric=self.metric)  # type: ignore[no-any-return]
 
     # -- writing --------------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -199,7 +199,18 @@ class ExactIndex:
                 "".join(json.dumps(i) + "\n" for i in self._ids), encoding="utf-8"
             )
             (tmp / "index.json").write_text(json.dumps(self._header()), encoding="utf-8")
+            self._save_extra(tmp)
         return target
+
+    def _save_extra(self, folder: Path) -> None:
+        """What a subclass keeps beside the rows (the quantized indexes: their codes)."""
+
+    def _load_extra(self, folder: Path, header: dict[str, Any]) -> None:
+        """Read back what ``_save_extra`` wrote."""
+
+    def _keep(self, matrix: np.ndarray[Any, Any]) -> FloatMatrix:
+        """The loaded rows as the index holds them: in memory (a quantized index maps them)."""
+        return np.array(matrix)
 
     def _header(self) -> dict[str, Any]:
         return {
@@ -224,10 +235,11 @@ class ExactIndex:
                     f"expected float32 ({len(ids)}, {index.dim}), found {matrix.dtype} "
                     f"{matrix.shape}",
                 )
-        index._matrix = np.array(matrix)
-        index._ids = ids
-        index._alive = np.ones(len(ids), dtype=bool)
-        index._rows = {k: i for i, k in enumerate(ids)}
+            index._matrix = index._keep(matrix)
+            index._ids = ids
+            index._alive = np.ones(len(ids), dtype=bool)
+            index._rows = {k: i for i, k in enumerate(ids)}
+            index._load_extra(root, header)
         return index
 
 
