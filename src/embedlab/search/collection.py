@@ -29,7 +29,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import shutil
 import sqlite3
 import threading
@@ -44,9 +43,20 @@ import numpy as np
 import numpy.typing as npt
 from filelock import FileLock, Timeout
 
-from .._version import __version__
 from ..errors import FormatError, KeyNotFoundError, ParameterError, check_choice
-from ..files import atomic_file, clean_leftovers, load_npy, read_json
+from ..files import atomic_file, clean_leftovers, load_npy
+from ._store import (
+    DB,
+    FORMAT_VERSION,
+    LOCK,
+    MANIFEST,
+    connect,
+    foreign,
+    has_state,
+    read_state,
+    snapshot,
+    write_manifest,
+)
 from .base import Hits
 from .bm25 import BM25Index
 from .exact import ExactIndex
@@ -58,13 +68,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["Collection", "Document"]
 
-DB = "collection.sqlite"
-MANIFEST = "embedlab-collection.json"
-LOCK = "collection.lock"
-FORMAT_ID = "embedlab.collection"
-FORMAT_VERSION = 1
 LOCK_TIMEOUT = 600.0  # seconds a writer waits for another process's write to finish
-SQLITE_TIMEOUT = 120.0  # seconds a commit waits for readers that are loading
 Mode = Literal["dense", "sparse", "hybrid"]
 _DENSE: dict[str, Any] = {
     "hnsw": HNSWIndex,
@@ -113,7 +117,7 @@ class Collection:
 
     def _load(self) -> None:
         """Read the committed state and its indexes, under a shared SQLite lock (no deleting)."""
-        with _snapshot(self._con):
+        with snapshot(self._con):
             state = self._state()
             self.metric = state["metric"]
             self.index_kind = state["index"]
@@ -145,12 +149,12 @@ class Collection:
         root = Path(folder)
         if root.exists() and not root.is_dir():
             raise ParameterError(f"{root} exists and is not a folder")
-        if _has_state(root):
+        if has_state(root):
             raise ParameterError(
                 f"{root} already holds a collection; use Collection.open (embedlab index add) "
                 "to add documents to it"
             )
-        if root.is_dir() and not (root / MANIFEST).exists() and _foreign(root):
+        if root.is_dir() and not (root / MANIFEST).exists() and foreign(root):
             raise ParameterError(
                 f"{root} is not empty and is not an embedlab collection; build the collection "
                 "into a new or empty folder (nothing in this one was changed)"
@@ -158,10 +162,10 @@ class Collection:
         root.mkdir(parents=True, exist_ok=True)
         writer = FileLock(str(root / LOCK), timeout=LOCK_TIMEOUT, thread_local=False)
         with _acquired(writer, root):
-            if _has_state(root):  # another process created it meanwhile
+            if has_state(root):  # another process created it meanwhile
                 raise ParameterError(f"{root} already holds a collection; use Collection.open")
-            _write_manifest(root)  # first: from here on the folder is recognisably ours
-            con = _connect(root, create=True)
+            write_manifest(root)  # first: from here on the folder is recognisably ours
+            con = connect(root, create=True)
             with _transaction(con):
                 con.execute(
                     "CREATE TABLE IF NOT EXISTS docs (id TEXT PRIMARY KEY, text TEXT NOT NULL, "
@@ -195,9 +199,9 @@ class Collection:
         root = Path(folder)
         if not (root / DB).is_file():
             raise FormatError(root, f"not a collection: {DB} is missing")
-        con = _connect(root)
+        con = connect(root)
         try:
-            state = _read_state(con, root)
+            state = read_state(con, root)
         finally:
             con.close()
         source = state.get("source")
@@ -209,8 +213,8 @@ class Collection:
         root = Path(folder)
         if not (root / DB).is_file():
             raise FormatError(root, f"not a collection: {DB} is missing")
-        con = _connect(root)
-        state = _read_state(con, root)
+        con = connect(root)
+        state = read_state(con, root)
         if state.get("format_version") != FORMAT_VERSION:
             con.close()
             raise FormatError(root / DB, f"format_version {state.get('format_version')} is not 1")
@@ -224,7 +228,7 @@ class Collection:
         return cls(root, encoder, con)
 
     def _state(self) -> dict[str, Any]:
-        return _read_state(self._con, self.folder)
+        return read_state(self._con, self.folder)
 
     def _committed_generation(self) -> int:
         """The last commit's number, read without parsing the whole state in Python."""
@@ -307,7 +311,7 @@ class Collection:
         """
         with _acquired(self._writer, self.folder):
             if not (self.folder / MANIFEST).exists():  # a collection from before manifests
-                _write_manifest(self.folder)
+                write_manifest(self.folder)
             if self._committed_generation() != self.generation:
                 self._load()
             self._sweep()
@@ -501,20 +505,6 @@ def _transaction(con: sqlite3.Connection, kind: str = "IMMEDIATE") -> Iterator[N
 
 
 @contextlib.contextmanager
-def _snapshot(con: sqlite3.Connection) -> Iterator[None]:
-    """A read transaction: the state and the files it names stay put until it ends."""
-    if con.in_transaction:  # already inside one of ours (a writer reloading)
-        yield
-        return
-    con.execute("BEGIN DEFERRED")
-    try:
-        con.execute("SELECT 1 FROM state LIMIT 1").fetchall()  # takes the shared lock now
-        yield
-    finally:
-        con.execute("COMMIT")
-
-
-@contextlib.contextmanager
 def _acquired(lock: FileLock, folder: Path) -> Iterator[None]:
     started = time.monotonic()
     try:
@@ -532,58 +522,3 @@ def _acquired(lock: FileLock, folder: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
-
-
-def _connect(root: Path, *, create: bool = False) -> sqlite3.Connection:
-    """The collection's database (never created by opening: ``mode=rw``)."""
-    uri = f"{(root / DB).resolve().as_uri()}?mode={'rwc' if create else 'rw'}"
-    return sqlite3.connect(
-        uri, uri=True, isolation_level=None, check_same_thread=False, timeout=SQLITE_TIMEOUT
-    )
-
-
-def _read_state(con: sqlite3.Connection, root: Path) -> dict[str, Any]:
-    try:
-        row = con.execute("SELECT value FROM state WHERE key='state'").fetchone()
-        state = json.loads(row[0]) if row else None
-    except sqlite3.OperationalError as e:
-        if "locked" in str(e) or "busy" in str(e):
-            raise  # another process holds it: not a format problem
-        raise FormatError(root / DB, f"not a collection database: {e}") from None
-    except (sqlite3.DatabaseError, json.JSONDecodeError, TypeError) as e:
-        raise FormatError(root / DB, f"not a collection database: {e}") from None
-    if not isinstance(state, dict):
-        raise FormatError(root / DB, "not a collection database: no state")
-    return state
-
-
-def _has_state(root: Path) -> bool:
-    """Whether ``root`` holds a committed collection (a crashed create leaves none)."""
-    if not (root / DB).is_file():
-        return False
-    con = _connect(root)
-    try:
-        _read_state(con, root)
-    except FormatError:
-        return False
-    finally:
-        con.close()
-    return True
-
-
-def _foreign(root: Path) -> list[str]:
-    """Entries of a folder without a manifest that are not what an interrupted create of ours
-    left (the lock file, the manifest's temporary file)."""
-    temp = re.compile(rf"^\.{re.escape(MANIFEST)}\.\d+\.[0-9a-f]{{8}}\.tmp$")
-    return [e.name for e in root.iterdir() if e.name != LOCK and not temp.match(e.name)]
-
-
-def _write_manifest(root: Path) -> None:
-    if (root / MANIFEST).exists():
-        manifest = read_json(root / MANIFEST)
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_ID:
-            raise FormatError(root / MANIFEST, f"expected format {FORMAT_ID!r}")
-        return
-    body = {"format": FORMAT_ID, "format_version": FORMAT_VERSION, "library": __version__}
-    with atomic_file(root / MANIFEST) as f:
-        f.write((json.dumps(body, indent=2) + "\n").encode())
