@@ -124,3 +124,47 @@ def test_a_failed_sqlite_commit_rolls_back(tmp_path: Path) -> None:
     col.close()
     back = Collection.open(tmp_path / "c", WordHash())
     assert "x" not in back and len(back) == 5
+
+
+class ToySplade:
+    """A sparse encoder: each word's hash bucket weighs 1 (a stand-in for SPLADE's terms)."""
+
+    name, dim = "toy-splade", 97
+
+    def encode_document(self, texts: list[str], **_: object) -> object:
+        from scipy import sparse
+
+        rows = np.zeros((len(texts), self.dim), np.float32)
+        for i, t in enumerate(texts):
+            for w in t.lower().replace("?", "").split():
+                rows[i, sum(map(ord, w)) % self.dim] = 1.0
+        return sparse.csr_matrix(rows)
+
+    encode_query = encode_document
+
+
+def test_a_splade_index_is_kept_searched_and_fused(tmp_path: Path) -> None:
+    col = Collection.create(
+        tmp_path / "c", WordHash(), index="exact", sparse_encoder=ToySplade(), sparse_source="toy"
+    )
+    col.add(list(DOCS), [t for t, _ in DOCS.values()], [m for _, m in DOCS.values()])
+    assert [d.id for d in col.search("tracking number", k=3, mode="splade")] == ["parcel"]
+    hybrid = col.search("password settings", k=2, mode="hybrid", fusion="weighted",
+                        weights={"dense": 1.0, "bm25": 0.1, "splade": 0.5})  # fmt: skip
+    assert {d.id for d in hybrid} == {"pw", "pw2"}
+    col.delete(["parcel"])
+    assert col.search("tracking number", k=3, mode="splade") == []
+    col.close()
+    assert Collection.recorded_source(tmp_path / "c", sparse=True) == "toy"
+    again = Collection.open(tmp_path / "c", WordHash(), sparse_encoder=ToySplade())
+    assert [d.id for d in again.search("payment cards", k=1, mode="splade")] == ["pay"]
+    again.close()
+    plain = Collection.open(tmp_path / "c", WordHash())  # without it: no SPLADE, no adding
+    with pytest.raises(ParameterError, match="keeps SPLADE vectors: open it with sparse_encoder"):
+        plain.search("payment", mode="splade")
+    with pytest.raises(ParameterError, match="keeps SPLADE vectors"):
+        plain.add(["new"], ["new text"])
+    assert [d.id for d in plain.search("card payment", k=1, mode="hybrid")] == ["pay"]
+    plain.close()
+    names = sorted(p.name for p in (tmp_path / "c").iterdir() if p.name.startswith("splade-"))
+    assert names == ["splade-000002"]  # the old generation's index was swept

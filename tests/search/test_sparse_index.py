@@ -32,11 +32,23 @@ def test_dot_product_ranking_over_shared_terms() -> None:
     assert [h.ids for h in two] == [["c"], ["d"]]
 
 
+def test_replacing_removing_and_filtering() -> None:
+    index = SparseIndex()
+    index.add(["a", "b", "c"], _rows([{1: 1.0}, {1: 2.0}, {1: 3.0}]))
+    index.add(["a"], _rows([{1: 9.0}]))  # an update
+    index.remove(["b"])
+    (hits,) = index.search(_rows([{1: 1.0}]), k=5)
+    assert hits.ids == ["a", "c"] and len(index) == 2 and "b" not in index
+    (only,) = index.search(_rows([{1: 1.0}]), k=5, allowed={"c", "b"})
+    assert only.ids == ["c"]
+
+
 def test_save_and_load(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     dense = rng.random((30, 40)) * (rng.random((30, 40)) < 0.1)
     index = SparseIndex()
     index.add([f"doc{i}" for i in range(30)], dense)
+    index.remove(["doc3"])
     index.save(tmp_path / "sp")
     back = SparseIndex.load(tmp_path / "sp")
     q = rng.random((3, 40)) * (rng.random((3, 40)) < 0.3)
@@ -50,8 +62,8 @@ def test_save_and_load(tmp_path: Path) -> None:
 def test_errors() -> None:
     index = SparseIndex()
     index.add(["a"], _rows([{1: 1.0}]))
-    with pytest.raises(ParameterError, match="already in the index"):
-        index.add(["a"], _rows([{1: 1.0}]))
+    with pytest.raises(ParameterError, match="unknown ids"):
+        index.remove(["zz"])
     with pytest.raises(ParameterError, match="vocabulary of 60 added to an index of 50"):
         index.add(["b"], _rows([{1: 1.0}], vocab=60))
     with pytest.raises(ParameterError, match="queries over a vocabulary of 60"):

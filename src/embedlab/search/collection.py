@@ -8,6 +8,7 @@ Layout of a collection folder::
     seg-000001.npy ...         float32 vector segments, written once, never modified
     dense-000007/              the ANN (or exact) index of commit 7
     bm25-000007/               the BM25 index of commit 7
+    splade-000007/             the SPLADE index of commit 7 (when built with a sparse encoder)
 
 The SQLite transaction that records a commit (its number, segments and index folders, and the
 document rows) is the commit point. A writer first records the names it is about to write as
@@ -19,8 +20,10 @@ readable, another process's commit in progress is never swept, and nothing that 
 collection's own is ever removed: building into a non-empty folder that is not a collection is
 refused. The state also records the encoder the collection was built with (name, dim): querying
 with another encoder is an error. Metadata filters (``where={"lang": "en"}``) become an
-``allowed`` id set from SQLite. Hybrid search fuses dense and BM25 rankings (reciprocal rank by
-default). This module does not serve HTTP.
+``allowed`` id set from SQLite. A collection created with a ``sparse_encoder`` (SPLADE) also
+keeps a learned-sparse index. Search modes: ``dense``, ``sparse`` (BM25), ``splade``, and
+``hybrid``, which fuses every ranking the collection has (reciprocal rank by default, or weighted
+normalised scores). This module does not serve HTTP.
 """
 
 from __future__ import annotations
@@ -63,13 +66,14 @@ from .exact import ExactIndex
 from .fusion import rrf, weighted
 from .hnsw import HNSWIndex
 from .quantized import BinaryIndex, Int8Index
+from .sparse import SparseIndex
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Collection", "Document"]
 
 LOCK_TIMEOUT = 600.0  # seconds a writer waits for another process's write to finish
-Mode = Literal["dense", "sparse", "hybrid"]
+Mode = Literal["dense", "sparse", "splade", "hybrid"]
 _DENSE: dict[str, Any] = {
     "hnsw": HNSWIndex,
     "exact": ExactIndex,
@@ -107,9 +111,12 @@ def _encoder_info(encoder: Any) -> dict[str, Any]:
 class Collection:
     """Documents + vectors + indexes in one folder; ``Collection.create`` then ``open``."""
 
-    def __init__(self, folder: Path, encoder: Any, con: sqlite3.Connection) -> None:
+    def __init__(
+        self, folder: Path, encoder: Any, con: sqlite3.Connection, sparse_encoder: Any = None
+    ) -> None:
         self.folder = folder
         self.encoder = encoder
+        self.sparse_encoder = sparse_encoder
         self._con = con
         self._lock = threading.RLock()
         self._writer = FileLock(str(folder / LOCK), timeout=LOCK_TIMEOUT, thread_local=False)
@@ -128,6 +135,12 @@ class Collection:
             self._bm25 = (
                 BM25Index.load(self.folder / state["bm25"]) if state.get("bm25") else BM25Index()
             )
+            self.splade: dict[str, Any] | None = state.get("splade")
+            self._splade = (
+                SparseIndex.load(self.folder / state["splade_index"])
+                if state.get("splade_index")
+                else SparseIndex()
+            )
 
     # -- creation and opening -------------------------------------------------------------------
     @classmethod
@@ -139,11 +152,15 @@ class Collection:
         index: Literal["hnsw", "exact", "int8", "binary"] = "hnsw",
         metric: Literal["cosine", "dot", "l2"] = "cosine",
         source: str | None = None,
+        sparse_encoder: Any = None,
+        sparse_source: str | None = None,
     ) -> Collection:
         """A new empty collection bound to ``encoder`` (``source``: how to load it again, e.g.
         the model id or folder, recorded for tools such as ``embedlab index``). ``index`` is
         ``hnsw``, ``exact``, or a compressed exact index (``int8``, ``binary``: codes in memory,
-        candidates rescored with the float rows, see :mod:`embedlab.search.quantized`)."""
+        candidates rescored with the float rows, see :mod:`embedlab.search.quantized`). With a
+        ``sparse_encoder`` (a :class:`~embedlab.encoders.sparse.SpladeEncoder`; ``sparse_source``
+        says how to load it again) every document also gets a SPLADE vector."""
         check_choice("index", "Collection", index, tuple(_DENSE))
         check_choice("metric", "Collection", metric, ("cosine", "dot", "l2"))
         root = Path(folder)
@@ -185,17 +202,26 @@ class Collection:
                     "segments": [],
                     "dense": None,
                     "bm25": None,
+                    "splade": None
+                    if sparse_encoder is None
+                    else {
+                        "name": str(getattr(sparse_encoder, "name", "splade")),
+                        "dim": int(sparse_encoder.dim),
+                        "source": sparse_source,
+                    },
+                    "splade_index": None,
                     "pending": [],
                     "garbage": [],
                 }
                 con.execute(
                     "INSERT OR REPLACE INTO state VALUES ('state', ?)", (json.dumps(state),)
                 )
-        return cls(root, encoder, con)
+        return cls(root, encoder, con, sparse_encoder)
 
     @staticmethod
-    def recorded_source(folder: str | os.PathLike[str]) -> str | None:
-        """The model source recorded at creation (None when it was not given)."""
+    def recorded_source(folder: str | os.PathLike[str], *, sparse: bool = False) -> str | None:
+        """The model source recorded at creation (None when it was not given); ``sparse``: the
+        SPLADE encoder's (None also for a collection without one)."""
         root = Path(folder)
         if not (root / DB).is_file():
             raise FormatError(root, f"not a collection: {DB} is missing")
@@ -204,12 +230,16 @@ class Collection:
             state = read_state(con, root)
         finally:
             con.close()
-        source = state.get("source")
+        source = (state.get("splade") or {}).get("source") if sparse else state.get("source")
         return None if source is None else str(source)
 
     @classmethod
-    def open(cls, folder: str | os.PathLike[str], encoder: Any) -> Collection:
-        """Open a collection; ``encoder`` must be the one it was built with (name and dim)."""
+    def open(
+        cls, folder: str | os.PathLike[str], encoder: Any, *, sparse_encoder: Any = None
+    ) -> Collection:
+        """Open a collection; ``encoder`` must be the one it was built with (name and dim), and
+        so must ``sparse_encoder`` when one is given (without it, the SPLADE index is not
+        searched and documents cannot be added)."""
         root = Path(folder)
         if not (root / DB).is_file():
             raise FormatError(root, f"not a collection: {DB} is missing")
@@ -225,7 +255,16 @@ class Collection:
                 f"this collection was built with encoder {built['name']!r} ({built['dim']} dims); "
                 f"it cannot be queried with {given['name']!r} ({given['dim']} dims)"
             )
-        return cls(root, encoder, con)
+        splade = state.get("splade")
+        if sparse_encoder is not None and (
+            splade is None or splade["dim"] != int(sparse_encoder.dim)
+        ):
+            con.close()
+            raise ParameterError(
+                f"{root} keeps no SPLADE index of {sparse_encoder.dim} terms "
+                f"(it was built with {splade or 'no sparse encoder'})"
+            )
+        return cls(root, encoder, con, sparse_encoder)
 
     def _state(self) -> dict[str, Any]:
         return read_state(self._con, self.folder)
@@ -250,6 +289,7 @@ class Collection:
             "source": state.get("source"),
             "metric": self.metric,
             "index": self.index_kind,
+            "splade": self.splade,
             "generation": self.generation,
             "segments": len(self._segments),
         }
@@ -328,7 +368,9 @@ class Collection:
             return
         with _transaction(self._con, "EXCLUSIVE"):
             state = self._state()
-            referenced = set(state["segments"]) | {state.get("dense"), state.get("bm25")}
+            referenced = set(state["segments"]) | {
+                state.get(k) for k in ("dense", "bm25", "splade_index")
+            }
             for name in [*state.get("pending", []), *state.get("garbage", [])]:
                 if name in referenced or Path(name).name != name or not name.startswith(_OURS):
                     continue  # never a live file, never outside the folder
@@ -363,6 +405,9 @@ class Collection:
             self.encoder.encode(list(texts), batch_size=batch_size, normalize=True),
             dtype=np.float32,
         ).reshape(len(keys), -1)
+        terms = None
+        if self.splade is not None:
+            terms = self._sparse_encoder().encode_document(list(texts), batch_size=batch_size)
         with self._writing():
             gen = self.generation + 1
             segment = f"seg-{gen:06d}.npy"
@@ -372,6 +417,8 @@ class Collection:
             start = self._rows_total
             self._dense.add(keys, vectors)
             self._bm25.add(keys, list(texts))
+            if terms is not None:
+                self._splade.add(keys, terms)
             rows = [
                 (k, t, json.dumps(m, ensure_ascii=False), start + n)
                 for n, (k, t, m) in enumerate(zip(keys, texts, metas))
@@ -392,6 +439,8 @@ class Collection:
             self._announce(gen, [])
             self._dense.remove(keys)
             self._bm25.remove(keys)
+            if self.splade is not None:
+                self._splade.remove(keys)
             self._commit(gen, self._segments, deleted=keys)
             self._sweep()
         return len(keys)
@@ -402,6 +451,8 @@ class Collection:
         with _transaction(self._con):
             state = self._state()
             state["pending"] = [*files, f"dense-{gen:06d}", f"bm25-{gen:06d}"]
+            if self.splade is not None:
+                state["pending"].append(f"splade-{gen:06d}")
             self._put_state(state)
 
     def _commit(
@@ -413,14 +464,17 @@ class Collection:
         deleted: Sequence[str] = (),
     ) -> None:
         dense, bm25 = f"dense-{gen:06d}", f"bm25-{gen:06d}"
+        splade = f"splade-{gen:06d}" if self.splade is not None else None
         self._dense.save(self.folder / dense)
         self._bm25.save(self.folder / bm25)
+        if splade is not None:
+            self._splade.save(self.folder / splade)
         with _transaction(self._con):
             state = self._state()
-            garbage = [n for n in (state.get("dense"), state.get("bm25")) if n]
+            garbage = [n for n in (state.get(k) for k in ("dense", "bm25", "splade_index")) if n]
             state.update(
-                generation=gen, segments=segments, dense=dense, bm25=bm25, pending=[],
-                garbage=garbage,
+                generation=gen, segments=segments, dense=dense, bm25=bm25, splade_index=splade,
+                pending=[], garbage=garbage,
             )  # fmt: skip
             self._con.executemany(
                 "INSERT INTO docs VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
@@ -451,6 +505,14 @@ class Collection:
         sql = "SELECT id FROM docs WHERE " + " AND ".join(clauses)
         return {r[0] for r in self._con.execute(sql, params)}
 
+    def _sparse_encoder(self) -> Any:
+        if self.sparse_encoder is None:
+            raise ParameterError(
+                f"{self.folder} keeps SPLADE vectors: open it with sparse_encoder= "
+                f"(it was built with {self.splade and self.splade['name']!r})"
+            )
+        return self.sparse_encoder
+
     @_locked
     def search(
         self,
@@ -461,36 +523,45 @@ class Collection:
         where: Mapping[str, Any] | None = None,
         fusion: Literal["rrf", "weighted"] = "rrf",
         dense_weight: float = 0.5,
+        weights: Mapping[str, float] | None = None,
     ) -> list[Document]:
-        """The ``k`` best documents for a query string (dense, BM25, or both fused)."""
-        check_choice("mode", "Collection.search", mode, ("dense", "sparse", "hybrid"))
+        """The ``k`` best documents for a query string: ``dense``, ``sparse`` (BM25), ``splade``,
+        or ``hybrid`` (every ranking the collection has, fused). ``weighted`` fusion takes
+        ``weights`` by retriever (``{"dense": 1, "bm25": 0.1, "splade": 0.5}``); without them,
+        ``dense_weight`` for dense and the rest shared by the sparse rankings."""
+        check_choice("mode", "Collection.search", mode, ("dense", "sparse", "splade", "hybrid"))
         if self._committed_generation() != self.generation:
             self._load()  # another process committed since: search what is there now
         allowed = self._allowed(where)
         pool = max(k, 50) if mode == "hybrid" else k
-        rankings: list[Hits] = []
+        rankings: dict[str, Hits] = {}
         if mode in ("dense", "hybrid"):
             q = np.asarray(self.encoder.encode(query, normalize=True), dtype=np.float32)
             found = self._dense.search(q, pool, allowed=allowed)
-            rankings.append(found if isinstance(found, Hits) else found[0])
+            rankings["dense"] = found if isinstance(found, Hits) else found[0]
         if mode in ("sparse", "hybrid"):
             found = self._bm25.search(query, pool, allowed=allowed)
-            rankings.append(found if isinstance(found, Hits) else found[0])
+            rankings["bm25"] = found if isinstance(found, Hits) else found[0]
+        if mode == "splade" or (mode == "hybrid" and self.splade and self.sparse_encoder):
+            terms = self._sparse_encoder().encode_query([query])
+            rankings["splade"] = self._splade.search(terms, pool, allowed=allowed)[0]
         if mode == "hybrid":
-            hits = (
-                rrf(rankings, top=k)
-                if fusion == "rrf"
-                else weighted(rankings, [dense_weight, 1 - dense_weight], top=k)
-            )
+            names = list(rankings)
+            if fusion == "rrf":
+                hits = rrf([rankings[n] for n in names], top=k)
+            else:
+                share = (1 - dense_weight) / max(len(names) - 1, 1)
+                w = weights or {n: dense_weight if n == "dense" else share for n in names}
+                hits = weighted([rankings[n] for n in names], [w.get(n, 0.0) for n in names], top=k)
         else:
-            hits = rankings[0]
+            hits = next(iter(rankings.values()))
         return [
             Document(d.id, d.text, d.metadata, score)
             for d, score in ((self.get(key), s) for key, s in list(hits)[:k])
         ]
 
 
-_OURS = ("seg-", "dense-", "bm25-")
+_OURS = ("seg-", "dense-", "bm25-", "splade-")
 
 
 @contextlib.contextmanager
