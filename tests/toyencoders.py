@@ -27,3 +27,20 @@ class WordHash:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         out = np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
         return out[0] if single else out
+
+
+class ToySplade:
+    """A sparse encoder: each word's hash bucket weighs 1 (a stand-in for SPLADE's terms)."""
+
+    name, dim = "toy-splade", 97
+
+    def encode_document(self, texts: list[str], **_: object) -> object:
+        from scipy import sparse
+
+        rows = np.zeros((len(texts), self.dim), np.float32)
+        for i, t in enumerate(texts):
+            for w in t.lower().replace("?", "").split():
+                rows[i, sum(map(ord, w)) % self.dim] = 1.0
+        return sparse.csr_matrix(rows)
+
+    encode_query = encode_document

@@ -162,3 +162,22 @@ def test_embed_sparse_writes_npz_with_ids_and_vocabulary(
     first = enc.decode(enc.encode(SENTENCES[0]), top_k=None)
     assert rows[0]["id"] == "d0" and rows[0]["terms"] == [t for t, _ in first]
     np.testing.assert_allclose(rows[0]["weights"], [w for _, w in first], rtol=1e-6)
+
+
+def test_a_collection_built_with_splade_reopens_with_it(tiny_mlm: Path, tmp_path: Path) -> None:
+    from embedlab.search import Collection
+    from embedlab.server.state import _sparse
+    from toyencoders import WordHash
+
+    splade = SpladeEncoder(tiny_mlm)
+    col = Collection.create(
+        tmp_path / "c", WordHash(), index="exact", sparse_encoder=splade,
+        sparse_source=str(tiny_mlm),
+    )  # fmt: skip
+    col.add(["a", "b"], SENTENCES[:2])
+    want = [d.id for d in col.search(SENTENCES[1], k=1, mode="splade")]
+    col.close()
+    opened = _sparse(Collection, tmp_path / "c")  # what the server does with a config entry
+    assert isinstance(opened["sparse_encoder"], SpladeEncoder)
+    again = Collection.open(tmp_path / "c", WordHash(), **opened)
+    assert [d.id for d in again.search(SENTENCES[1], k=1, mode="splade")] == want == ["b"]

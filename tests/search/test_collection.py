@@ -11,7 +11,7 @@ import pytest
 
 from embedlab.errors import KeyNotFoundError, ParameterError
 from embedlab.search import Collection
-from toyencoders import WordHash
+from toyencoders import ToySplade, WordHash
 
 pytest.importorskip("hnswlib")
 
@@ -124,23 +124,6 @@ def test_a_failed_sqlite_commit_rolls_back(tmp_path: Path) -> None:
     col.close()
     back = Collection.open(tmp_path / "c", WordHash())
     assert "x" not in back and len(back) == 5
-
-
-class ToySplade:
-    """A sparse encoder: each word's hash bucket weighs 1 (a stand-in for SPLADE's terms)."""
-
-    name, dim = "toy-splade", 97
-
-    def encode_document(self, texts: list[str], **_: object) -> object:
-        from scipy import sparse
-
-        rows = np.zeros((len(texts), self.dim), np.float32)
-        for i, t in enumerate(texts):
-            for w in t.lower().replace("?", "").split():
-                rows[i, sum(map(ord, w)) % self.dim] = 1.0
-        return sparse.csr_matrix(rows)
-
-    encode_query = encode_document
 
 
 def test_a_splade_index_is_kept_searched_and_fused(tmp_path: Path) -> None:

@@ -245,6 +245,24 @@ def test_a_full_queue_answers_503() -> None:
         assert r.status_code == 503 and r.json()["error"]["type"] == "server_error"
 
 
+def test_search_takes_the_splade_mode(tmp_path: Path) -> None:
+    from embedlab.search import Collection
+    from toyencoders import ToySplade
+
+    col = Collection.create(
+        tmp_path / "c", WordHash(dim=24), index="exact", sparse_encoder=ToySplade()
+    )
+    col.add(["pw", "parcel"], ["How do I reset my password?", "Track your parcel with the number"])
+    app = create_app(
+        ServerConfig(models={}), encoders={"toy": WordHash(dim=24)}, collections={"docs": col}
+    )
+    with Running(app) as url:
+        body = {"collection": "docs", "query": "tracking number", "k": 3, "mode": "splade"}
+        r = httpx.post(f"{url}/v1/search", json=body)
+        assert r.status_code == 200, r.text
+        assert [h["id"] for h in r.json()["data"]] == ["parcel"]
+
+
 def test_search_and_faq_endpoints(base_url: str) -> None:
     r = httpx.post(
         f"{base_url}/v1/search", json={"collection": "docs", "query": "password reset", "k": 1}

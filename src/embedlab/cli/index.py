@@ -29,7 +29,13 @@ def _open(collection: Path, model: Optional[str]):  # type: ignore[no-untyped-de
     from ..search import Collection
 
     source = model or Collection.recorded_source(collection)
-    return Collection.open(collection, load_encoder(source))
+    sparse = Collection.recorded_source(collection, sparse=True)
+    splade = None
+    if sparse is not None:
+        from ..encoders.sparse import SpladeEncoder
+
+        splade = SpladeEncoder(sparse)
+    return Collection.open(collection, load_encoder(source), sparse_encoder=splade)
 
 
 @index_app.command("build")
@@ -43,6 +49,12 @@ def build(
     index: Annotated[
         str, typer.Option(help="hnsw, exact, or compressed exact: int8 or binary (rescored).")
     ] = "hnsw",
+    sparse: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Also keep SPLADE vectors: 'splade' (the default model) or a masked-LM folder."
+        ),
+    ] = None,
 ) -> None:
     """Create a collection from a file of records."""
     from ..encoders import load_encoder
@@ -50,7 +62,16 @@ def build(
 
     ids, texts, metas = _records(input, field, id_field, meta)
     start = time.perf_counter()
-    col = Collection.create(output, load_encoder(model), index=index, source=model)  # type: ignore[arg-type]
+    splade, sparse_source = None, None
+    if sparse is not None:
+        from ..encoders.sparse import SpladeEncoder, default_splade
+
+        sparse_source = default_splade() if sparse == "splade" else sparse
+        splade = SpladeEncoder(sparse_source)
+    col = Collection.create(
+        output, load_encoder(model), index=index, source=model,  # type: ignore[arg-type]
+        sparse_encoder=splade, sparse_source=sparse_source,
+    )  # fmt: skip
     col.add(ids, texts, metas)
     typer.echo(f"indexed {len(col):,} documents in {time.perf_counter() - start:.1f} s -> {output}")
 
@@ -76,7 +97,9 @@ def search(
     collection: Path,
     query: str,
     k: Annotated[int, typer.Option("-k")] = 5,
-    mode: Annotated[str, typer.Option(help="dense, sparse or hybrid.")] = "hybrid",
+    mode: Annotated[
+        str, typer.Option(help="dense, sparse (BM25), splade or hybrid (all fused).")
+    ] = "hybrid",
     where: Annotated[
         Optional[list[str]], typer.Option(help="Metadata filter key=value (repeatable).")
     ] = None,

@@ -121,7 +121,11 @@ class SearchRequest(BaseModel):
     collection: Name
     query: Annotated[Text, Field(min_length=1, max_length=32768)]
     k: Annotated[int, Strict(), Field(ge=1, le=1000)] = 10
-    mode: Literal["dense", "sparse", "hybrid"] = "hybrid"
+    mode: Literal["dense", "sparse", "splade", "hybrid"] = Field(
+        "hybrid",
+        description="dense, sparse (BM25), splade (collections built with --sparse) or hybrid "
+        "(every ranking the collection keeps, reciprocal-rank fused).",
+    )
     where: Where | None = None
 
 

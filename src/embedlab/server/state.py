@@ -103,7 +103,7 @@ class ServerState:
                 if name not in opened:
                     path = cfg.resolve(spec["path"])
                     src = spec.get("model") or kind.recorded_source(path)
-                    opened[name] = kind.open(path, encoder(src))
+                    opened[name] = kind.open(path, encoder(src), **_sparse(kind, path))
 
     async def stop(self) -> None:
         """Finish the queued work, then stop the batchers and the model processes."""
@@ -112,6 +112,21 @@ class ServerState:
         for model in self.models.values():
             if model.worker is not None:
                 model.worker.close()
+
+
+def _sparse(kind: Any, path: Path) -> dict[str, Any]:
+    """A collection built with SPLADE opens with its sparse encoder (loaded in this process: a
+    masked LM of a few MB to a few hundred, used once per query)."""
+    from ..search import Collection
+
+    if kind is not Collection:
+        return {}
+    source = Collection.recorded_source(path, sparse=True)
+    if source is None:
+        return {}
+    from ..encoders.sparse import SpladeEncoder
+
+    return {"sparse_encoder": SpladeEncoder(source)}
 
 
 def _runners(cfg: ServerConfig, given: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
