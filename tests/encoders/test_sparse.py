@@ -181,3 +181,26 @@ def test_a_collection_built_with_splade_reopens_with_it(tiny_mlm: Path, tmp_path
     assert isinstance(opened["sparse_encoder"], SpladeEncoder)
     again = Collection.open(tmp_path / "c", WordHash(), **opened)
     assert [d.id for d in again.search(SENTENCES[1], k=1, mode="splade")] == want == ["b"]
+
+
+def test_index_build_with_sparse_then_search_splade(
+    tiny_mlm: Path, tiny_bert: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from clirun import run
+
+    data = tmp_path / "docs.csv"
+    data.write_text("id,text\n" + "".join(f"d{i},{s}\n" for i, s in enumerate(SENTENCES)))
+    code, out, err = run(
+        capsys, "-q", "index", "build", str(data), "-o", str(tmp_path / "col"),
+        "-m", str(tiny_bert), "--index", "exact", "--sparse", str(tiny_mlm),
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, err = run(
+        capsys, "-q", "index", "search", str(tmp_path / "col"), SENTENCES[4], "--mode", "splade",
+        "-k", "1",
+    )  # fmt: skip
+    assert code == 0, err
+    enc = SpladeEncoder(tiny_mlm)
+    docs = enc.encode(SENTENCES)
+    best = int((docs @ enc.encode_query(SENTENCES[4]).T).toarray().ravel().argmax())
+    assert out.split()[1] == f"d{best}"  # the top dot product, as the library computes it
