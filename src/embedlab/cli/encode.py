@@ -124,15 +124,55 @@ def distill_cmd(
     sif: Annotated[
         float, typer.Option(help="SIF coefficient for the Zipf weighting (0: none).")
     ] = 1e-4,
+    parallel: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            help="Two line-aligned files, sentences and their translations: the student learns "
+            "to put both where the model puts the first (give --parallel twice; keeps the "
+            "model's width)."
+        ),
+    ] = None,
 ) -> None:
-    """Distill a transformer into a static encoder (the model2vec recipe)."""
+    """Distill a transformer into a static encoder (the model2vec recipe), multilingual with
+    --parallel (Reimers & Gurevych 2020)."""
     from ..encoders import distill
 
     start = time.perf_counter()
+    if parallel:
+        _distill_parallel(output, model, parallel, sif)
+        return
     static = distill(model, dims=dims or None, sif_coefficient=sif or None)
     static.save(output)
     typer.echo(f"{static!r}")
     typer.echo(f"distilled in {time.perf_counter() - start:.1f} s; saved to {output}")
+
+
+def _distill_parallel(output: Path, model: str | None, files: list[Path], sif: float) -> None:
+    from ..encoders import TransformerEncoder, distill
+    from ..encoders.multilingual import distill_parallel
+    from ..errors import ParameterError
+    from ..records import read_texts
+
+    if len(files) != 2:
+        raise ParameterError(
+            f"--parallel takes two files (sentences, translations); got {len(files)}"
+        )
+    (ids, sources), (other, translations) = (read_texts(f) for f in files)
+    if ids != other:
+        raise ParameterError(
+            f"{files[0]} and {files[1]} are not line-aligned: {len(ids):,} and {len(other):,} "
+            "non-blank lines, or blank lines in different places"
+        )
+    start = time.perf_counter()
+    teacher = TransformerEncoder(model)
+    student = distill(teacher, dims=None, sif_coefficient=sif or None)
+    multi = distill_parallel(teacher, student, sources, translations)
+    multi.save(output)
+    typer.echo(f"{multi!r}")
+    typer.echo(
+        f"trained on {len(sources):,} sentence pairs in {time.perf_counter() - start:.1f} s; "
+        f"saved to {output}"
+    )
 
 
 @encoders_app.command("export-onnx")
