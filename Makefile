@@ -59,6 +59,7 @@ bench: bench-env
 	$(BENCH_VENV)/bin/python benchmarks/compression.py
 	$(BENCH_VENV)/bin/python benchmarks/sparse.py
 	$(BENCH_VENV)/bin/python benchmarks/alignment.py
+	$(BENCH_VENV)/bin/python benchmarks/multilingual.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
