@@ -44,3 +44,4 @@ class ToySplade:
         return sparse.csr_matrix(rows)
 
     encode_query = encode_document
+    encode = encode_document

@@ -204,3 +204,14 @@ def test_index_build_with_sparse_then_search_splade(
     docs = enc.encode(SENTENCES)
     best = int((docs @ enc.encode_query(SENTENCES[4]).T).toarray().ravel().argmax())
     assert out.split()[1] == f"d{best}"  # the top dot product, as the library computes it
+
+
+def test_the_server_serves_a_splade_source_in_process(tiny_mlm: Path) -> None:
+    from embedlab.server.config import ServerConfig
+    from embedlab.server.state import _runners
+
+    runners = _runners(ServerConfig(models={"sp": f"splade:{tiny_mlm}"}), {})
+    encoder, worker = runners["sp"]
+    assert (
+        worker is None and isinstance(encoder, SpladeEncoder) and encoder.dim == len(encoder.vocab)
+    )

@@ -263,6 +263,24 @@ def test_search_takes_the_splade_mode(tmp_path: Path) -> None:
         assert [h["id"] for h in r.json()["data"]] == ["parcel"]
 
 
+def test_a_sparse_model_answers_indices_and_values() -> None:
+    from toyencoders import ToySplade
+
+    app = create_app(ServerConfig(models={}, isolate=False), encoders={"sp": ToySplade()})
+    with Running(app) as url:
+        r = httpx.post(f"{url}/v1/embeddings", json={"model": "sp", "input": ["a b", "a"]})
+        assert r.status_code == 200, r.text
+        rows = [d["embedding"] for d in r.json()["data"]]
+        want = ToySplade().encode(["a b", "a"])
+        for row, i in zip(rows, range(2), strict=True):
+            assert sorted(row["indices"]) == sorted(want[i].indices.tolist())
+            assert row["values"] == [1.0] * len(row["indices"])
+        bad = httpx.post(
+            f"{url}/v1/embeddings", json={"model": "sp", "input": "a", "encoding_format": "int8"}
+        )
+        assert bad.status_code == 422 and "sparse model" in bad.json()["error"]["message"]
+
+
 def test_search_and_faq_endpoints(base_url: str) -> None:
     r = httpx.post(
         f"{base_url}/v1/search", json={"collection": "docs", "query": "password reset", "k": 1}

@@ -163,6 +163,11 @@ class SpladeEncoder:
         return len(self.vocab)
 
     @property
+    def tokenizer(self) -> Any:
+        """The document side's tokenizer (what ``usage`` token counts use)."""
+        return self.document.tokenizer
+
+    @property
     def max_length(self) -> int:
         return int(self.document.max_length)
 

@@ -140,7 +140,10 @@ class MicroBatcher:
             else:
                 vectors = self.encoder.encode(texts, batch_size=size, show_progress=False)
                 counts = count_tokens(self.counter, texts) if self.counter else [0] * len(texts)
-            matrix = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+            if hasattr(vectors, "tocsr"):  # a sparse (SPLADE) model: rows stay sparse
+                matrix = vectors.tocsr()
+            else:
+                matrix = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
         except Exception as e:  # every waiting request learns of the failure
             for job in jobs:
                 self._deliver(job, None, e)

@@ -13,7 +13,9 @@ A JSON (or YAML) file::
 
 Model sources are anything :func:`embedlab.encoders.load_encoder` opens (``"default"`` is the
 offline all-MiniLM-L6-v2; with ``isolate`` each neural model runs in its own process, see
-:mod:`embedlab.server.worker`); collections and FAQs open with the encoder they were built with. The
+:mod:`embedlab.server.worker`), or ``"splade"`` / ``"splade:FOLDER"`` for a sparse SPLADE model
+(answered as ``{"indices", "values"}``); collections and FAQs open with the encoder they were
+built with. The
 API key comes from ``EMBEDLAB_API_KEY`` (never from the file). This module does not serve.
 """
 

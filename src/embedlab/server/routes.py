@@ -190,6 +190,8 @@ class Routes:
             raise self.timed_out() from e
         except Exception as e:  # the encoder failed (or its process died): logged, not echoed
             raise HTTPException(500, internal_error(e, f"encoding {len(texts)} texts")) from e
+        if hasattr(vectors, "tocsr"):
+            return self._sparse_answer(name, vectors, tokens, req)
         if req.dimensions is not None:
             vectors = truncated(vectors, req.dimensions)
         rows = np.asarray(vectors, dtype="<f4")
@@ -214,6 +216,24 @@ class Routes:
         }
         if ranges is not None:
             answer["quantization"] = {"precision": fmt, "ranges": ranges.tolist()}
+        return Response(json.dumps(answer).encode(), media_type="application/json")
+
+    def _sparse_answer(self, name: str, rows: Any, tokens: int, req: EmbeddingRequest) -> Response:
+        """A sparse (SPLADE) model's rows as ``{"indices": [...], "values": [...]}``: the terms'
+        vocabulary numbers and weights, strongest first."""
+        if req.encoding_format != "float" or req.dimensions is not None:
+            raise fail(
+                422, f"{name} is a sparse model: it answers encoding_format float, no dimensions",
+                param="encoding_format" if req.encoding_format != "float" else "dimensions",
+            )  # fmt: skip
+        data = []
+        for i in range(rows.shape[0]):
+            row = rows[i]
+            order = np.argsort(-row.data, kind="stable")
+            emb = {"indices": row.indices[order].tolist(), "values": row.data[order].tolist()}
+            data.append({"object": "embedding", "index": i, "embedding": emb})
+        answer = {"object": "list", "data": data, "model": name,
+                  "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}  # fmt: skip
         return Response(json.dumps(answer).encode(), media_type="application/json")
 
     async def _ranges(self, model: ServedModel, dimensions: int | None) -> Any:

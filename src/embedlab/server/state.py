@@ -140,7 +140,12 @@ def _runners(cfg: ServerConfig, given: dict[str, Any]) -> dict[str, tuple[Any, A
         for name, source in cfg.models.items():
             if name in out:
                 continue
-            if cfg.isolate and not _is_static(source):
+            if source == "splade" or source.startswith("splade:"):
+                from ..encoders.sparse import SpladeEncoder, default_splade
+
+                path = source.partition(":")[2] or default_splade()
+                out[name] = (SpladeEncoder(path), None)  # small, and sparse: in this process
+            elif cfg.isolate and not _is_static(source):
                 worker = EncoderProcess(source, call_timeout=cfg.limits.worker_timeout_s)
                 out[name] = (worker, worker)
             else:
