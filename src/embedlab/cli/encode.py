@@ -175,6 +175,40 @@ def _distill_parallel(output: Path, model: str | None, files: list[Path], sif: f
     )
 
 
+@encoders_app.command("compress")
+def compress_cmd(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the encoder.")],
+    model: ModelOpt = None,
+    pca: Annotated[int, typer.Option(help="Dimensions to keep (PCA).")] = 128,
+    sample: Annotated[
+        Optional[Path],
+        typer.Option(help="Texts to fit the PCA on (default: ~500 texts shipped with embedlab)."),
+    ] = None,
+    field: Annotated[str, typer.Option("--field", "--column")] = "text",
+) -> None:
+    """An encoder whose vectors come out PCA-projected (load it like any model folder)."""
+    from ..encoders import load_encoder
+    from ..encoders.compressed import CompressedEncoder
+
+    if sample is not None:
+        from ..records import read_texts
+
+        texts = read_texts(sample, field=field)[1]
+    else:
+        from ..server.quantized import calibration_texts
+
+        texts = list(calibration_texts())
+    start = time.perf_counter()
+    source = model or "default"
+    enc = CompressedEncoder.fit(load_encoder(source), texts, dims=pca, source=source)
+    enc.save(output)
+    kept = float(enc.pca.explained_variance_ratio_.sum())
+    typer.echo(
+        f"{enc.name}: {enc.base.dim} -> {enc.dim} dims, {kept:.1%} of the variance of "
+        f"{len(texts):,} texts, in {time.perf_counter() - start:.1f} s; saved to {output}"
+    )
+
+
 @encoders_app.command("export-onnx")
 def export_onnx_cmd(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the ONNX model.")],

@@ -45,6 +45,7 @@ def load_encoder(
     **options: Any,
 ) -> Encoder:
     """A ready encoder for ``model``: a StaticEncoder folder (``static_encoder.json``) opens as one,
+    a compressed one (``compressed_encoder.json``) as its base model followed by its PCA,
     a biLM folder (``bilm.json``) as a :class:`~embedlab.encoders.bilm.BiLMEncoder`, an ONNX export runs
     on ONNX Runtime, anything else (hub id, transformers or
     sentence-transformers folder, None for the offline default) becomes a
@@ -53,6 +54,10 @@ def load_encoder(
         folder = Path(model)
         if (folder / "static_encoder.json").exists():
             return StaticEncoder.load(folder)
+        if (folder / "compressed_encoder.json").exists():  # embedlab encoders compress
+            from .compressed import CompressedEncoder
+
+            return CompressedEncoder.load(folder, **options)
         if (folder / "bilm.json").exists():  # embedlab pretrain bilm
             from .bilm import BiLMEncoder
 
