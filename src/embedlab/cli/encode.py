@@ -137,10 +137,10 @@ def distill_cmd(
     --parallel (Reimers & Gurevych 2020)."""
     from ..encoders import distill
 
-    start = time.perf_counter()
     if parallel:
         _distill_parallel(output, model, parallel, sif)
         return
+    start = time.perf_counter()
     static = distill(model, dims=dims or None, sif_coefficient=sif or None)
     static.save(output)
     typer.echo(f"{static!r}")

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from ..compress import PCA
 from ..errors import FormatError, ParameterError
 from ..files import atomic_dir
+from ..rows import normalize_inplace
 from .base import as_texts
 
 __all__ = ["CompressedEncoder"]
@@ -81,9 +82,10 @@ class CompressedEncoder:
         full = self.base.encode(
             texts, batch_size=batch_size, normalize=True, show_progress=show_progress
         )
-        out = self.pca.transform(np.atleast_2d(np.asarray(full, dtype=np.float32)))
-        if normalize is False:
-            out = np.asarray((np.atleast_2d(full) - self.pca.mean_) @ self.pca.components_.T)
+        x = np.atleast_2d(np.asarray(full, dtype=np.float32))
+        out = np.asarray((x - self.pca.mean_) @ self.pca.components_.T, dtype=np.float32)
+        if normalize is not False:
+            normalize_inplace(out)
         return out[0] if isinstance(texts, str) else out
 
     def save(self, folder: str | os.PathLike[str]) -> Path:
