@@ -3,8 +3,8 @@
 ``align SRC TGT -d DICT -o OUT`` fits :class:`embedlab.align.Aligner` (without ``-d``: from words
 spelled the same in both) and writes ``OUT/source.embedlab`` (the source vectors mapped into the
 shared space), ``OUT/target.embedlab`` (the target vectors prepared the same way) and
-``OUT/align.json`` (settings and the dictionary size at each refinement). ``eval translate OUT -d
-TEST`` reports P@1/5/10 by nearest neighbour and by CSLS.
+``OUT/align.json`` (settings, the dictionary size at each refinement, the RCSLS losses).
+``eval translate OUT -d TEST`` reports P@1/5/10 by nearest neighbour and by CSLS.
 """
 
 from __future__ import annotations
@@ -31,18 +31,25 @@ def align(
     refine: Annotated[int, typer.Option(help="Refinement rounds (mutual CSLS neighbours).")] = 5,
     refine_vocab: Annotated[
         int, typer.Option(help="Frequent words refinement pairs among.")
-    ] = 15_000,
+    ] = 5_000,
+    objective: Annotated[
+        str, typer.Option(help="Last fit: rcsls (retrieval criterion) or procrustes (orthogonal).")
+    ] = "rcsls",
+    rcsls_steps: Annotated[int, typer.Option(help="RCSLS gradient steps.")] = 10,
     max_vocab: Annotated[int, typer.Option(help="Target words searched (most frequent).")] = 50_000,
     limit: LimitOpt = None,
 ) -> None:
-    """Map SOURCE vectors into TARGET's space (orthogonal Procrustes + CSLS refinement)."""
+    """Map SOURCE vectors into TARGET's space (Procrustes, CSLS refinement, RCSLS finish)."""
     from ..align import Aligner, read_lexicon
     from ..files import atomic_dir
     from ..io import load_vectors, save_vectors
 
     src, tgt = load_vectors(source, limit=limit), load_vectors(target, limit=limit)
     pairs = read_lexicon(dictionary) if dictionary is not None else None
-    aligner = Aligner(refine=refine, refine_vocab=refine_vocab, max_vocab=max_vocab)
+    aligner = Aligner(
+        refine=refine, refine_vocab=refine_vocab, objective=objective, rcsls_steps=rcsls_steps,
+        max_vocab=max_vocab,
+    )  # fmt: skip
     aligner.fit(src, tgt, pairs)
     with atomic_dir(output) as tmp:
         save_vectors(aligner.transform(src), tmp / "source.embedlab")
@@ -53,6 +60,8 @@ def align(
             "dictionary": None if dictionary is None else str(dictionary),
             "seed_pairs": aligner.seed_pairs_,
             "pairs_per_round": aligner.history_,
+            "objective": objective,
+            "rcsls_losses": aligner.losses_,
             "csls_k": aligner.csls_k,
             "max_vocab": max_vocab,
         }
