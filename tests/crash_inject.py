@@ -77,7 +77,7 @@ def install(crash_at: int) -> None:
     for name in ("replace", "rename", "unlink", "remove", "rmdir"):
         setattr(os, name, counted(getattr(os, name)))
     shutil.rmtree = counted(shutil.rmtree)  # type: ignore[assignment]
-    real = collection_module._transaction
+    real = collection_module.transaction
 
     @contextlib.contextmanager
     def transaction(con: Any, kind: str = "IMMEDIATE") -> Iterator[None]:
@@ -85,7 +85,7 @@ def install(crash_at: int) -> None:
             yield
             event()  # killed here, the transaction never commits
 
-    collection_module._transaction = transaction  # type: ignore[assignment]
+    collection_module.transaction = transaction  # type: ignore[assignment]
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ keeps working for code that does not know embedlab::
         └── WorkerTimeout                    ... or did not answer in time, and was stopped
 
     LongTextWarning (UserWarning)            inputs longer than an encoder's max_length were cut
+    SkippedInputWarning (UserWarning)        a folder's unreadable files were left out, each named
 
 This module does not format CLI output: the CLI prints ``ErrorType: message`` for any of these.
 """
@@ -32,6 +33,7 @@ __all__ = [
     "NotFittedError",
     "ParameterError",
     "QueueFull",
+    "SkippedInputWarning",
     "WorkerDied",
     "WorkerTimeout",
 ]
@@ -101,6 +103,10 @@ class WorkerTimeout(WorkerDied):
 
 class LongTextWarning(UserWarning):
     """Some inputs were longer than the encoder's ``max_length`` and were truncated."""
+
+
+class SkippedInputWarning(UserWarning):
+    """Some inputs of a batch (an undecodable image in a folder) were left out; each is named."""
 
 
 def missing_dependency(

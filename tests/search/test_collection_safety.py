@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from embedlab.errors import FormatError, ParameterError
-from embedlab.search import Collection, collection
+from embedlab.search import Collection, _store, collection
 from toyencoders import WordHash
 
 pytest.importorskip("hnswlib")
@@ -116,7 +116,7 @@ def test_a_reader_and_a_second_writer_leave_a_write_in_progress_alone(
         reader = Collection.open(folder, WordHash())  # another process opens meanwhile
         assert len(reader) == 3 and reader.search("password", k=1)[0].id == "a"
         assert pending <= set(os.listdir(folder))  # the writer's uncommitted files are all there
-        monkeypatch.setattr(collection, "LOCK_TIMEOUT", 1.5)
+        monkeypatch.setattr(_store, "LOCK_TIMEOUT", 1.5)
         with pytest.raises(ParameterError, match="another process has been writing"):
             reader.add(["x"], ["a second writer"])
         (tmp_path / "go").touch()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -26,7 +26,14 @@ ModelOpt = Annotated[
 
 
 def embed(
-    input: Annotated[Path, typer.Argument(help=".txt, .jsonl, .csv, .tsv or .parquet (.gz ok).")],
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            help=".txt, .jsonl, .csv, .tsv or .parquet (.gz ok); or image folders/files "
+            "(a CLIP-family --model; ids are file paths).",
+            metavar="INPUT...",
+        ),
+    ],
     output: Annotated[
         Path, typer.Option("--output", "-o", help="OUT.npy (+ OUT.ids.txt) or OUT.parquet.")
     ],
@@ -57,13 +64,19 @@ def embed(
         ),
     ] = False,
 ) -> None:
-    """Embed every text of INPUT with a sentence encoder (or, with --sparse, SPLADE)."""
+    """Embed every text of INPUT with a sentence encoder (or, with --sparse, SPLADE), or every
+    image of image folders and files with a CLIP-family model."""
     from ..encoders import StaticEncoder, load_encoder
+    from ..imagefiles import IMAGE_SUFFIXES
     from ..io.tables import write_embeddings
     from ..records import read_texts
 
-    ids, texts = read_texts(input, field=field, id_field=id_field)
     options = {} if threads is None else {"threads": threads}
+    if len(inputs) > 1 or inputs[0].is_dir() or inputs[0].suffix.lower() in IMAGE_SUFFIXES:
+        _embed_images(inputs, output, model, onnx, normalize, batch_size, options)
+        return
+    input = inputs[0]
+    ids, texts = read_texts(input, field=field, id_field=id_field)
     if sparse:
         _embed_sparse(input, output, model, ids, texts, batch_size, threads)
         return
@@ -86,6 +99,56 @@ def embed(
     typer.echo(f"texts:   {len(texts):,} from {input}")
     typer.echo(f"encoded: {took:.1f} s ({rate:,.0f} texts/s), {encoder.dim} dims")
     typer.echo(f"saved:   {', '.join(str(f) for f in files)}")
+
+
+def _embed_images(
+    inputs: list[Path],
+    output: Path,
+    model: str | None,
+    onnx: bool,
+    normalize: bool | None,
+    batch_size: int,
+    options: dict[str, Any],
+) -> None:
+    import warnings
+
+    from ..encoders import ImageEncoder, load_encoder
+    from ..errors import ParameterError
+    from ..imagefiles import encode_readable, image_files
+    from ..io.tables import write_embeddings
+
+    if model is None:
+        raise ParameterError(
+            "embedding images needs a CLIP or SigLIP model: --model FOLDER_OR_HUB_ID "
+            "(or a folder embedlab train clip wrote)"
+        )
+    files = image_files(inputs)
+    encoder = load_encoder(model, backend="onnx" if onnx else "torch", **options)
+    if not isinstance(encoder, ImageEncoder):
+        raise ParameterError(f"{model} encodes texts only; images need a CLIP-family model")
+    roots = [p for p in inputs if p.is_dir()]
+
+    def label(f: Path) -> str:
+        for root in roots:
+            if f.is_relative_to(root):
+                return f.relative_to(root).as_posix()
+        return f.as_posix()
+
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:  # a folder's bad files: skip, say so
+        warnings.simplefilter("always")
+        vectors, kept = encode_readable(encoder, files, normalize=normalize, batch_size=batch_size)
+    took = time.perf_counter() - start
+    for w in caught:
+        typer.echo(f"warning: {w.message}", err=True)
+    good = [files[i] for i in kept]
+    written = write_embeddings(output, [label(f) for f in good], vectors.reshape(len(good), -1))
+    typer.echo(f"model:   {encoder!r}")
+    typer.echo(f"images:  {len(good):,} of {len(files):,} files from {', '.join(map(str, inputs))}")
+    typer.echo(
+        f"encoded: {took:.1f} s ({len(good) / max(took, 1e-9):,.1f} images/s), {encoder.dim} dims"
+    )
+    typer.echo(f"saved:   {', '.join(str(f) for f in written)}")
 
 
 def _embed_sparse(

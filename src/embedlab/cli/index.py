@@ -40,7 +40,9 @@ def _open(collection: Path, model: Optional[str]):  # type: ignore[no-untyped-de
 
 @index_app.command("build")
 def build(
-    input: Annotated[Path, typer.Argument(help=".txt, .jsonl, .csv, .tsv or .parquet.")],
+    input: Annotated[
+        Path, typer.Argument(help=".txt, .jsonl, .csv, .tsv or .parquet; with --images a folder.")
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="The collection folder.")],
     model: ModelOpt = None,
     field: Annotated[str, typer.Option("--field", "--column")] = "text",
@@ -55,11 +57,17 @@ def build(
             help="Also keep SPLADE vectors: 'splade' (the default model) or a masked-LM folder."
         ),
     ] = None,
+    images: Annotated[
+        bool, typer.Option("--images", help="INPUT is a folder of images (a CLIP-family model).")
+    ] = False,
 ) -> None:
-    """Create a collection from a file of records."""
+    """Create a collection from a file of records (or, with --images, a folder of images)."""
     from ..encoders import load_encoder
     from ..search import Collection
 
+    if images:
+        _build_images(input, output, model, index)
+        return
     ids, texts, metas = _records(input, field, id_field, meta)
     start = time.perf_counter()
     splade, sparse_source = None, None
@@ -74,6 +82,38 @@ def build(
     )  # fmt: skip
     col.add(ids, texts, metas)
     typer.echo(f"indexed {len(col):,} documents in {time.perf_counter() - start:.1f} s -> {output}")
+
+
+def _build_images(folder: Path, output: Path, model: Optional[str], index: str) -> None:
+    import warnings
+
+    from ..encoders import load_encoder
+    from ..errors import ParameterError
+    from ..imagefiles import image_files
+    from ..search import Collection
+    from ..search.images import add_images
+
+    if model is None:
+        raise ParameterError("an image collection needs a CLIP or SigLIP model: --model")
+    files = image_files(folder)
+    start = time.perf_counter()
+    col = Collection.create(
+        output,
+        load_encoder(model),
+        index=index,  # type: ignore[arg-type]
+        source=model,
+        content="images",
+    )
+    ids = [f.relative_to(folder).as_posix() if folder.is_dir() else f.name for f in files]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kept = add_images(col, files, ids=ids)
+    for w in caught:
+        typer.echo(f"warning: {w.message}", err=True)
+    typer.echo(
+        f"indexed {len(kept):,} of {len(files):,} images in {time.perf_counter() - start:.1f} s "
+        f"-> {output}"
+    )
 
 
 @index_app.command("add")
@@ -95,7 +135,10 @@ def add(
 @index_app.command("search")
 def search(
     collection: Path,
-    query: str,
+    query: Annotated[Optional[str], typer.Argument(help="A text (or --image).")] = None,
+    image: Annotated[
+        Optional[Path], typer.Option("--image", help="Find images like this one.")
+    ] = None,
     k: Annotated[int, typer.Option("-k")] = 5,
     mode: Annotated[
         str, typer.Option(help="dense, sparse (BM25), splade or hybrid (all fused).")
@@ -105,13 +148,23 @@ def search(
     ] = None,
     model: ModelOpt = None,
 ) -> None:
-    """Query a collection."""
+    """Query a collection by text (or, in an image collection, by --image)."""
+    from ..errors import ParameterError
+
     filters = {}
     for item in where or []:
         key, _, value = item.partition("=")
         filters[key] = value
+    if (query is None) == (image is None):
+        raise ParameterError("give a text query or --image, not both")
     col = _open(collection, model)
-    for doc in col.search(query, k, mode=mode, where=filters or None):
+    if image is not None:
+        from ..search.images import search_by_image
+
+        found = search_by_image(col, image, k, where=filters or None)
+    else:
+        found = col.search(str(query), k, mode=mode, where=filters or None)
+    for doc in found:
         meta = f"  {json.dumps(doc.metadata, ensure_ascii=False)}" if doc.metadata else ""
         typer.echo(f"{doc.score:8.4f}  {doc.id}  {doc.text[:100]}{meta}")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import LongTextWarning
-from .base import Encoder
+from .base import Encoder, ImageEncoder
 from .distill import distill
 from .folders import DEFAULT_MODEL_NAME
 from .onnx import export_onnx
@@ -26,6 +26,7 @@ from .transformer import TransformerEncoder
 __all__ = [
     "DEFAULT_MODEL_NAME",
     "Encoder",
+    "ImageEncoder",
     "LongTextWarning",
     "Pooling",
     "StaticEncoder",
@@ -49,9 +50,17 @@ def load_encoder(
     a biLM folder (``bilm.json``) as a :class:`~embedlab.encoders.bilm.BiLMEncoder`, an ONNX export runs
     on ONNX Runtime, anything else (hub id, transformers or
     sentence-transformers folder, None for the offline default) becomes a
-    :class:`TransformerEncoder` with ``backend``/``int8``/``options``."""
+    :class:`TransformerEncoder` with ``backend``/``int8``/``options``; a CLIP or SigLIP model
+    (``model_type`` clip/siglip, or a sentence-transformers CLIP folder) becomes a
+    :class:`~embedlab.encoders.clip.ClipEncoder`, which also encodes images."""
     if model is not None:
         folder = Path(model)
+        from .clip import is_clip_folder
+
+        if folder.is_dir() and is_clip_folder(folder):
+            from .clip import ClipEncoder
+
+            return ClipEncoder(folder, backend=backend, **options)
         if (folder / "static_encoder.json").exists():
             return StaticEncoder.load(folder)
         if (folder / "compressed_encoder.json").exists():  # embedlab encoders compress

@@ -2,7 +2,8 @@
 
 An encoder turns texts into one float32 row each: ``encode(["a", "b"])`` is ``(2, dim)`` and
 ``encode("a")`` is ``(dim,)``. Evaluation, search, the server and Ray take any object with this
-shape, so a transformer, an ONNX session and a bag of static vectors are interchangeable. (BM25
+shape, so a transformer, an ONNX session and a bag of static vectors are interchangeable;
+an :class:`ImageEncoder` also puts images in the same space. (BM25
 lives in :mod:`embedlab.search.bm25`; learned sparse encoders will get a contract of their own.)
 This module does not load models.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +21,7 @@ from ..errors import ParameterError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Encoder", "as_texts", "length_sorted_batches", "pad_ids"]
+__all__ = ["Encoder", "ImageEncoder", "as_texts", "length_sorted_batches", "pad_ids"]
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
@@ -49,6 +50,24 @@ class Encoder(Protocol):
         texts: str | Sequence[str],
         *,
         batch_size: int = 32,
+        normalize: bool | None = None,
+        show_progress: bool | None = None,
+    ) -> FloatArray: ...
+
+
+@runtime_checkable
+class ImageEncoder(Encoder, Protocol):
+    """An :class:`Encoder` whose space also holds images (CLIP, SigLIP, a trained LiT model).
+
+    ``encode_images(images)`` takes paths, encoded bytes, uint8 arrays or PIL images and returns
+    ``(n, dim)`` rows comparable with ``encode(texts)``'s, ``(dim,)`` for one image.
+    """
+
+    def encode_images(
+        self,
+        images: Any,
+        *,
+        batch_size: int | None = None,
         normalize: bool | None = None,
         show_progress: bool | None = None,
     ) -> FloatArray: ...

@@ -4,21 +4,27 @@
 one JSON state row (a damaged or foreign database is a :class:`FormatError`), ``snapshot`` is the
 read transaction that keeps the files a state names in place while they load, ``has_state`` and
 ``foreign`` tell a collection folder from any other folder, ``write_manifest`` marks a folder as
-ours. The commit protocol itself lives in :mod:`embedlab.search.collection`.
+ours; ``transaction`` is a write transaction and ``acquired`` takes the writer lock, waiting
+(and saying so) while another process writes. The commit protocol itself lives in
+:mod:`embedlab.search.collection`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from .._version import __version__
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError
 from ..files import atomic_file, read_json
 
 DB = "collection.sqlite"
@@ -27,6 +33,8 @@ LOCK = "collection.lock"
 FORMAT_ID = "embedlab.collection"
 FORMAT_VERSION = 1
 SQLITE_TIMEOUT = 120.0  # seconds a commit waits for readers that are loading
+LOCK_TIMEOUT = 600.0  # seconds a writer waits for another process's write to finish
+logger = logging.getLogger("embedlab.search.collection")
 
 
 @contextlib.contextmanager
@@ -96,3 +104,34 @@ def write_manifest(root: Path) -> None:
     body = {"format": FORMAT_ID, "format_version": FORMAT_VERSION, "library": __version__}
     with atomic_file(root / MANIFEST) as f:
         f.write((json.dumps(body, indent=2) + "\n").encode())
+
+
+@contextlib.contextmanager
+def transaction(con: sqlite3.Connection, kind: str = "IMMEDIATE") -> Iterator[None]:
+    con.execute(f"BEGIN {kind}")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def acquired(lock: FileLock, folder: Path) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        lock.acquire(timeout=1.0)
+    except Timeout:
+        logger.info("waiting for another process writing to %s", folder)
+        try:
+            lock.acquire(timeout=max(0.0, LOCK_TIMEOUT - (time.monotonic() - started)))
+        except Timeout:
+            raise ParameterError(
+                f"another process has been writing to the collection {folder} for over "
+                f"{LOCK_TIMEOUT:.0f} s (it holds {folder / LOCK}); try again when it is done"
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()

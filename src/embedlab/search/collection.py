@@ -35,7 +35,6 @@ import os
 import shutil
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import wraps
@@ -44,20 +43,24 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from filelock import FileLock, Timeout
+from filelock import FileLock
 
 from ..errors import FormatError, KeyNotFoundError, ParameterError, check_choice
 from ..files import atomic_file, clean_leftovers, load_npy
+from ..rows import normalized
 from ._store import (
     DB,
     FORMAT_VERSION,
     LOCK,
+    LOCK_TIMEOUT,
     MANIFEST,
+    acquired,
     connect,
     foreign,
     has_state,
     read_state,
     snapshot,
+    transaction,
     write_manifest,
 )
 from .base import Hits
@@ -72,7 +75,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["Collection", "Document"]
 
-LOCK_TIMEOUT = 600.0  # seconds a writer waits for another process's write to finish
 Mode = Literal["dense", "sparse", "splade", "hybrid"]
 _DENSE: dict[str, Any] = {
     "hnsw": HNSWIndex,
@@ -129,6 +131,7 @@ class Collection:
             self.metric = state["metric"]
             self.index_kind = state["index"]
             self.generation = int(state["generation"])
+            self.content: str = state.get("content", "texts")
             self._segments: list[str] = list(state["segments"])
             self._rows_total = self._count_rows()
             self._dense = self._load_dense(state.get("dense"))
@@ -154,14 +157,20 @@ class Collection:
         source: str | None = None,
         sparse_encoder: Any = None,
         sparse_source: str | None = None,
+        content: Literal["texts", "images"] = "texts",
     ) -> Collection:
         """A new empty collection bound to ``encoder`` (``source``: how to load it again, e.g.
         the model id or folder, recorded for tools such as ``embedlab index``). ``index`` is
         ``hnsw``, ``exact``, or a compressed exact index (``int8``, ``binary``: codes in memory,
         candidates rescored with the float rows, see :mod:`embedlab.search.quantized`). With a
         ``sparse_encoder`` (a :class:`~embedlab.encoders.sparse.SpladeEncoder`; ``sparse_source``
-        says how to load it again) every document also gets a SPLADE vector."""
+        says how to load it again) every document also gets a SPLADE vector. ``content="images"``:
+        the documents are images (see :mod:`embedlab.search.images`), found by text or image
+        through the encoder's shared space; their text is only a label, not BM25-indexed."""
         check_choice("index", "Collection", index, tuple(_DENSE))
+        check_choice("content", "Collection", content, ("texts", "images"))
+        if content == "images" and sparse_encoder is not None:
+            raise ParameterError("an image collection keeps no SPLADE vectors")
         check_choice("metric", "Collection", metric, ("cosine", "dot", "l2"))
         root = Path(folder)
         if root.exists() and not root.is_dir():
@@ -178,12 +187,12 @@ class Collection:
             )
         root.mkdir(parents=True, exist_ok=True)
         writer = FileLock(str(root / LOCK), timeout=LOCK_TIMEOUT, thread_local=False)
-        with _acquired(writer, root):
+        with acquired(writer, root):
             if has_state(root):  # another process created it meanwhile
                 raise ParameterError(f"{root} already holds a collection; use Collection.open")
             write_manifest(root)  # first: from here on the folder is recognisably ours
             con = connect(root, create=True)
-            with _transaction(con):
+            with transaction(con):
                 con.execute(
                     "CREATE TABLE IF NOT EXISTS docs (id TEXT PRIMARY KEY, text TEXT NOT NULL, "
                     "meta TEXT NOT NULL, row INTEGER NOT NULL)"
@@ -191,8 +200,9 @@ class Collection:
                 con.execute(
                     "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
                 )
-                state = {
+                state: dict[str, Any] = {
                     "format_version": FORMAT_VERSION,
+                    "content": content,
                     "encoder": _encoder_info(encoder),
                     "source": source,
                     "normalize": True,
@@ -289,6 +299,7 @@ class Collection:
             "source": state.get("source"),
             "metric": self.metric,
             "index": self.index_kind,
+            "content": self.content,
             "splade": self.splade,
             "generation": self.generation,
             "segments": len(self._segments),
@@ -349,7 +360,7 @@ class Collection:
 
         A write that fails leaves the in-memory indexes as the last commit has them.
         """
-        with _acquired(self._writer, self.folder):
+        with acquired(self._writer, self.folder):
             if not (self.folder / MANIFEST).exists():  # a collection from before manifests
                 write_manifest(self.folder)
             if self._committed_generation() != self.generation:
@@ -366,7 +377,7 @@ class Collection:
         else; under an exclusive SQLite lock, so no reader is loading those files meanwhile."""
         if not any(self._state().get(k) for k in ("pending", "garbage")):
             return
-        with _transaction(self._con, "EXCLUSIVE"):
+        with transaction(self._con, "EXCLUSIVE"):
             state = self._state()
             referenced = set(state["segments"]) | {
                 state.get(k) for k in ("dense", "bm25", "splade_index")
@@ -391,8 +402,10 @@ class Collection:
         metadata: Sequence[Mapping[str, Any]] | None = None,
         *,
         batch_size: int = 32,
+        vectors: npt.ArrayLike | None = None,
     ) -> int:
-        """Add or update documents (embedded with the collection's encoder); one commit."""
+        """Add or update documents (embedded with the collection's encoder, or given as
+        ``vectors``: an image collection's rows, see :mod:`embedlab.search.images`); one commit."""
         keys = [str(i) for i in ids]
         if len(keys) != len(texts) or (metadata is not None and len(metadata) != len(keys)):
             raise ParameterError("ids, texts and metadata must have the same length")
@@ -401,10 +414,13 @@ class Collection:
         metas = [dict(m) for m in metadata] if metadata is not None else [{} for _ in keys]
         for m in metas:
             json.dumps(m)  # fails early on metadata JSON cannot hold
-        vectors = np.asarray(
-            self.encoder.encode(list(texts), batch_size=batch_size, normalize=True),
-            dtype=np.float32,
-        ).reshape(len(keys), -1)
+        if vectors is None and self.content == "images":
+            raise ParameterError("an image collection takes vectors: use search.images.add_images")
+        if vectors is None:
+            vectors = self.encoder.encode(list(texts), batch_size=batch_size, normalize=True)
+        vectors = normalized(np.asarray(vectors, dtype=np.float32).reshape(len(keys), -1))
+        if vectors.shape[1] != self.encoder.dim:
+            raise ParameterError(f"expected {self.encoder.dim}-dim vectors, got {vectors.shape[1]}")
         terms = None
         if self.splade is not None:
             terms = self._sparse_encoder().encode_document(list(texts), batch_size=batch_size)
@@ -416,7 +432,8 @@ class Collection:
                 np.save(f, vectors, allow_pickle=False)
             start = self._rows_total
             self._dense.add(keys, vectors)
-            self._bm25.add(keys, list(texts))
+            if self.content == "texts":
+                self._bm25.add(keys, list(texts))
             if terms is not None:
                 self._splade.add(keys, terms)
             rows = [
@@ -448,7 +465,7 @@ class Collection:
     def _announce(self, gen: int, files: list[str]) -> None:
         """Record the names commit ``gen`` will write, before writing them (a crash leaves them
         named as garbage for the next writer, which alone may delete them)."""
-        with _transaction(self._con):
+        with transaction(self._con):
             state = self._state()
             state["pending"] = [*files, f"dense-{gen:06d}", f"bm25-{gen:06d}"]
             if self.splade is not None:
@@ -469,7 +486,7 @@ class Collection:
         self._bm25.save(self.folder / bm25)
         if splade is not None:
             self._splade.save(self.folder / splade)
-        with _transaction(self._con):
+        with transaction(self._con):
             state = self._state()
             garbage = [n for n in (state.get(k) for k in ("dense", "bm25", "splade_index")) if n]
             state.update(
@@ -516,7 +533,7 @@ class Collection:
     @_locked
     def search(
         self,
-        query: str,
+        query: str | npt.ArrayLike,
         k: int = 10,
         *,
         mode: Mode = "dense",
@@ -528,22 +545,31 @@ class Collection:
         """The ``k`` best documents for a query string: ``dense``, ``sparse`` (BM25), ``splade``,
         or ``hybrid`` (every ranking the collection has, fused). ``weighted`` fusion takes
         ``weights`` by retriever (``{"dense": 1, "bm25": 0.1, "splade": 0.5}``); without them,
-        ``dense_weight`` for dense and the rest shared by the sparse rankings."""
+        ``dense_weight`` for dense and the rest shared by the sparse rankings. A vector ``query``
+        (an image's, say) is searched densely, as is anything in an image collection."""
         check_choice("mode", "Collection.search", mode, ("dense", "sparse", "splade", "hybrid"))
+        if not isinstance(query, str) or self.content == "images":
+            if mode in ("sparse", "splade"):
+                raise ParameterError(f"mode {mode!r} needs a text query and a text collection")
+            mode = "dense"
         if self._committed_generation() != self.generation:
             self._load()  # another process committed since: search what is there now
         allowed = self._allowed(where)
         pool = max(k, 50) if mode == "hybrid" else k
         rankings: dict[str, Hits] = {}
         if mode in ("dense", "hybrid"):
-            q = np.asarray(self.encoder.encode(query, normalize=True), dtype=np.float32)
+            q = np.asarray(
+                self.encoder.encode(query, normalize=True) if isinstance(query, str) else query,
+                dtype=np.float32,
+            ).reshape(-1)
             found = self._dense.search(q, pool, allowed=allowed)
             rankings["dense"] = found if isinstance(found, Hits) else found[0]
+        text = query if isinstance(query, str) else ""  # a vector query is dense-only (above)
         if mode in ("sparse", "hybrid"):
-            found = self._bm25.search(query, pool, allowed=allowed)
+            found = self._bm25.search(text, pool, allowed=allowed)
             rankings["bm25"] = found if isinstance(found, Hits) else found[0]
         if mode == "splade" or (mode == "hybrid" and self.splade and self.sparse_encoder):
-            terms = self._sparse_encoder().encode_query([query])
+            terms = self._sparse_encoder().encode_query([text])
             rankings["splade"] = self._splade.search(terms, pool, allowed=allowed)[0]
         if mode == "hybrid":
             names = list(rankings)
@@ -562,34 +588,3 @@ class Collection:
 
 
 _OURS = ("seg-", "dense-", "bm25-", "splade-")
-
-
-@contextlib.contextmanager
-def _transaction(con: sqlite3.Connection, kind: str = "IMMEDIATE") -> Iterator[None]:
-    con.execute(f"BEGIN {kind}")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
-
-
-@contextlib.contextmanager
-def _acquired(lock: FileLock, folder: Path) -> Iterator[None]:
-    started = time.monotonic()
-    try:
-        lock.acquire(timeout=1.0)
-    except Timeout:
-        logger.info("waiting for another process writing to %s", folder)
-        try:
-            lock.acquire(timeout=max(0.0, LOCK_TIMEOUT - (time.monotonic() - started)))
-        except Timeout:
-            raise ParameterError(
-                f"another process has been writing to the collection {folder} for over "
-                f"{LOCK_TIMEOUT:.0f} s (it holds {folder / LOCK}); try again when it is done"
-            ) from None
-    try:
-        yield
-    finally:
-        lock.release()
