@@ -19,7 +19,8 @@ import io
 import os
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,6 +37,7 @@ __all__ = [
     "encode_readable",
     "image_files",
     "load_image",
+    "map_threads",
     "read_images",
 ]
 
@@ -108,7 +110,7 @@ def load_image(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", image_mod.DecompressionBombWarning)
             image.load()
-            image = ImageOps.exif_transpose(image)
+            image = ImageOps.exif_transpose(image, in_place=False) or image
     except (OSError, SyntaxError, ValueError) as e:
         image.close()
         raise FormatError(label, f"expected a complete image; decoding failed: {e}") from None
@@ -161,20 +163,43 @@ def image_files(sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str
     return out
 
 
+def map_threads(fn: Callable[[Any], Any], items: Sequence[Any], threads: int) -> list[Any]:
+    """``[fn(x) for x in items]`` on up to ``threads`` threads, in order; the first exception
+    (in input order) propagates. Decoding and resizing release the GIL, so threads overlap."""
+    if threads <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(max_workers=min(threads, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
 def _read(
-    sources: Sequence[ImageSource], names: Sequence[str] | None, max_pixels: int | None, skip: bool
+    sources: Sequence[ImageSource],
+    names: Sequence[str] | None,
+    max_pixels: int | None,
+    skip: bool,
+    threads: int = 1,
 ) -> tuple[list[Any], list[int], list[str]]:
-    images, kept, failed = [], [], []
-    for i, source in enumerate(sources):
+    def one(i: int) -> Any:
         label = names[i] if names is not None else None
         try:
-            images.append(load_image(source, max_pixels=max_pixels, name=label))
-            kept.append(i)
+            return load_image(sources[i], max_pixels=max_pixels, name=label)
         except FormatError as e:
             if not skip:
                 raise
-            failed.append(str(e))
+            return e
+
+    images, kept, failed = [], [], []
+    for i, result in enumerate(map_threads(one, range(len(sources)), threads)):
+        if isinstance(result, FormatError):
+            failed.append(str(result))
+        else:
+            images.append(result)
+            kept.append(i)
     return images, kept, failed
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _warn_skipped(failed: list[str], total: int) -> None:
@@ -190,11 +215,13 @@ def read_images(
     on_error: Literal["raise", "skip"] = "raise",
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     names: Sequence[str] | None = None,
+    threads: int = 1,
 ) -> tuple[list[Any], list[int]]:
-    """RGB images and the input positions they came from. ``on_error="skip"`` leaves out what
-    cannot be read (one warning naming each) and raises only when nothing is left."""
+    """RGB images and the input positions they came from (decoded on ``threads`` threads).
+    ``on_error="skip"`` leaves out what cannot be read (one warning naming each) and raises only
+    when nothing is left."""
     check_choice("on_error", "read_images", on_error, ("raise", "skip"))
-    images, kept, failed = _read(sources, names, max_pixels, on_error == "skip")
+    images, kept, failed = _read(sources, names, max_pixels, on_error == "skip", threads)
     if failed:
         if not images:
             raise FormatError(None, f"none of the {len(sources)} images could be read: {failed[0]}")
@@ -210,17 +237,19 @@ def encode_readable(
     normalize: bool | None = None,
     show_progress: bool | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    threads: int | None = None,
 ) -> tuple[npt.NDArray[np.float32], list[int]]:
     """An image encoder's rows for the readable ``sources`` and their positions, reading one
-    batch at a time (a folder of any size fits in memory); what cannot be read is skipped with
-    one warning naming each file, and nothing readable at all is an error."""
+    batch at a time (a folder of any size fits in memory) on ``threads`` threads (default: one
+    a core); what cannot be read is skipped with one warning naming each file, and nothing
+    readable at all is an error."""
     from ._progress import progress
 
     rows, kept, failed = [], [], []
     with progress(total=len(sources), desc="encoding", unit="image", enabled=show_progress) as bar:
         for at in range(0, len(sources), batch_size):
             chunk = sources[at : at + batch_size]
-            images, positions, bad = _read(chunk, None, max_pixels, True)
+            images, positions, bad = _read(chunk, None, max_pixels, True, threads or _cores())
             failed += bad
             if images:
                 rows.append(

@@ -108,3 +108,30 @@ def test_image_collection_api_refuses_texts_and_text_encoders(
     texts = Collection.create(tmp_path / "t", ClipEncoder(tiny_clip), index="exact")
     with pytest.raises(ParameterError, match="holds texts"):
         add_images(texts, photo_files()[:1])
+
+
+def test_classify_images_zero_shot(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, tiny_clip: Path
+) -> None:
+    from embedlab.encoders.zeroshot import ZeroShotClassifier
+
+    album = _album(tmp_path)
+    out = tmp_path / "labels.csv"
+    code, stdout, err = run(
+        capsys, "classify-images", str(album), "--labels", "dog, beach ,bicycle", "-m", str(tiny_clip),
+        "--template", "a photo of a {}.", "--template", "a {} outside.", "-o", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    files = sorted(album.rglob("*.jpg"))
+    clf = ZeroShotClassifier(ClipEncoder(tiny_clip), ["dog", "beach", "bicycle"],
+                             templates=["a photo of a {}.", "a {} outside."])  # fmt: skip
+    probs = clf.predict_proba(files)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    lines = stdout.strip().split("\n")[:-1]
+    assert [ln.split()[1] for ln in lines] == clf.predict(files)
+    rows = out.read_text().strip().split("\n")
+    assert rows[0] == "image,label,dog,beach,bicycle" and len(rows) == 7
+    np.testing.assert_allclose([float(x) for x in rows[1].split(",")[2:]], probs[0], atol=1e-5)
+    code, _, err = run(capsys, "classify-images", str(album), "--labels", "a,b", "-m", str(tiny_clip),
+                       "--template", "no slot")  # fmt: skip
+    assert code == 1 and "needs a '{}'" in err

@@ -26,7 +26,7 @@ import numpy as np
 from .._progress import progress
 from ..errors import FormatError, ParameterError, check_choice
 from ..files import atomic_dir, read_json
-from ..imagefiles import DEFAULT_MAX_PIXELS, ImageSource, read_images
+from ..imagefiles import DEFAULT_MAX_PIXELS, ImageSource, load_image, map_threads
 from ..optional import import_torch, require
 from ..rows import normalize_inplace
 from .base import FloatArray, as_texts, check_batch_size, length_sorted_batches, pad_ids
@@ -209,7 +209,9 @@ class ClipEncoder:
     >>> enc.encode_images(["dog.jpg"]) @ enc.encode(["a dog", "a car"]).T  # doctest: +SKIP
     array([[0.27, 0.18]], dtype=float32)
 
-    ``max_pixels`` bounds the images read (larger ones are refused before decoding).
+    ``max_pixels`` bounds the images read (larger ones are refused before decoding);
+    ``image_threads`` decode and resize a batch's images side by side (default: ``threads``, else
+    up to 4 cores).
     """
 
     def __init__(
@@ -223,6 +225,7 @@ class ClipEncoder:
         revision: str | None = None,
         batch_size: int = 32,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        image_threads: int | None = None,
     ) -> None:
         check_choice("backend", "ClipEncoder", backend, ("torch", "onnx"))
         check_batch_size(batch_size, "ClipEncoder")
@@ -263,6 +266,7 @@ class ClipEncoder:
         self.normalize = normalize
         self.batch_size = batch_size
         self.max_pixels = max_pixels
+        self.image_threads = image_threads or threads or min(os.cpu_count() or 1, 4)
 
     @property
     def name(self) -> str:
@@ -332,13 +336,17 @@ class ClipEncoder:
         with progress(
             total=len(items), desc="encoding", unit="image", enabled=show_progress
         ) as bar:
+            labels: list[str | None] = list(names) if names is not None else [None] * len(items)
+            tasks = list(zip(items, labels, strict=True))
             for at in range(0, len(items), size):
-                chunk = items[at : at + size]
-                labels = None if names is None else list(names[at : at + size])
-                decoded, _ = read_images(chunk, max_pixels=self.max_pixels, names=labels)
-                out[at : at + len(chunk)] = self.towers.image(self.processor.batch(decoded))
-                bar.update(len(chunk))
+                pixels = map_threads(self._pixels, tasks[at : at + size], self.image_threads)
+                out[at : at + len(pixels)] = self.towers.image(self.processor.stack(pixels))
+                bar.update(len(pixels))
         return self._finish(out, normalize, single)
+
+    def _pixels(self, item: tuple[ImageSource, str | None]) -> np.ndarray:
+        """One image read and prepared (a thread's task: PIL decodes and resizes off the GIL)."""
+        return self.processor(load_image(item[0], max_pixels=self.max_pixels, name=item[1]))
 
     def _finish(self, out: FloatArray, normalize: bool | None, single: bool) -> FloatArray:
         if self.normalize if normalize is None else normalize:

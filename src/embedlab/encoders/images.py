@@ -147,7 +147,11 @@ class ImageProcessor:
 
     def batch(self, images: Sequence[Any]) -> npt.NDArray[np.float32]:
         """RGB PIL images -> ``(n, 3, H, W)`` float32 (one size: the model's)."""
-        arrays = [self(image) for image in images]
+        return self.stack([self(image) for image in images])
+
+    @staticmethod
+    def stack(arrays: Sequence[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
+        """Prepared images -> one batch; an error when their sizes differ."""
         shapes = {a.shape for a in arrays}
         if len(shapes) > 1:
             raise ParameterError(

@@ -34,6 +34,7 @@ from ..vectors import Vectors
 from .analogy import word_analogy
 from .classification import cluster_scores, probe_scores
 from .datasets import load_word_pairs
+from .multimodal import image_text_retrieval, read_captioned, zero_shot_scores
 from .retrieval import (
     load_beir,
     load_faq,
@@ -151,6 +152,22 @@ class _Cache:
         self.codec = codec
         self.store: dict[str, npt.NDArray[np.float32]] = {}
         self.encoded = 0
+
+    def images(self, paths: Sequence[Any]) -> Matrix:
+        """Unit rows of images (cached by path), through the same truncation or codec."""
+        if not callable(getattr(self.encoder, "encode_images", None)):
+            raise _Skip("image tasks need an image encoder (a CLIP-family model)")
+        keys = [f"\0image:{p}" for p in paths]
+        fresh = list(dict.fromkeys(k for k in keys if k not in self.store))
+        if fresh:
+            source = dict(zip(keys, paths, strict=True))
+            out = self.encoder.encode_images([source[k] for k in fresh], normalize=True)
+            for k, v in zip(fresh, np.asarray(out, np.float32).reshape(len(fresh), -1)):
+                self.store[k] = v
+        mat = np.stack([self.store[k] for k in keys])
+        if self.codec is not None:
+            return self.codec.apply(mat)  # type: ignore[no-any-return]
+        return mat if self.dims is None else truncated(mat, self.dims)
 
     def __call__(self, texts: Sequence[str]) -> Matrix:
         todo = list(dict.fromkeys(t for t in texts if t not in self.store))
@@ -370,7 +387,43 @@ def _dispatch(spec: TaskSpec, model: Any, embed: _Cache) -> tuple[Any, str]:
         ]
         human = np.loadtxt(spec.path("matrix"), dtype=np.float64)
         return docsim_scores(embed(docs), human), "pearson"
+    if kind in ("image-text-retrieval", "zero-shot-images"):
+        return _image_task(spec, embed)
     return _word_task(spec, model, embed)
+
+
+def _image_task(spec: TaskSpec, embed: _Cache) -> tuple[Any, str]:
+    from ..encoders.zeroshot import DEFAULT_TEMPLATES
+
+    if not callable(getattr(embed.encoder, "encode_images", None)):
+        raise _Skip("image tasks need an image encoder (a CLIP-family model)")
+    split = spec.files.get("split")
+    paths, texts, owner = read_captioned(
+        spec.path("data"),
+        spec.path("images"),
+        image_column=spec.columns.get("image", "image"),
+        text_column=spec.columns.get(
+            "caption" if spec.type == "image-text-retrieval" else "label",
+            "caption" if spec.type == "image-text-retrieval" else "label",
+        ),
+        split_table=None if split is None else spec.path("split"),
+        split=spec.options.get("split"),
+    )
+    images = embed.images(paths)
+    if spec.type == "image-text-retrieval":
+        return image_text_retrieval(images, embed(texts), owner), "mean_recall"
+    gold: dict[int, str] = {}
+    for label, o in zip(texts, owner, strict=True):
+        gold.setdefault(o, label)
+    labels = list(spec.options.get("labels") or dict.fromkeys(gold.values()))
+    templates = spec.options.get("templates") or DEFAULT_TEMPLATES
+    prompts = [t.format(label) for label in labels for t in templates]
+    # encoders.zeroshot.label_vectors' ensembling, through the cache (and its truncation or codec)
+    rows = embed(prompts).reshape(len(labels), len(templates), -1).mean(axis=1)
+    predicted = [labels[int(i)] for i in (images @ normalized(rows).T).argmax(axis=1)]
+    return zero_shot_scores(
+        predicted, [gold[i] for i in range(len(paths))], len(labels)
+    ), "accuracy"
 
 
 def _retrieval_data(spec: TaskSpec) -> Any:

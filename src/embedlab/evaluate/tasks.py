@@ -6,7 +6,10 @@ A spec is a small JSON (or YAML) mapping::
      "files": {"data": "pairs.csv"}, "columns": {"text1": "s1", "text2": "s2", "score": "gold"}}
 
 ``type`` is one of ``sts``, ``pairs``, ``classification``, ``clustering``, ``retrieval``,
-``docsim``, ``word-similarity``, ``word-analogy``; ``files`` are relative to the spec's folder (or
+``docsim``, ``word-similarity``, ``word-analogy``, ``image-text-retrieval`` (files ``data``: an
+``image<TAB>caption`` table, ``images``: their folder, optional ``split`` with
+``options.split``) and ``zero-shot-images`` (``data``: ``image<TAB>label``, ``images``;
+``options.templates``, ``options.labels``); ``files`` are relative to the spec's folder (or
 ``data_dir`` for the built-in specs of ../shared/data); ``columns`` map each role to a header name
 or a 0-based position; ``header``, ``delimiter``, ``encoding`` and ``options`` (``folds``,
 ``max_train``, ``max_items``, ``seed``, ``layout`` for retrieval) are optional. This module does
@@ -42,6 +45,8 @@ TASK_TYPES = (
     "docsim",
     "word-similarity",
     "word-analogy",
+    "image-text-retrieval",
+    "zero-shot-images",
 )
 _ROLES = {
     "sts": ("text1", "text2", "score"),
@@ -167,6 +172,27 @@ BUILTIN_TASKS: dict[str, TaskSpec] = {
             "docsim",
             files={"documents": "small/lee.cor", "matrix": "small/similarities0-1.txt"},
             encoding="latin-1",
+        ),
+        _spec(
+            "en-photos",
+            "image-text-retrieval",
+            files={
+                "data": "image_caption/en_photos/captions.tsv",
+                "images": "image_caption/en_photos/images",
+                "split": "image_caption/en_photos/split.tsv",
+            },
+            columns={"image": "image", "caption": "caption"},
+            options={"split": "test"},
+        ),
+        _spec(
+            "vi-photos",
+            "image-text-retrieval",
+            "vi",
+            files={
+                "data": "image_caption/vi_photos_200/captions.tsv",
+                "images": "image_caption/vi_photos_200/images",
+            },
+            columns={"image": "image", "caption": "caption_vi"},
         ),
         _spec("ws353", "word-similarity", files={"data": "ws353"}),
         _spec("simlex999", "word-similarity", files={"data": "simlex999"}),
