@@ -19,7 +19,7 @@ from .align import align
 from .encode import distill_cmd, embed, encoders_app
 from .evaluate import eval_app
 from .faq import faq_app
-from .images import classify_images
+from .images import classify_images, train_clip_cmd
 from .index import index_app
 from .neural import finetune_app, predict, pretrain_app
 from .serve import serve
@@ -52,6 +52,7 @@ app.command("embed")(embed)
 app.command("distill")(distill_cmd)
 app.command("align")(align)
 app.command("classify-images")(classify_images)
+train_app.command("clip")(train_clip_cmd)
 app.registered_commands[:0] = vectors_app.registered_commands  # info, convert, similar first
 
 

@@ -1,9 +1,11 @@
-"""``embedlab classify-images``: zero-shot labels for a folder of photos (a thin shell).
+"""``embedlab classify-images`` and ``embedlab train clip``: images (thin shells).
 
 ``classify-images photos/ --labels "cat,dog,car" -m CLIP`` prints each image's best label and its
 probability, from :class:`embedlab.encoders.zeroshot.ZeroShotClassifier` (prompt ensembling over
 ``--template``s, default the CLIP authors' eight); ``-o labels.csv`` also writes every label's
-probability. Unreadable files are skipped with one warning naming them.
+probability. Unreadable files are skipped with one warning naming them. ``train clip CAPTIONS
+IMAGES -o OUT`` trains an image tower against a frozen sentence encoder
+(:func:`embedlab.neural.clip.train_clip`); ``OUT/model`` opens with ``--model`` anywhere.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import csv
 import io
 import warnings
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+
+from .neural import _args, _report, run
 
 
 def classify_images(
@@ -67,3 +71,43 @@ def classify_images(
         with atomic_file(output) as f:
             f.write(text.getvalue().encode("utf-8"))
         typer.echo(f"saved:   {output}")
+
+
+@run(epochs=40.0, batch_size=64, lr=1e-3, warmup=0.05, every=100, without=("grad_accum",))
+def train_clip_cmd(
+    captions: Annotated[Path, typer.Argument(help="image<TAB>caption rows (CSV/TSV/JSONL).")],
+    images: Annotated[Path, typer.Argument(help="The folder the image names are relative to.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Output folder (model/, checkpoints/).")
+    ],
+    text_model: Annotated[
+        Optional[str], typer.Option(help="The frozen text tower (default: offline MiniLM).")
+    ] = None,
+    backbone: Annotated[str, typer.Option(help="resnet or clip (a random ViT).")] = "resnet",
+    init: Annotated[
+        Optional[Path], typer.Option(help="Start from this CLIP/SigLIP folder's vision tower.")
+    ] = None,
+    width: Annotated[
+        int, typer.Option(help="Channels of the first stage (ViT: hidden size).")
+    ] = 32,
+    depth: Annotated[int, typer.Option(help="Blocks per stage (ViT: layers).")] = 2,
+    image_size: Annotated[int, typer.Option(help="Crop size in pixels.")] = 96,
+    split_table: Annotated[
+        Optional[Path], typer.Option(help="image<TAB>split rows; train on --split only.")
+    ] = None,
+    split: Annotated[str, typer.Option(help="The split to train on.")] = "train",
+    dev_fraction: Annotated[
+        float, typer.Option(help="Share of the photos held out to pick the best model.")
+    ] = 0.1,
+    *,
+    opts: dict[str, Any],
+) -> None:
+    """Train an image tower against a frozen sentence encoder (LiT, locked text)."""
+    from ..neural.clip import train_clip
+
+    result = train_clip(
+        captions, images, args=_args(output, **opts), text_model=text_model, backbone=backbone,
+        init=init, width=width, depth=depth, image_size=image_size, split_table=split_table,
+        split=split, dev_fraction=dev_fraction,
+    )  # fmt: skip
+    _report(result)

@@ -52,7 +52,8 @@ def load_encoder(
     sentence-transformers folder, None for the offline default) becomes a
     :class:`TransformerEncoder` with ``backend``/``int8``/``options``; a CLIP or SigLIP model
     (``model_type`` clip/siglip, or a sentence-transformers CLIP folder) becomes a
-    :class:`~embedlab.encoders.clip.ClipEncoder`, which also encodes images."""
+    :class:`~embedlab.encoders.clip.ClipEncoder`, which also encodes images, as does a folder
+    ``embedlab train clip`` wrote (``lit.json``, a :class:`~embedlab.encoders.lit.LitEncoder`)."""
     if model is not None:
         folder = Path(model)
         from .clip import is_clip_folder
@@ -61,6 +62,10 @@ def load_encoder(
             from .clip import ClipEncoder
 
             return ClipEncoder(folder, backend=backend, **options)
+        if (folder / "lit.json").exists():  # embedlab train clip
+            from .lit import LitEncoder
+
+            return LitEncoder(folder, **options)
         if (folder / "static_encoder.json").exists():
             return StaticEncoder.load(folder)
         if (folder / "compressed_encoder.json").exists():  # embedlab encoders compress
