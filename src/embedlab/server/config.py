@@ -43,11 +43,14 @@ class Limits:
     encoder process that does not answer a call by then is restarted; ``body_timeout_s`` and
     ``header_timeout_s``: a body or request headers not received by then end the request (408)
     or the connection; ``max_connections``: beyond it uvicorn answers 503; ``keep_alive_s``: an
-    idle kept-alive connection is closed.
+    idle kept-alive connection is closed. ``max_image_bytes`` and ``max_image_pixels`` bound one
+    image input (base64 in ``/v1/embeddings``): larger ones are refused (422) before decoding.
     """
 
     max_inputs: int = 2048
     max_chars: int = 32768
+    max_image_bytes: int = 6 * 1024 * 1024  # one image input, decoded
+    max_image_pixels: int = 40_000_000  # its width x height, read from its header
     max_body_bytes: int = 8 * 1024 * 1024
     max_pending: int = 4096
     request_timeout_s: float = 60.0

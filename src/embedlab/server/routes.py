@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ParameterError, QueueFull
+from ..errors import FormatError, ParameterError, QueueFull
+from ..imagefiles import load_image
 from ..optional import require
 from ..rows import truncated
 from .config import ServerConfig
@@ -172,24 +173,35 @@ class Routes:
                 param="model",
                 code="model_not_found",
             )
-        texts = req.texts()
+        items = req.items()
         model = st.models[name]
         if req.dimensions is not None and not 0 < req.dimensions <= model.dim:
             raise fail(
                 422, f"dimensions must be in [1, {model.dim}] for {name}", param="dimensions"
             )
+        images = [i for i, item in enumerate(items) if isinstance(item, bytes)]
+        if images and not callable(getattr(model.encoder, "encode_images", None)):
+            raise fail(
+                422, f"{name} encodes texts only; image inputs need a CLIP-family model",
+                param="input",
+            )  # fmt: skip
         try:
-            vectors, tokens = await asyncio.wait_for(
-                model.batcher.embed_counted(texts), self.cfg.limits.request_timeout_s
-            )
+            if images:
+                vectors, tokens = await self._with_images(model, items, images)
+            else:
+                vectors, tokens = await asyncio.wait_for(
+                    model.batcher.embed_counted(req.texts()), self.cfg.limits.request_timeout_s
+                )
         except QueueFull as e:
             raise fail(
                 503, f"the server is busy: {e}", kind="server_error", code="overloaded"
             ) from e
         except asyncio.TimeoutError as e:
             raise self.timed_out() from e
+        except HTTPException:
+            raise
         except Exception as e:  # the encoder failed (or its process died): logged, not echoed
-            raise HTTPException(500, internal_error(e, f"encoding {len(texts)} texts")) from e
+            raise HTTPException(500, internal_error(e, f"encoding {len(items)} inputs")) from e
         if hasattr(vectors, "tocsr"):
             return self._sparse_answer(name, vectors, tokens, req)
         if req.dimensions is not None:
@@ -217,6 +229,32 @@ class Routes:
         if ranges is not None:
             answer["quantization"] = {"precision": fmt, "ranges": ranges.tolist()}
         return Response(json.dumps(answer).encode(), media_type="application/json")
+
+    async def _with_images(
+        self, model: ServedModel, items: list[str | bytes], images: list[int]
+    ) -> tuple[Any, int]:
+        """Rows for a request with image inputs: its texts through the batcher, its images
+        decoded (within the limits) and encoded in a worker thread; in input order."""
+        texts = [i for i, item in enumerate(items) if isinstance(item, str)]
+        rows = np.empty((len(items), model.dim), dtype=np.float32)
+        tokens = 0
+        if texts:
+            vectors, tokens = await asyncio.wait_for(
+                model.batcher.embed_counted([str(items[i]) for i in texts]),
+                self.cfg.limits.request_timeout_s,
+            )
+            rows[texts] = vectors
+        limit = self.cfg.limits.max_image_pixels
+
+        def encode() -> Any:
+            decoded = [load_image(items[i], max_pixels=limit, name=f"input[{i}]") for i in images]
+            return model.encoder.encode_images(decoded, normalize=True)
+
+        try:
+            rows[images] = await self.bounded(encode)
+        except FormatError as e:  # undecodable bytes, a truncated file, too many pixels
+            raise fail(422, short(str(e), 300), param="input") from e
+        return rows, tokens
 
     def _sparse_answer(self, name: str, rows: Any, tokens: int, req: EmbeddingRequest) -> Response:
         """A sparse (SPLADE) model's rows as ``{"indices": [...], "values": [...]}``: the terms'

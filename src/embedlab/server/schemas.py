@@ -8,6 +8,8 @@ values that fit SQLite (64-bit integers, finite floats).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 from typing import Annotated, Any, Literal
 
@@ -64,16 +66,22 @@ Where = Annotated[dict[MetaKey, MetaValue], Field(max_length=32)]
 class EmbeddingRequest(BaseModel):
     """OpenAI's ``POST /v1/embeddings`` body (``user`` accepted and ignored).
 
-    ``input`` is a string or a list of strings, none empty; validated with the server's limits as
-    context (``model_validate_json(body, context={"limits": limits})``: at most ``max_inputs``
-    items of at most ``max_chars`` characters), each error naming the item.
+    ``input`` is a string or a list of items, none empty: strings, or for a model that also
+    encodes images (CLIP-family) ``{"type": "image", "data": "<base64 or data:image/...;base64,
+    URL>"}`` (``{"type": "text", "text": ...}`` is a string too). Validated with the server's
+    limits as context (``model_validate_json(body, context={"limits": limits})``: at most
+    ``max_inputs`` items, texts of at most ``max_chars`` characters, images of at most
+    ``max_image_bytes`` decoded bytes), each error naming the item.
     """
 
     model_config = ConfigDict(extra="ignore")
 
     input: Annotated[
         Text | list[Any],
-        Field(description="A string or a list of strings (token arrays are not supported)."),
+        Field(
+            description="A string or a list of strings and, for image models, image items "
+            '{"type": "image", "data": base64 or a data URL} (token arrays are not supported).'
+        ),
     ]
     model: Name
     encoding_format: Literal["float", "base64", "int8", "uint8", "binary", "ubinary"] = Field(
@@ -97,8 +105,13 @@ class EmbeddingRequest(BaseModel):
         if limits is not None and len(texts) > limits.max_inputs:
             raise _invalid(f"{len(texts)} inputs; at most {limits.max_inputs} per request")
         for i, text in enumerate(texts):
+            if isinstance(text, dict):
+                _item(text, i, limits)
+                continue
             if not isinstance(text, str):
-                raise _invalid(f"input[{i}] is not a string (token arrays are not supported)")
+                raise _invalid(
+                    f"input[{i}] is not a string or an image item (token arrays are not supported)"
+                )
             if not text:
                 raise _invalid(f"input[{i}] is empty")
             if limits is not None and len(text) > limits.max_chars:
@@ -107,8 +120,59 @@ class EmbeddingRequest(BaseModel):
         return value
 
     def texts(self) -> list[str]:
-        """``input`` as a list of strings (validated)."""
-        return [self.input] if isinstance(self.input, str) else [str(t) for t in self.input]
+        """``input`` as a list of strings (validated); see :meth:`items` for image inputs."""
+        return [t if isinstance(t, str) else "" for t in self.items()]
+
+    def items(self) -> list[str | bytes]:
+        """``input`` in order: texts as str, images as their (still encoded) file bytes."""
+        if isinstance(self.input, str):
+            return [self.input]
+        out: list[str | bytes] = []
+        for item in self.input:
+            if isinstance(item, dict):
+                out.append(item["text"] if item["type"] == "text" else _image_bytes(item["data"]))
+            else:
+                out.append(str(item))
+        return out
+
+
+def _image_bytes(data: str) -> bytes:
+    """The file bytes of a base64 string or a ``data:<mime>;base64,`` URL (validated first)."""
+    if data.startswith("data:"):
+        data = data.partition(",")[2]
+    return base64.b64decode(data, validate=True)
+
+
+def _item(item: dict[str, Any], i: int, limits: Any) -> None:
+    kind = item.get("type")
+    if kind == "text":
+        text = item.get("text")
+        if not isinstance(text, str) or not text or set(item) != {"type", "text"}:
+            raise _invalid(f'input[{i}]: a text item is {{"type": "text", "text": "<non-empty>"}}')
+        if limits is not None and len(text) > limits.max_chars:
+            raise _invalid(f"input[{i}] has {len(text)} characters; at most {limits.max_chars}")
+        _unicode(text)
+        return
+    if kind != "image" or set(item) != {"type", "data"} or not isinstance(item["data"], str):
+        raise _invalid(
+            f'input[{i}]: an item is a string, {{"type": "image", "data": "<base64 or data URL>"}}'
+            ' or {"type": "text", "text": "..."}'
+        )
+    data = item["data"]
+    if data.startswith("data:"):
+        head, comma, _ = data.partition(",")
+        if not comma or not head.endswith(";base64") or not head[5:].startswith("image/"):
+            raise _invalid(f"input[{i}]: a data URL must read data:image/<type>;base64,<data>")
+    encoded = len(data.partition(",")[2]) if data.startswith("data:") else len(data)
+    if limits is not None and encoded * 3 // 4 > limits.max_image_bytes:
+        raise _invalid(
+            f"input[{i}] is an image of about {encoded * 3 // 4:,} bytes; at most "
+            f"{limits.max_image_bytes:,}"
+        )
+    try:
+        _image_bytes(data)
+    except (binascii.Error, ValueError):
+        raise _invalid(f"input[{i}]: the image data is not valid base64") from None
 
 
 def _invalid(message: str) -> PydanticCustomError:

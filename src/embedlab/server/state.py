@@ -145,7 +145,7 @@ def _runners(cfg: ServerConfig, given: dict[str, Any]) -> dict[str, tuple[Any, A
 
                 path = source.partition(":")[2] or default_splade()
                 out[name] = (SpladeEncoder(path), None)  # small, and sparse: in this process
-            elif cfg.isolate and not _is_static(source):
+            elif cfg.isolate and not _is_static(source) and not _takes_images(source):
                 worker = EncoderProcess(source, call_timeout=cfg.limits.worker_timeout_s)
                 out[name] = (worker, worker)
             else:
@@ -156,6 +156,15 @@ def _runners(cfg: ServerConfig, given: dict[str, Any]) -> dict[str, tuple[Any, A
                 worker.close()
         raise
     return out
+
+
+def _takes_images(source: str) -> bool:
+    """A CLIP-family or ``train clip`` folder: it decodes and encodes images, which the worker's
+    text protocol does not carry, so it runs in this process."""
+    from ..encoders.clip import is_clip_folder
+
+    folder = Path(source).expanduser()
+    return folder.is_dir() and (is_clip_folder(folder) or (folder / "lit.json").exists())
 
 
 def _is_static(source: str) -> bool:
