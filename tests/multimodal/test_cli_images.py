@@ -135,3 +135,34 @@ def test_classify_images_zero_shot(
     code, _, err = run(capsys, "classify-images", str(album), "--labels", "a,b", "-m", str(tiny_clip),
                        "--template", "no slot")  # fmt: skip
     assert code == 1 and "needs a '{}'" in err
+
+
+def test_viz_images_embeds_thumbnails(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, tiny_clip: Path
+) -> None:
+    import base64
+    import io
+    import json
+    import re
+
+    from .conftest import Image
+
+    album = _album(tmp_path)
+    (album / "trip" / "bad.jpg").write_text("nope")
+    out = tmp_path / "photos.html"
+    code, stdout, err = run(
+        capsys, "viz", "images", str(album), "-o", str(out), "-m", str(tiny_clip), "--by-folder"
+    )
+    assert code == 0, err
+    assert "skipped 1 of 7 images" in err
+    page = out.read_text()
+    raw = re.search(r'<script id="data" type="application/json">(.*?)</script>', page, re.S)
+    assert raw is not None
+    data = json.loads(raw.group(1))
+    assert len(data["thumbs"]) == len(data["x"]) == 6 and data["show_thumbs"] is True
+    assert sorted(data["labels"]) == ["album", "trip"]
+    head, _, body = data["thumbs"][0].partition(",")
+    assert head == "data:image/jpeg;base64"
+    thumb = Image.open(io.BytesIO(base64.b64decode(body)))
+    assert max(thumb.size) == 96 and thumb.format == "JPEG"
+    assert data["text"][0] in {f.name for f in album.rglob("*.jpg")}

@@ -1,4 +1,4 @@
-"""``embedlab viz words|texts``: projections to interactive HTML or PNG (thin shells)."""
+"""``embedlab viz words|texts|images``: projections to interactive HTML or PNG (thin shells)."""
 
 from __future__ import annotations
 
@@ -64,3 +64,36 @@ def viz_texts(
     encoder = load_encoder(model)
     path = plot_texts(encoder, texts, output, labels=labels, method=method)  # type: ignore[arg-type]
     typer.echo(f"wrote {path} ({len(texts)} texts)")
+
+
+@viz_app.command("images")
+def viz_images(
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Image folders or files.", metavar="IMAGES...")
+    ],
+    output: OutOpt,
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="A CLIP-family model (or train clip's).")
+    ],
+    method: MethodOpt = "pca",
+    by_folder: Annotated[
+        bool, typer.Option("--by-folder", help="Colour each image by the folder it is in.")
+    ] = False,
+    limit: Annotated[int, typer.Option(help="At most N images (the first ones).")] = 2000,
+) -> None:
+    """Embed and project photos; the HTML page shows thumbnails."""
+    import warnings
+
+    from ..encoders import load_encoder
+    from ..imagefiles import image_files
+    from ..viz import plot_images
+
+    files = image_files(inputs)[:limit]
+    labels = [f.parent.name for f in files] if by_folder else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = plot_images(load_encoder(model), files, output, names=[f.name for f in files],
+                           labels=labels, method=method)  # type: ignore[arg-type]  # fmt: skip
+    for w in caught:
+        typer.echo(f"warning: {w.message}", err=True)
+    typer.echo(f"wrote {path} ({len(files)} images)")

@@ -1,8 +1,10 @@
 """A self-contained interactive HTML scatter of 2D points (no CDN, no server, opens offline).
 
-Hovering a point shows its text (and label); points are coloured by label with a legend; the
-search box highlights every point whose text contains the query and rings their nearest
-neighbours (computed in the original embedding space, not in 2D). Data travels as JSON inside the
+Hovering a point shows its text (and label), and its picture when the points are images
+(``thumbnails``: small JPEG data URLs, drawn in place of the dots when there are at most 300);
+points are coloured by label with a legend; the search box highlights every point whose text
+contains the query and rings their nearest neighbours (computed in the original embedding
+space, not in 2D). Data travels as JSON inside the
 page, with ``</`` escaped so no text can close the script. This module does not project.
 """
 
@@ -74,13 +76,20 @@ for(let i=0;i<n;i++){ctx.globalAlpha=dim&&!hit.has(i)&&!ring.has(i)?0.15:0.8;
 ctx.fillStyle=colour(i);ctx.beginPath();ctx.arc(sx(i),sy(i),hit.has(i)?5:3,0,7);ctx.fill();}
 ctx.globalAlpha=1;ctx.strokeStyle='#000';for(const i of ring){ctx.beginPath();
 ctx.arc(sx(i),sy(i),7,0,7);ctx.stroke();}
-if(D.show_text){ctx.fillStyle='#222';ctx.font='11px sans-serif';for(let i=0;i<n;i++)
+if(D.show_thumbs){for(let i=0;i<n;i++){const im=T[i];if(im.complete&&im.naturalWidth){
+const s=28/Math.max(im.naturalWidth,im.naturalHeight),w=im.naturalWidth*s,h=im.naturalHeight*s;
+ctx.globalAlpha=dim&&!hit.has(i)&&!ring.has(i)?0.2:1;ctx.drawImage(im,sx(i)-w/2,sy(i)-h/2,w,h);
+ctx.strokeStyle=colour(i);ctx.strokeRect(sx(i)-w/2,sy(i)-h/2,w,h)}}ctx.globalAlpha=1}
+else if(D.show_text){ctx.fillStyle='#222';ctx.font='11px sans-serif';for(let i=0;i<n;i++)
 {ctx.fillText(D.text[i].slice(0,24),sx(i)+4,sy(i)-4);}}}
+const T=D.thumbs.map(u=>{const im=new Image();im.onload=()=>requestAnimationFrame(draw);
+im.src=u;return im});
 function esc(s){return s.replace(/[&<>]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]))}
 cv.addEventListener('mousemove',e=>{const b=cv.getBoundingClientRect(),mx=e.clientX-b.left,
 my=e.clientY-b.top;let best=-1,bd=64;for(let i=0;i<n;i++){const d=(sx(i)-mx)**2+(sy(i)-my)**2;
 if(d<bd){bd=d;best=i}}if(best<0){tip.style.display='none';return}
-tip.innerHTML=esc(D.text[best])+(D.labels.length?'<br><i>'+esc(D.labels[D.label_ids[best]])+
+tip.innerHTML=(D.thumbs.length?'<img src="'+D.thumbs[best]+'" style="display:block;'+
+'max-width:160px;max-height:160px">':'')+esc(D.text[best])+(D.labels.length?'<br><i>'+esc(D.labels[D.label_ids[best]])+
 '</i>':'')+'<br><small>neighbours: '+D.nn[best].map(j=>esc(D.text[j].slice(0,30))).join(' | ')+
 '</small>';tip.style.left=(mx+12)+'px';tip.style.top=(my+12)+'px';tip.style.display='block'});
 document.getElementById('q').addEventListener('input',e=>{const q=e.target.value.toLowerCase();
@@ -108,13 +117,19 @@ def scatter_html(
     neighbours: npt.ArrayLike | None = None,
     title: str = "embedlab projection",
     show_text: bool | None = None,
+    thumbnails: Sequence[str] | None = None,
 ) -> Path:
-    """Write the page; ``neighbours[i]`` are the rows ringed when row ``i`` matches a search."""
+    """Write the page; ``neighbours[i]`` are the rows ringed when row ``i`` matches a search;
+    ``thumbnails[i]`` (a ``data:image/...`` URL) is row ``i``'s picture."""
     xy = np.asarray(points, dtype=np.float64)
     if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) != len(texts):
         raise ParameterError(f"points must be ({len(texts)}, 2); got {xy.shape}")
     if labels is not None and len(labels) != len(texts):
         raise ParameterError(f"{len(labels)} labels for {len(texts)} texts")
+    if thumbnails is not None and (
+        len(thumbnails) != len(texts) or any(not t.startswith("data:image/") for t in thumbnails)
+    ):
+        raise ParameterError("thumbnails must be one data:image/... URL per point")
     names = sorted({str(x) for x in labels}) if labels is not None else []
     ids = {name: i for i, name in enumerate(names)}
     nn = (
@@ -129,6 +144,8 @@ def scatter_html(
         "nn": nn.astype(int).tolist(),
         "palette": PALETTE,
         "show_text": bool(len(xy) <= 150 if show_text is None else show_text),
+        "thumbs": list(thumbnails or []),
+        "show_thumbs": bool(thumbnails) and len(xy) <= 300,
     }
     payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
     page = _PAGE.replace("__TITLE__", _escape(title)).replace("__DATA__", payload)
