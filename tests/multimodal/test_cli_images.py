@@ -166,3 +166,18 @@ def test_viz_images_embeds_thumbnails(
     thumb = Image.open(io.BytesIO(base64.b64decode(body)))
     assert max(thumb.size) == 96 and thumb.format == "JPEG"
     assert data["text"][0] in {f.name for f in album.rglob("*.jpg")}
+
+
+def test_embed_bf16_is_for_images(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, tiny_clip: Path
+) -> None:
+    album = _album(tmp_path)
+    code, stdout, err = run(
+        capsys, "embed", str(album), "-o", str(tmp_path / "b.npy"), "-m", str(tiny_clip), "--bf16"
+    )
+    assert code == 0 and "bf16" in stdout, err
+    (tmp_path / "t.txt").write_text("a line\n")
+    code, _, err = run(
+        capsys, "embed", str(tmp_path / "t.txt"), "-o", str(tmp_path / "t.npy"), "--bf16"
+    )
+    assert code == 1 and "--bf16 is for image folders" in err

@@ -95,3 +95,18 @@ def test_errors_name_the_file(tiny_clip: Path, tmp_path: Path) -> None:
     (tmp_path / "bert" / "config.json").write_text('{"model_type": "bert"}')
     with pytest.raises(FormatError, match="expected model_type clip or siglip, found 'bert'"):
         ClipEncoder(tmp_path / "bert")
+
+
+def test_bf16_stays_close_to_fp32_and_is_torch_only(tiny_clip: Path) -> None:
+    from embedlab.errors import ParameterError
+
+    fast = ClipEncoder(tiny_clip, precision="bf16")
+    exact = ClipEncoder(tiny_clip)
+    images = photo_files()
+    cosines = (fast.encode_images(images) * exact.encode_images(images)).sum(axis=1)
+    assert cosines.min() > 0.99 and "bf16" in repr(fast)
+    assert (fast.encode(CAPTIONS) * exact.encode(CAPTIONS)).sum(axis=1).min() > 0.99
+    with pytest.raises(ParameterError, match="torch backend"):
+        ClipEncoder(tiny_clip, precision="bf16", backend="onnx")
+    with pytest.raises(ParameterError, match="precision"):
+        ClipEncoder(tiny_clip, precision="fp8")  # type: ignore[arg-type]

@@ -46,6 +46,9 @@ def embed(
     ] = "id",
     onnx: Annotated[bool, typer.Option("--onnx", help="Run on ONNX Runtime.")] = False,
     int8: Annotated[bool, typer.Option("--int8", help="ONNX with int8 weights.")] = False,
+    bf16: Annotated[
+        bool, typer.Option("--bf16", help="Images: bf16 autocast (fast on CPUs with AMX).")
+    ] = False,
     normalize: Annotated[
         Optional[bool],
         typer.Option("--normalize/--no-normalize", help="Unit-length rows (default: the model's)."),
@@ -67,14 +70,19 @@ def embed(
     """Embed every text of INPUT with a sentence encoder (or, with --sparse, SPLADE), or every
     image of image folders and files with a CLIP-family model."""
     from ..encoders import StaticEncoder, load_encoder
+    from ..errors import ParameterError
     from ..imagefiles import IMAGE_SUFFIXES
     from ..io.tables import write_embeddings
     from ..records import read_texts
 
-    options = {} if threads is None else {"threads": threads}
+    options: dict[str, Any] = {} if threads is None else {"threads": threads}
     if len(inputs) > 1 or inputs[0].is_dir() or inputs[0].suffix.lower() in IMAGE_SUFFIXES:
+        if bf16:
+            options["precision"] = "bf16"
         _embed_images(inputs, output, model, onnx, normalize, batch_size, options)
         return
+    if bf16:
+        raise ParameterError("--bf16 is for image folders and files (CLIP-family models)")
     input = inputs[0]
     ids, texts = read_texts(input, field=field, id_field=id_field)
     if sparse:

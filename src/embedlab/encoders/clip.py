@@ -67,7 +67,9 @@ def is_clip_folder(folder: str | os.PathLike[str]) -> bool:
 class _TorchTowers:
     """The model in eval mode; each tower's projected features as numpy."""
 
-    def __init__(self, folder: Path, *, threads: int | None, device: str) -> None:
+    def __init__(
+        self, folder: Path, *, threads: int | None, device: str, precision: str = "fp32"
+    ) -> None:
         torch = import_torch()
         from transformers import AutoModel
 
@@ -84,6 +86,12 @@ class _TorchTowers:
             raise FormatError(folder, f"transformers could not load the model: {e}") from e
         self.model = self.model.to(device).eval()
         self.device, self._torch = device, torch
+        self.bf16 = precision == "bf16"
+
+    def _cast(self) -> Any:
+        """bf16 autocast when asked for (a no-op context otherwise)."""
+        kind = self.device.split(":")[0]
+        return self._torch.autocast(kind, dtype=self._torch.bfloat16, enabled=self.bf16)
 
     @staticmethod
     def _features(out: Any) -> Any:
@@ -92,7 +100,7 @@ class _TorchTowers:
 
     def text(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         torch = self._torch
-        with torch.inference_mode():
+        with torch.inference_mode(), self._cast():
             out = self.model.get_text_features(
                 input_ids=torch.from_numpy(ids).to(self.device),
                 attention_mask=torch.from_numpy(mask).to(self.device),
@@ -101,7 +109,7 @@ class _TorchTowers:
 
     def image(self, pixels: np.ndarray) -> np.ndarray:
         torch = self._torch
-        with torch.inference_mode():
+        with torch.inference_mode(), self._cast():
             out = self.model.get_image_features(
                 pixel_values=torch.from_numpy(pixels).to(self.device)
             )
@@ -211,7 +219,10 @@ class ClipEncoder:
 
     ``max_pixels`` bounds the images read (larger ones are refused before decoding);
     ``image_threads`` decode and resize a batch's images side by side (default: ``threads``, else
-    up to 4 cores).
+    up to 4 cores). ``precision="bf16"`` runs the torch towers under bf16 autocast: 3.4x the
+    images a second of fp32 for a ViT-B/32 on a CPU with AMX, vectors within cosine 0.99999 of
+    fp32's (benchmarks/images.py); slow on CPUs without native bf16. fp32 (the default) gives
+    transformers' own vectors.
     """
 
     def __init__(
@@ -226,8 +237,12 @@ class ClipEncoder:
         batch_size: int = 32,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
         image_threads: int | None = None,
+        precision: Literal["fp32", "bf16"] = "fp32",
     ) -> None:
         check_choice("backend", "ClipEncoder", backend, ("torch", "onnx"))
+        check_choice("precision", "ClipEncoder", precision, ("fp32", "bf16"))
+        if precision == "bf16" and backend != "torch":
+            raise ParameterError("precision='bf16' runs on the torch backend")
         check_batch_size(batch_size, "ClipEncoder")
         root = resolve_model(model, revision=revision)
         self.folder = clip_folder(root)
@@ -252,8 +267,9 @@ class ClipEncoder:
         if self.pad_id is None:
             self.pad_id = self.tokenizer.eos_token_id or 0
         self.backend_name = backend
+        self.precision = precision
         self.towers: _TorchTowers | _OnnxTowers = (
-            _TorchTowers(self.folder, threads=threads, device=device)
+            _TorchTowers(self.folder, threads=threads, device=device, precision=precision)
             if backend == "torch"
             else _OnnxTowers(_onnx_folder(self.folder), threads=threads)
         )
@@ -281,9 +297,10 @@ class ClipEncoder:
         return self._max_length
 
     def __repr__(self) -> str:
+        bf16 = ", bf16" if self.precision == "bf16" else ""
         return (
             f"ClipEncoder({self._name!r}, kind={self.kind}, dim={self._dim}, "
-            f"backend={self.backend_name})"
+            f"backend={self.backend_name}{bf16})"
         )
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
