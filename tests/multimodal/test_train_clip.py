@@ -87,3 +87,16 @@ def test_a_resumed_run_continues_the_same_curve(
     whole = _losses(tmp_path / "whole")
     assert len(whole) == 6 and whole[-1] < whole[0]
     np.testing.assert_allclose(_losses(tmp_path / "parts"), whole, rtol=1e-5)
+
+
+def test_a_clip_vision_tower_can_start_the_image_side(tmp_path: Path, tiny_clip: Path) -> None:
+    from embedlab.neural import TrainingArguments
+    from embedlab.neural.clip import train_clip
+
+    args = TrainingArguments(tmp_path / "o", batch_size=4, max_steps=2, precision="fp32",
+                             threads=2, show_progress=False)  # fmt: skip
+    result = train_clip(PHOTOS / "captions.tsv", PHOTOS, args=args, init=tiny_clip, dev_fraction=0)
+    enc = load_encoder(result.model_dir)
+    meta = json.loads((result.model_dir / "lit.json").read_text())
+    assert meta["backbone"] == "clip" and meta["image_size"] == 32
+    assert enc.encode_images(sorted(PHOTOS.glob("*.jpg"))[:3]).shape == (3, 384)  # type: ignore[attr-defined]
