@@ -219,7 +219,7 @@ class ClipEncoder:
 
     ``max_pixels`` bounds the images read (larger ones are refused before decoding);
     ``image_threads`` decode and resize a batch's images side by side (default: ``threads``, else
-    up to 4 cores). ``precision="bf16"`` runs the torch towers under bf16 autocast: 3.4x the
+    up to 4 cores). ``precision="bf16"`` runs the torch towers under bf16 autocast: about 3x the
     images a second of fp32 for a ViT-B/32 on a CPU with AMX, vectors within cosine 0.99999 of
     fp32's (benchmarks/images.py); slow on CPUs without native bf16. fp32 (the default) gives
     transformers' own vectors.
