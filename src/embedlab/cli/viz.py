@@ -96,4 +96,4 @@ def viz_images(
                            labels=labels, method=method)  # type: ignore[arg-type]  # fmt: skip
     for w in caught:
         typer.echo(f"warning: {w.message}", err=True)
-    typer.echo(f"wrote {path} ({len(files)} images)")
+    typer.echo(f"wrote {path} (from {len(files)} image files)")
