@@ -1,0 +1,115 @@
+"""The recommender on planted tastes: two groups of users who watch disjoint items, items whose
+texts name their group, a cold item only content can place; metrics on hand-computed cases."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embedlab.apps.interactions import Histories, read_interactions, read_item_texts, time_split
+from embedlab.apps.recommend import Recommender, evaluate_recommender
+from embedlab.errors import FormatError, ParameterError
+from toyencoders import WordHash
+
+GROUPS = {"a": "space rocket stars galaxy", "b": "cooking kitchen recipe bread"}
+
+
+def _world(users: int = 60, items: int = 20, length: int = 15) -> tuple[Histories, dict[str, str]]:
+    rng = random.Random(0)
+    hist = Histories()
+    for u in range(users):
+        group = "a" if u % 2 == 0 else "b"
+        seq = [f"{group}{rng.randrange(items)}" for _ in range(length)]
+        hist.items[f"u{u}"], hist.times[f"u{u}"] = seq, [float(t) for t in range(length)]
+    texts = {
+        f"{g}{i}": f"film {i} about {words}" for g, words in GROUPS.items() for i in range(items)
+    }
+    texts["a-cold"] = "film about space rocket stars galaxy"  # nobody has seen it
+    return hist, texts
+
+
+@pytest.mark.parametrize("mode", ["item2vec", "content", "hybrid"])
+def test_users_get_items_of_their_own_taste(mode: str) -> None:
+    hist, texts = _world()
+    train, test = time_split(hist, 0.2)
+    model = Recommender(mode=mode, dim=16, epochs=5, window=5).fit(
+        train, item_texts=texts, encoder=WordHash()
+    )
+    recs = model.recommend(train.items["u0"], 5)
+    assert len(recs) == 5 and all(item.startswith("a") for item, _ in recs)
+    assert not set(i for i, _ in recs) & set(train.items["u0"])
+    scores = evaluate_recommender(model, train, test)
+    pop = evaluate_recommender(Recommender(mode="popularity").fit(train), train, test)
+    assert scores["ndcg@10"] > pop["ndcg@10"]
+
+
+def test_a_cold_item_is_placed_by_content_and_filters_apply() -> None:
+    hist, texts = _world()
+    model = Recommender(mode="content").fit(hist, item_texts=texts, encoder=WordHash())
+    assert "a-cold" in [i for i, _ in model.recommend(["a1", "a2", "a3"], 10)]
+    assert "a-cold" not in [i for i, _ in model.recommend(["b1", "b2", "b3"], 10)]
+    only_b = model.recommend(["a1"], 3, keep=lambda i: i.startswith("b"))
+    assert len(only_b) == 3 and all(i.startswith("b") for i, _ in only_b)
+    hybrid = Recommender(dim=16, epochs=5, window=5).fit(hist, item_texts=texts, encoder=WordHash())
+    assert sum(hybrid.weights_) == pytest.approx(1) and hybrid.validation_ndcg_ > 0
+    because = hybrid.explain(["b5", "a1", "a2", "b7"], "a3")
+    assert because and because[0][0] in {"a1", "a2"}
+
+
+def test_save_and_load_give_the_same_recommendations(tmp_path: Path) -> None:
+    hist, texts = _world()
+    model = Recommender(dim=16, epochs=3, window=5).fit(hist, item_texts=texts, encoder=WordHash())
+    model.save(tmp_path / "rec")
+    again = Recommender.load(tmp_path / "rec")
+    assert again.weights_ == model.weights_
+    assert again.recommend(["a1", "b2"], 8) == model.recommend(["a1", "b2"], 8)
+    assert not list((tmp_path / "rec").glob("*.pkl"))
+
+
+def test_metrics_on_a_hand_computed_case() -> None:
+    train, test = Histories(), Histories()
+    train.items = {"u": ["x"], "v": ["y"]}
+    test.items = {"u": ["p", "q"], "v": ["r"]}
+    model = Recommender(mode="popularity").fit(
+        Histories(items={"w": ["p", "p", "p", "r", "r", "z", "x", "y", "q"]})
+    )
+    # popularity ranks p, r, then q/x/y/z (one each); u's top 10 holds p and q, v's r
+    got = evaluate_recommender(model, train, test, ks=(1, 10))
+    assert got["recall@1"] == pytest.approx((0.5 + 0.0) / 2)  # v's first unseen is p, not r
+    assert got["recall@10"] == 1.0
+    ndcg_u = (1 + 1 / np.log2(4)) / (1 + 1 / np.log2(3))  # p at rank 1, q at rank 3 (after r)
+    ndcg_v = (1 / np.log2(3)) / 1  # r at rank 2 (after p)
+    assert got["ndcg@10"] == pytest.approx((ndcg_u + ndcg_v) / 2)
+
+
+def test_time_split_and_readers(tmp_path: Path) -> None:
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("userId,movieId,rating,timestamp\n1,10,4.0,30\n1,11,2.0,10\n1,12,5.0,20\n"
+                       "1,13,3.5,40\n1,14,4.5,50\n2,10,5.0,5\n")  # fmt: skip
+    h = read_interactions(ratings)
+    assert h.items["1"] == ["11", "12", "10", "13", "14"] and h.items["2"] == ["10"]
+    liked = read_interactions(ratings, min_rating=4.0)
+    assert liked.items["1"] == ["12", "10", "14"]
+    train, test = time_split(h, 0.2)
+    assert train.items["1"] == ["11", "12", "10", "13"] and test.items["1"] == ["14"]
+    assert train.items["2"] == ["10"] and "2" not in test.items
+    (tmp_path / "bad.csv").write_text("userId,movieId,timestamp\n1,10,5\n1,11,soon\n")
+    with pytest.raises(FormatError, match=r"bad\.csv, line 3: column 'time': expected a number"):
+        read_interactions(tmp_path / "bad.csv")
+    (tmp_path / "short.csv").write_text("userId,timestamp\n1,5\n")
+    with pytest.raises(FormatError, match=r"short\.csv"):
+        read_interactions(tmp_path / "short.csv")
+    movies = tmp_path / "movies.csv"
+    movies.write_text(
+        'movieId,title,genres\n10,Alien (1979),Horror|Sci-Fi\n11,"Up, Up",(no genres listed)\n'
+    )
+    (tmp_path / "tags.csv").write_text(
+        "userId,movieId,tag,timestamp\n1,10,space,1\n2,10,space,2\n2,10,creepy,3\n"
+    )
+    texts = read_item_texts(movies, tags=tmp_path / "tags.csv")
+    assert texts == {"10": "Alien (1979). Horror Sci-Fi. space, creepy", "11": "Up, Up"}
+    with pytest.raises(ParameterError, match="weights"):
+        Recommender(weights=(0.5, 0.6, 0.1)).fit(h)
