@@ -113,3 +113,38 @@ def test_time_split_and_readers(tmp_path: Path) -> None:
     assert texts == {"10": "Alien (1979). Horror Sci-Fi. space, creepy", "11": "Up, Up"}
     with pytest.raises(ParameterError, match="weights"):
         Recommender(weights=(0.5, 0.6, 0.1)).fit(h)
+
+
+def test_the_recommend_commands(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from clirun import run
+
+    hist, texts = _world(users=30, items=8, length=8)
+    lines = ["userId,movieId,timestamp"]
+    for u, items in hist.items.items():
+        lines += [f"{u},{i},{t}" for t, i in enumerate(items)]
+    (tmp_path / "r.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "items.csv").write_text(
+        "movieId,title,genres\n" + "".join(f'{k},"{v}",x\n' for k, v in texts.items())
+    )
+    out = tmp_path / "rec"
+    code, stdout, err = run(capsys, "recommend", "train", str(tmp_path / "r.csv"), "-o", str(out),
+                            "--mode", "item2vec")  # fmt: skip
+    assert code == 0, err
+    assert "30 users, 240 interactions" in stdout and (out / "recommender.json").exists()
+    code, stdout, err = run(
+        capsys, "recommend", "user", str(out), "--history", "a1,a2,a3", "-k", "3"
+    )
+    assert code == 0, err
+    rows = stdout.strip().split("\n")
+    assert (
+        len(rows) == 3 and all(r.split()[1].startswith("a") for r in rows) and "because" in rows[0]
+    )
+    code, stdout, _ = run(capsys, "recommend", "similar", str(out), "b1", "-k", "2")
+    assert code == 0 and all(r.split()[1].startswith("b") for r in stdout.strip().split("\n"))
+    code, _, err = run(capsys, "recommend", "user", str(out))
+    assert code == 1 and "give --history" in err
+    (tmp_path / "bad.csv").write_text("userId,movieId\n1,2\n")
+    code, _, err = run(
+        capsys, "recommend", "train", str(tmp_path / "bad.csv"), "-o", str(tmp_path / "x")
+    )
+    assert code == 1 and "bad.csv" in err and not (tmp_path / "x").exists()

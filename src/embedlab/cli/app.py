@@ -22,6 +22,7 @@ from .faq import faq_app
 from .images import classify_images, train_clip_cmd
 from .index import index_app
 from .neural import finetune_app, predict, pretrain_app
+from .recommend import recommend_app
 from .serve import serve
 from .tokenizer import tokenizer_app
 from .train import train_app
@@ -43,6 +44,7 @@ app.add_typer(encoders_app, name="encoders")
 app.add_typer(viz_app, name="viz")
 app.add_typer(index_app, name="index")
 app.add_typer(faq_app, name="faq")
+app.add_typer(recommend_app, name="recommend")
 app.command("serve")(serve)
 app.add_typer(tokenizer_app, name="tokenizer")
 app.add_typer(pretrain_app, name="pretrain")
