@@ -148,3 +148,28 @@ def test_the_recommend_commands(capsys: pytest.CaptureFixture[str], tmp_path: Pa
         capsys, "recommend", "train", str(tmp_path / "bad.csv"), "-o", str(tmp_path / "x")
     )
     assert code == 1 and "bad.csv" in err and not (tmp_path / "x").exists()
+
+
+def test_the_recommend_route(tmp_path: Path) -> None:
+    pytest.importorskip("fastapi")
+    httpx = pytest.importorskip("httpx")
+    from embedlab.server import ServerConfig
+    from embedlab.server.app import create_app
+    from serverrun import Running
+
+    hist, _ = _world(users=30, items=8, length=8)
+    Recommender(mode="item2vec", dim=16, epochs=5, window=5).fit(hist).save(tmp_path / "rec")
+    (tmp_path / "server.json").write_text('{"recommenders": {"films": {"path": "rec"}}}')
+    cfg = ServerConfig.load(tmp_path / "server.json")
+    cfg.models = {}
+    with Running(create_app(cfg)) as url:
+        body = {"recommender": "films", "history": ["a1", "a2"], "k": 3, "explain": True}
+        r = httpx.post(f"{url}/v1/recommend", json=body, timeout=30)
+        assert r.status_code == 200, r.text
+        data = r.json()["data"]
+        assert len(data) == 3 and all(d["id"].startswith("a") for d in data)
+        assert all(set(d["because"]) <= {"a1", "a2"} and d["because"] for d in data)
+        r = httpx.post(f"{url}/v1/recommend", json={**body, "recommender": "nope"}, timeout=30)
+        assert r.status_code == 404 and "not served" in r.json()["error"]["message"]
+        r = httpx.post(f"{url}/v1/recommend", json={**body, "k": 0}, timeout=30)
+        assert r.status_code == 422

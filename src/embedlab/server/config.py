@@ -66,6 +66,7 @@ class ServerConfig:
     models: dict[str, str] = field(default_factory=lambda: {"all-MiniLM-L6-v2": "default"})
     collections: dict[str, dict[str, Any]] = field(default_factory=dict)
     faqs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    recommenders: dict[str, dict[str, Any]] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     max_batch: int = 256
     max_wait_ms: float = 5.0
@@ -78,7 +79,7 @@ class ServerConfig:
     def load(cls, path: str | os.PathLike[str]) -> ServerConfig:
         p = Path(path)
         raw = read_mapping(p, "server config")
-        unknown = set(raw) - {"models", "collections", "faqs", "limits", "batching"}
+        unknown = set(raw) - {"models", "collections", "faqs", "recommenders", "limits", "batching"}
         if unknown:
             raise FormatError(p, f"unknown keys {sorted(unknown)}")
         try:
@@ -91,6 +92,7 @@ class ServerConfig:
             or {"all-MiniLM-L6-v2": "default"},
             collections=dict(raw.get("collections", {})),
             faqs=dict(raw.get("faqs", {})),
+            recommenders=dict(raw.get("recommenders", {})),
             limits=limits,
             max_batch=int(batching.get("max_batch", 256)),
             max_wait_ms=float(batching.get("max_wait_ms", 5.0)),

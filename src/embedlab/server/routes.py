@@ -36,7 +36,7 @@ from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.responses import JSONResponse, Response  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
-from .schemas import AskRequest, EmbeddingRequest, SearchRequest  # noqa: E402
+from .schemas import AskRequest, EmbeddingRequest, RecommendRequest, SearchRequest  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +88,7 @@ class Routes:
         )(self.embeddings)
         app.post("/v1/search", dependencies=guarded)(self.search)
         app.post("/v1/faq/ask", dependencies=guarded)(self.ask)
+        app.post("/v1/recommend", dependencies=guarded)(self.recommend)
 
     # -- access ---------------------------------------------------------------------------------
     def authorized(self, request: Request) -> bool:
@@ -132,6 +133,7 @@ class Routes:
             "models": sorted(st.models),
             "collections": sorted(st.collections),
             "faqs": sorted(st.faqs),
+            "recommenders": sorted(st.recommenders),
             "encoder_calls": {n: m.batcher.calls for n, m in st.models.items()},
             "encoder_busy_seconds": {n: round(m.batcher.busy, 3) for n, m in st.models.items()},
         }
@@ -325,3 +327,24 @@ class Routes:
                 for a in r.answers
             ],
         }
+
+    async def recommend(self, req: RecommendRequest) -> dict[str, Any]:
+        """A served recommender's best items for a history, with the history items behind
+        each when ``explain`` is asked."""
+        rec = self.served().recommenders.get(req.recommender)
+        if rec is None:
+            raise fail(
+                404, f"recommender {short(req.recommender)!r} is not served", param="recommender"
+            )
+
+        def run() -> list[dict[str, Any]]:
+            rows = rec.recommend(req.history, req.k, exclude_seen=req.exclude_seen)
+            out = []
+            for item, score in rows:
+                row: dict[str, Any] = {"id": item, "score": score}
+                if req.explain:
+                    row["because"] = [h for h, _ in rec.explain(req.history, item, top=3)]
+                out.append(row)
+            return out
+
+        return {"object": "list", "recommender": req.recommender, "data": await self.bounded(run)}

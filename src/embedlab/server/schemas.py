@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-__all__ = ["AskRequest", "EmbeddingRequest", "SearchRequest"]
+__all__ = ["AskRequest", "EmbeddingRequest", "RecommendRequest", "SearchRequest"]
 
 
 def _unicode(value: str) -> str:
@@ -199,3 +199,18 @@ class AskRequest(BaseModel):
     faq: Name
     question: Annotated[Text, Field(min_length=1, max_length=32768)]
     k: Annotated[int, Strict(), Field(ge=1, le=50)] = 3
+
+
+ItemId = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_unicode)]
+
+
+class RecommendRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    recommender: Name
+    history: Annotated[list[ItemId], Field(max_length=10_000)] = Field(
+        description="The user's item ids, oldest first (empty: the most popular items)."
+    )
+    k: Annotated[int, Strict(), Field(ge=1, le=1000)] = 10
+    exclude_seen: bool = True
+    explain: bool = Field(False, description="Add the history items behind each recommendation.")

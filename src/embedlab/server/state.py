@@ -48,6 +48,7 @@ class ServerState:
     models: dict[str, ServedModel] = field(default_factory=dict)
     collections: dict[str, Any] = field(default_factory=dict)
     faqs: dict[str, Any] = field(default_factory=dict)
+    recommenders: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     async def start(
@@ -56,11 +57,14 @@ class ServerState:
         encoders: Mapping[str, Any],
         collections: Mapping[str, Any],
         faqs: Mapping[str, Any],
+        recommenders: Mapping[str, Any] | None = None,
     ) -> ServerState:
         """Open what the config names and the caller did not pass in, and start the batchers."""
         import asyncio
 
-        state = cls(collections=dict(collections), faqs=dict(faqs))
+        state = cls(
+            collections=dict(collections), faqs=dict(faqs), recommenders=dict(recommenders or {})
+        )
         runners = await asyncio.to_thread(_runners, cfg, dict(encoders))
         for name, (runner, worker) in runners.items():
             counter = None if worker is not None else token_counter(runner)
@@ -80,6 +84,13 @@ class ServerState:
 
     def _open_data(self, cfg: ServerConfig) -> None:
         from ..encoders import load_encoder
+
+        if cfg.recommenders:  # item vectors and weights only: no encoder to load
+            from ..apps.recommend import Recommender
+
+            for name, spec in cfg.recommenders.items():
+                if name not in self.recommenders:
+                    self.recommenders[name] = Recommender.load(cfg.resolve(spec["path"]))
 
         loaded: dict[str, Any] = {}  # one encoder per source, shared by collections and FAQs
 
