@@ -1,0 +1,108 @@
+"""The sentiment monitor on planted streams: a shift raises an alert in its first window, no
+shift raises none, a killed monitor restarts to the exact counts, bad lines are named."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from monitorkit import DAY, probe, stream
+
+from embedlab.apps.monitor import EntityList, Monitor, Rule, jsonl_sink
+from embedlab.errors import FormatError
+from toyencoders import WordHash
+
+pytest.importorskip("sklearn")
+NAMES = EntityList({"ACME": ["Acme Corp"], "Globex": [], "Initech": []})
+RULES = [Rule("acme-drop", "zscore", key="ACME", z=3.0, trailing=7, min_count=3),
+         Rule("any-entity-drop", "zscore", key="each", z=4.0, trailing=7, min_count=3)]  # fmt: skip
+
+
+def test_probe_scores_planted_sentiment() -> None:
+    p = probe()
+    labels, scores = p.predict(
+        WordHash().encode(["shares plunge on heavy losses", "strong growth beats forecasts"])
+    )
+    assert labels == ["bearish", "bullish"] and scores[0] < -0.5 < 0.5 < scores[1]
+
+
+def test_a_planted_shift_alerts_in_its_first_window(tmp_path: Path) -> None:
+    stream(tmp_path / "news.jsonl", shift_from=15)
+    seen = []
+    m = Monitor(tmp_path / "m", WordHash(), probe(), entities=NAMES, rules=RULES,
+                sinks=[seen.append, jsonl_sink(tmp_path / "alerts.jsonl")])  # fmt: skip
+    alerts = m.run(tmp_path / "news.jsonl")
+    acme = [a for a in alerts if a.rule == "acme-drop"]
+    assert acme and acme[0].window == 15 * DAY  # the first window after the shift
+    assert all(a.key == "ACME" for a in alerts)
+    assert acme[0].value < acme[0].baseline and all("ACME" in h for h in acme[0].headlines)
+    assert len(seen) == len(alerts) == len((tmp_path / "alerts.jsonl").read_text().splitlines())
+    days = m.windows("ACME")
+    assert len(days) == 24 and days[20]["share_negative"] > 0.9 and days[3]["count"] == 5
+
+
+def test_no_shift_no_alert(tmp_path: Path) -> None:
+    stream(tmp_path / "news.jsonl", seed=3)
+    m = Monitor(tmp_path / "m", WordHash(), probe(), entities=NAMES, rules=RULES)
+    assert m.run(tmp_path / "news.jsonl") == [] and m.alerts() == []
+
+
+def test_a_killed_monitor_restarts_to_the_exact_counts(tmp_path: Path) -> None:
+    stream(tmp_path / "news.jsonl", days=6)
+    probe().save(tmp_path / "probe.json")
+    whole = Monitor(tmp_path / "whole", WordHash(), probe())
+    whole.run(tmp_path / "news.jsonl", batch_size=7)
+    kit = Path(__file__).with_name("monitorkit.py")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(kit.parent.parent), *sys.path])}
+    args = [sys.executable, str(kit), str(tmp_path / "killed"), str(tmp_path / "news.jsonl")]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
+    db = tmp_path / "killed" / "monitor.sqlite"
+    deadline = time.monotonic() + 60
+    while True:  # wait until some batches are in, then kill it mid-stream
+        assert time.monotonic() < deadline and proc.poll() is None
+        try:
+            with sqlite3.connect(db) as con:
+                row = con.execute("SELECT line FROM position").fetchone()
+        except sqlite3.Error:
+            row = None
+        if row and row[0] > 30:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed = Monitor(tmp_path / "killed", WordHash(), probe())
+    assert 30 < killed.position(str(tmp_path / "news.jsonl")).line < 120
+    killed.run(tmp_path / "news.jsonl", batch_size=7)
+    assert killed.counts() == whole.counts()
+    assert killed.con.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 120
+
+
+def test_a_growing_file_and_bad_lines(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text(
+        '{"time": "2020-01-01T10:00:00", "text": "ACME shares soar"}\n{"time": 1577880000'
+    )
+    m = Monitor(tmp_path / "m", WordHash(), probe())
+    m.run(path)
+    assert m.position(str(path)).line == 1  # the half-written line waits
+    with path.open("a") as f:
+        f.write(
+            ', "text": "ACME plunge"}\n{"text": "no time here"}\n{"time": 1577890000, "text": "ok"}\n'
+        )
+    with pytest.raises(FormatError, match=r"s\.jsonl, line 3: expected a time in 'time'"):
+        m.run(path)
+    m.run(path, skip_bad=True)
+    assert m.position(str(path)).line == 4 and m.position(str(path)).bad == 1
+    assert sum(w["count"] for w in m.windows()) == 3
+    (tmp_path / "e.yaml").write_text("ACME: [Acme Corp]\n")
+    with pytest.raises(FormatError, match=r"e\.yaml: expected an entity list as \.json"):
+        EntityList.read(tmp_path / "e.yaml")
+    (tmp_path / "e.txt").write_text("ACME\tAcme Corp, Acme\nGLX\tGlobex\n")
+    names = EntityList.read(tmp_path / "e.txt")
+    assert names.find("Acme Corp and $glx beat Globex") == ["ACME", "GLX"]
