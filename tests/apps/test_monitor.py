@@ -106,3 +106,48 @@ def test_a_growing_file_and_bad_lines(tmp_path: Path) -> None:
     (tmp_path / "e.txt").write_text("ACME\tAcme Corp, Acme\nGLX\tGlobex\n")
     names = EntityList.read(tmp_path / "e.txt")
     assert names.find("Acme Corp and $glx beat Globex") == ["ACME", "GLX"]
+
+
+def test_the_monitor_commands_and_the_report(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    import numpy as np
+    from monitorkit import BAD, GOOD, PLAIN
+    from PIL import Image
+
+    from clirun import run
+
+    # the CLI loads encoders by name; here every name is the word-hash toy
+    monkeypatch.setattr("embedlab.encoders.load_encoder", lambda *a, **k: WordHash())
+    rows = ["text,label"] + [f"{t} {w},{lab}" for lab, pool in (("0", BAD), ("1", GOOD), ("2", PLAIN))
+                             for t in pool for w in ("today", "again", "now")]  # fmt: skip
+    (tmp_path / "labelled.csv").write_text("\n".join(rows) + "\n")
+    code, _, err = run(
+        capsys, "monitor", "train", str(tmp_path / "labelled.csv"), "-o", str(tmp_path / "p.json")
+    )
+    assert code == 1 and "--label-names 0=bearish" in err
+    names = "0=bearish,1=bullish,2=neutral"
+    code, out, err = run(capsys, "monitor", "train", str(tmp_path / "labelled.csv"), "-o",
+                         str(tmp_path / "p.json"), "--label-names", names)  # fmt: skip
+    assert code == 0 and "probe on 27 texts (bearish, bullish, neutral)" in out, err
+    stream(tmp_path / "news.jsonl", shift_from=15)
+    (tmp_path / "names.json").write_text('{"ACME": ["Acme Corp"], "Globex": []}')
+    (tmp_path / "rules.yaml").write_text(
+        "rules:\n  - {name: acme-drop, kind: zscore, key: ACME, min_count: 3}\n"
+    )
+    state = tmp_path / "state"
+    args = ["monitor", "run", str(tmp_path / "news.jsonl"), "-s", str(state), "--probe",
+            str(tmp_path / "p.json"), "--entities", str(tmp_path / "names.json"), "--rules",
+            str(tmp_path / "rules.yaml"), "--alerts", str(tmp_path / "alerts.jsonl")]  # fmt: skip
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    assert out.startswith("ALERT ") and '"rule": "acme-drop"' in out and "read lines 1-480" in err
+    code, out, err = run(capsys, *args)  # nothing new: no line read twice
+    assert code == 0 and out == "" and "read lines 481-480" in err
+    code, out, err = run(capsys, "monitor", "report", str(state), "-o", str(tmp_path / "r.html"))
+    assert code == 0, err
+    page = (tmp_path / "r.html").read_text()
+    assert "acme-drop" in page and "ACME shares plunge" in page and "data:image/png;base64," in page
+    png = np.asarray(Image.open(tmp_path / "r.png").convert("RGB")).astype(int)
+    assert png.shape[0] > 300 and png.std() > 10  # drawn, not blank
+    red = (png[:, :, 0] > 180) & (png[:, :, 1] < 80) & (png[:, :, 2] < 80)
+    assert red.sum() > 20  # the alert markers

@@ -50,9 +50,12 @@ DEFAULT_VALUES = {
 class SentimentProbe:
     """Logistic regression on frozen sentence vectors; ``score`` = expected label value."""
 
-    def __init__(self, values: Mapping[str, float] | None = None, c: float = 1.0) -> None:
+    def __init__(
+        self, values: Mapping[str, float] | None = None, c: float = 1.0, encoder: str | None = None
+    ) -> None:
         self.values = dict(values or DEFAULT_VALUES)
         self.c = c
+        self.encoder = encoder  # how to load the encoder again (a hub id or folder), if known
 
     def fit(self, encoder: Any, texts: Sequence[str], labels: Sequence[str]) -> SentimentProbe:
         linear = require("sklearn.linear_model", "viz", "the sentiment probe")
@@ -83,13 +86,13 @@ class SentimentProbe:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         data = {"labels": self.labels_, "values": self.values, "coef": self.coef_.tolist(),
-                "intercept": self.intercept_.tolist(), "c": self.c}  # fmt: skip
+                "intercept": self.intercept_.tolist(), "c": self.c, "encoder": self.encoder}  # fmt: skip
         Path(path).write_text(json.dumps(data) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SentimentProbe:
         data = read_json(Path(path))
-        probe = cls(data["values"], data["c"])
+        probe = cls(data["values"], data["c"], data.get("encoder"))
         probe.labels_ = list(data["labels"])
         probe.coef_ = np.asarray(data["coef"], np.float64)
         probe.intercept_ = np.asarray(data["intercept"], np.float64)

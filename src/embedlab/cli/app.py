@@ -21,6 +21,7 @@ from .evaluate import eval_app
 from .faq import faq_app
 from .images import classify_images, train_clip_cmd
 from .index import index_app
+from .monitor import monitor_app
 from .neural import finetune_app, predict, pretrain_app
 from .recommend import recommend_app
 from .serve import serve
@@ -45,6 +46,7 @@ app.add_typer(viz_app, name="viz")
 app.add_typer(index_app, name="index")
 app.add_typer(faq_app, name="faq")
 app.add_typer(recommend_app, name="recommend")
+app.add_typer(monitor_app, name="monitor")
 app.command("serve")(serve)
 app.add_typer(tokenizer_app, name="tokenizer")
 app.add_typer(pretrain_app, name="pretrain")
