@@ -151,3 +151,32 @@ def test_the_monitor_commands_and_the_report(capsys: pytest.CaptureFixture[str],
     assert png.shape[0] > 300 and png.std() > 10  # drawn, not blank
     red = (png[:, :, 0] > 180) & (png[:, :, 1] < 80) & (png[:, :, 2] < 80)
     assert red.sum() > 20  # the alert markers
+
+
+def test_the_monitor_routes(tmp_path: Path) -> None:
+    pytest.importorskip("fastapi")
+    httpx = pytest.importorskip("httpx")
+    from embedlab.server import ServerConfig
+    from embedlab.server.app import create_app
+    from serverrun import Running
+
+    monitor = Monitor(tmp_path / "state", WordHash(), probe(), entities=NAMES, rules=RULES[:1])
+    app = create_app(ServerConfig(models={}), monitors={"news": monitor})
+    good, bad = "ACME shares soar on record profit", "ACME lawsuit hits profit warning"
+    items = [{"time": d * DAY + n, "text": good if d < 15 else bad}
+             for d in range(17) for n in range(4)]  # fmt: skip
+    with Running(app) as url:
+        r = httpx.post(f"{url}/v1/monitor/news/items", json={"items": items[:60]}, timeout=30)
+        assert r.status_code == 200 and r.json()["items"] == 60, r.text
+        r = httpx.post(f"{url}/v1/monitor/news/items", json={"items": items[60:]}, timeout=30)
+        assert [a["key"] for a in r.json()["alerts"]] == ["ACME"]
+        state = httpx.get(
+            f"{url}/v1/monitor/news", params={"key": "ACME", "last": 5}, timeout=30
+        ).json()
+        assert len(state["windows"]) == 5 and state["windows"][-1]["share_negative"] == 1.0
+        assert state["alerts"][0]["window"] == 15 * DAY
+        bad = {"items": [{"time": "yesterday-ish", "text": "x"}]}
+        r = httpx.post(f"{url}/v1/monitor/news/items", json=bad, timeout=30)
+        assert r.status_code == 422 and "item 0: expected a 'time'" in r.json()["error"]["message"]
+        r = httpx.post(f"{url}/v1/monitor/nope/items", json={"items": items[:1]}, timeout=30)
+        assert r.status_code == 404

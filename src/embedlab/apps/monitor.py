@@ -23,6 +23,7 @@ import math
 import os
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ import numpy as np
 from ..errors import FormatError, ParameterError, check_choice
 from ..files import read_json
 from ..optional import require
-from .stream import Position, read_stream
+from .stream import Position, Record, parse_time, read_stream
 
 __all__ = ["Alert", "EntityList", "Monitor", "Rule", "SentimentProbe", "jsonl_sink", "webhook_sink"]
 
@@ -213,7 +214,10 @@ class Monitor:
         self.entities = entities or EntityList()
         self.rules, self.window, self.sinks = list(rules), float(window), list(sinks)
         self.negative_below = negative_below
-        self.con = sqlite3.connect(self.folder / DB, isolation_level=None, timeout=60)
+        self.con = sqlite3.connect(
+            self.folder / DB, isolation_level=None, timeout=60, check_same_thread=False
+        )
+        self._lock = threading.RLock()  # one batch at a time (the server calls from threads)
         self.con.execute("PRAGMA journal_mode=WAL")
         self.con.executescript(
             "CREATE TABLE IF NOT EXISTS items (time REAL, text TEXT, label TEXT, score REAL, "
@@ -232,9 +236,10 @@ class Monitor:
 
     # -- the stream ---------------------------------------------------------------------------------
     def position(self, source: str) -> Position:
-        row = self.con.execute(
-            "SELECT offset, line, bad FROM position WHERE source=?", (source,)
-        ).fetchone()
+        with self._lock:
+            row = self.con.execute(
+                "SELECT offset, line, bad FROM position WHERE source=?", (source,)
+            ).fetchone()
         return Position(*row) if row else Position()
 
     def run(
@@ -262,7 +267,29 @@ class Monitor:
         alerts += self._commit(batch, key, pos)
         return alerts
 
+    def ingest(self, items: Sequence[Mapping[str, Any]]) -> list[Alert]:
+        """Process items given directly (``{"time": ..., "text": ...}``, e.g. posted to the
+        server) as one batch; a bad item is a ParameterError naming it, and nothing is kept."""
+        records = []
+        for n, item in enumerate(items):
+            text = item.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise ParameterError(f"item {n}: expected a non-empty 'text'")
+            try:
+                when = parse_time(item.get("time"))
+            except (ValueError, TypeError):
+                raise ParameterError(
+                    f"item {n}: expected a 'time', found {item.get('time')!r}"
+                ) from None
+            extra = {k: v for k, v in item.items() if k not in ("time", "text")}
+            records.append(Record(when, text.strip(), extra, n + 1, 0))
+        return self._commit(records, "api", self.position("api"))
+
     def _commit(self, batch: list[Any], source: str, pos: Position) -> list[Alert]:
+        with self._lock:
+            return self._commit_locked(batch, source, pos)
+
+    def _commit_locked(self, batch: list[Any], source: str, pos: Position) -> list[Alert]:
         if batch:
             vectors = np.asarray(self.encoder.encode([r.text for r in batch], normalize=True))
             labels, scores = self.probe.predict(vectors)
@@ -394,6 +421,10 @@ class Monitor:
     # -- reading the state ---------------------------------------------------------------------
     def windows(self, key: str = "*") -> list[dict[str, float]]:
         """Per window of ``key``: start, count, mean score, share negative."""
+        with self._lock:
+            return self._windows(key)
+
+    def _windows(self, key: str) -> list[dict[str, float]]:
         return [
             {"start": s, "count": c, "mean": total / c, "share_negative": n / c}
             for s, c, total, n in self.con.execute(
@@ -402,6 +433,10 @@ class Monitor:
         ]  # fmt: skip
 
     def alerts(self) -> list[Alert]:
+        with self._lock:
+            return self._alerts()
+
+    def _alerts(self) -> list[Alert]:
         return [
             Alert(r, k, w, v, b, json.loads(h))
             for r, k, w, v, b, h in self.con.execute("SELECT * FROM alerts ORDER BY window, rule")

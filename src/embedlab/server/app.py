@@ -50,9 +50,10 @@ def create_app(
     collections: Mapping[str, Any] | None = None,
     faqs: Mapping[str, Any] | None = None,
     recommenders: Mapping[str, Any] | None = None,
+    monitors: Mapping[str, Any] | None = None,
 ) -> Any:
-    """The FastAPI app; pass already-built encoders/collections/FAQs/recommenders or let the
-    config load them."""
+    """The FastAPI app; pass already-built encoders/collections/FAQs/recommenders/monitors or let
+    the config load them."""
     cfg = config or ServerConfig()
     api_key = cfg.key()  # an empty key is an error here, at startup
     holder: list[ServerState] = []  # the state, once the app has started
@@ -60,7 +61,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         state = await ServerState.start(
-            cfg, encoders or {}, collections or {}, faqs or {}, recommenders
+            cfg, encoders or {}, collections or {}, faqs or {}, recommenders, monitors
         )
         holder.append(state)
         app.state.embedlab = state

@@ -67,6 +67,7 @@ class ServerConfig:
     collections: dict[str, dict[str, Any]] = field(default_factory=dict)
     faqs: dict[str, dict[str, Any]] = field(default_factory=dict)
     recommenders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    monitors: dict[str, dict[str, Any]] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     max_batch: int = 256
     max_wait_ms: float = 5.0
@@ -79,7 +80,8 @@ class ServerConfig:
     def load(cls, path: str | os.PathLike[str]) -> ServerConfig:
         p = Path(path)
         raw = read_mapping(p, "server config")
-        unknown = set(raw) - {"models", "collections", "faqs", "recommenders", "limits", "batching"}
+        known = {"models", "collections", "faqs", "recommenders", "monitors", "limits", "batching"}
+        unknown = set(raw) - known
         if unknown:
             raise FormatError(p, f"unknown keys {sorted(unknown)}")
         try:
@@ -93,6 +95,7 @@ class ServerConfig:
             collections=dict(raw.get("collections", {})),
             faqs=dict(raw.get("faqs", {})),
             recommenders=dict(raw.get("recommenders", {})),
+            monitors=dict(raw.get("monitors", {})),
             limits=limits,
             max_batch=int(batching.get("max_batch", 256)),
             max_wait_ms=float(batching.get("max_wait_ms", 5.0)),

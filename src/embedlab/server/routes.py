@@ -36,7 +36,13 @@ from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.responses import JSONResponse, Response  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
-from .schemas import AskRequest, EmbeddingRequest, RecommendRequest, SearchRequest  # noqa: E402
+from .schemas import (  # noqa: E402
+    AskRequest,
+    EmbeddingRequest,
+    MonitorItems,
+    RecommendRequest,
+    SearchRequest,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +95,8 @@ class Routes:
         app.post("/v1/search", dependencies=guarded)(self.search)
         app.post("/v1/faq/ask", dependencies=guarded)(self.ask)
         app.post("/v1/recommend", dependencies=guarded)(self.recommend)
+        app.post("/v1/monitor/{name}/items", dependencies=guarded)(self.monitor_items)
+        app.get("/v1/monitor/{name}", dependencies=guarded)(self.monitor_state)
 
     # -- access ---------------------------------------------------------------------------------
     def authorized(self, request: Request) -> bool:
@@ -348,3 +356,31 @@ class Routes:
             return out
 
         return {"object": "list", "recommender": req.recommender, "data": await self.bounded(run)}
+
+    def _monitor(self, name: str) -> Any:
+        monitor = self.served().monitors.get(name)
+        if monitor is None:
+            raise fail(404, f"monitor {short(name)!r} is not served", param="name")
+        return monitor
+
+    async def monitor_items(self, name: str, req: MonitorItems) -> dict[str, Any]:
+        """Score, count and judge posted items (one batch, one transaction); the alerts raised."""
+        from dataclasses import asdict
+
+        monitor = self._monitor(name)
+        items = [item.model_dump() for item in req.items]
+        alerts = await self.bounded(monitor.ingest, items)
+        return {"monitor": name, "items": len(items), "alerts": [asdict(a) for a in alerts]}
+
+    async def monitor_state(self, name: str, key: str = "*", last: int = 30) -> dict[str, Any]:
+        """The latest ``last`` windows of ``key`` (``*``: all items, or an entity) and every
+        alert."""
+        from dataclasses import asdict
+
+        monitor = self._monitor(name)
+        windows = await self.bounded(monitor.windows, key)
+        alerts = await self.bounded(monitor.alerts)
+        return {
+            "monitor": name, "key": key, "windows": windows[-max(1, min(last, 1000)) :],
+            "alerts": [asdict(a) for a in alerts],
+        }  # fmt: skip

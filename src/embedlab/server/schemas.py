@@ -25,7 +25,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-__all__ = ["AskRequest", "EmbeddingRequest", "RecommendRequest", "SearchRequest"]
+__all__ = [
+    "AskRequest",
+    "EmbeddingRequest",
+    "MonitorItems",
+    "RecommendRequest",
+    "SearchRequest",
+]
 
 
 def _unicode(value: str) -> str:
@@ -214,3 +220,18 @@ class RecommendRequest(BaseModel):
     k: Annotated[int, Strict(), Field(ge=1, le=1000)] = 10
     exclude_seen: bool = True
     explain: bool = Field(False, description="Add the history items behind each recommendation.")
+
+
+class MonitorItem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    time: Annotated[str, Field(max_length=64)] | float = Field(
+        description="Unix seconds or an ISO date/datetime (UTC when no zone is given)."
+    )
+    text: Annotated[Text, Field(min_length=1, max_length=32768)]
+
+
+class MonitorItems(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: Annotated[list[MonitorItem], Field(min_length=1, max_length=2048)]

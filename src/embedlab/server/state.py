@@ -49,6 +49,7 @@ class ServerState:
     collections: dict[str, Any] = field(default_factory=dict)
     faqs: dict[str, Any] = field(default_factory=dict)
     recommenders: dict[str, Any] = field(default_factory=dict)
+    monitors: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     async def start(
@@ -58,13 +59,15 @@ class ServerState:
         collections: Mapping[str, Any],
         faqs: Mapping[str, Any],
         recommenders: Mapping[str, Any] | None = None,
+        monitors: Mapping[str, Any] | None = None,
     ) -> ServerState:
         """Open what the config names and the caller did not pass in, and start the batchers."""
         import asyncio
 
         state = cls(
-            collections=dict(collections), faqs=dict(faqs), recommenders=dict(recommenders or {})
-        )
+            collections=dict(collections), faqs=dict(faqs),
+            recommenders=dict(recommenders or {}), monitors=dict(monitors or {}),
+        )  # fmt: skip
         runners = await asyncio.to_thread(_runners, cfg, dict(encoders))
         for name, (runner, worker) in runners.items():
             counter = None if worker is not None else token_counter(runner)
@@ -100,6 +103,9 @@ class ServerState:
                 loaded[key] = load_encoder(source)
             return loaded[key]
 
+        for name, spec in cfg.monitors.items():
+            if name not in self.monitors:
+                self.monitors[name] = _monitor(cfg, spec, encoder)
         kinds: list[tuple[dict[str, Any], dict[str, dict[str, Any]], Any]] = []
         if cfg.collections:
             from ..search import Collection
@@ -120,9 +126,25 @@ class ServerState:
         """Finish the queued work, then stop the batchers and the model processes."""
         for model in self.models.values():
             await model.batcher.stop()
+        for monitor in self.monitors.values():
+            monitor.close()
         for model in self.models.values():
             if model.worker is not None:
                 model.worker.close()
+
+
+def _monitor(cfg: ServerConfig, spec: dict[str, Any], encoder: Any) -> Any:
+    """A monitor of the config: ``{"path": state, "probe": probe.json, "model": ..., "entities":
+    ..., "rules": ..., "window_hours": 24}`` (paths relative to the config)."""
+    from ..apps.monitor import EntityList, Monitor, Rule, SentimentProbe
+
+    probe = SentimentProbe.load(cfg.resolve(spec["probe"]))
+    return Monitor(
+        cfg.resolve(spec["path"]), encoder(spec.get("model") or probe.encoder), probe,
+        entities=EntityList.read(cfg.resolve(spec["entities"])) if spec.get("entities") else None,
+        rules=Rule.read(cfg.resolve(spec["rules"])) if spec.get("rules") else (),
+        window=float(spec.get("window_hours", 24)) * 3600,
+    )  # fmt: skip
 
 
 def _sparse(kind: Any, path: Path) -> dict[str, Any]:
