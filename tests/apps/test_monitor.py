@@ -180,3 +180,21 @@ def test_the_monitor_routes(tmp_path: Path) -> None:
         assert r.status_code == 422 and "item 0: expected a 'time'" in r.json()["error"]["message"]
         r = httpx.post(f"{url}/v1/monitor/nope/items", json={"items": items[:1]}, timeout=30)
         assert r.status_code == 404
+
+
+def test_zero_shot_sentiment_from_label_descriptions(tmp_path: Path) -> None:
+    from embedlab.apps.monitor import ZeroShotSentiment
+    from embedlab.errors import ParameterError
+
+    zs = ZeroShotSentiment(WordHash(), {"bearish": "plunge losses lawsuit crashes",
+                                        "bullish": "soar profit growth rallies"})  # fmt: skip
+    labels, scores = zs.predict(
+        WordHash().encode(["shares plunge on heavy losses", "stock rallies on profit"])
+    )
+    assert labels == ["bearish", "bullish"] and scores[0] < 0 < scores[1]
+    m = Monitor(tmp_path / "m", WordHash(), zs)  # a drop-in for the probe
+    stream(tmp_path / "s.jsonl", days=2)
+    m.run(tmp_path / "s.jsonl")
+    assert sum(w["count"] for w in m.windows()) == 40
+    with pytest.raises(ParameterError, match="have no value"):
+        ZeroShotSentiment(WordHash(), {"meh": "so so"})

@@ -2,7 +2,8 @@
 
 ``SentimentProbe.fit(encoder, texts, labels)`` is the fast classifier: a logistic regression on a
 sentence encoder's vectors (seconds to train); its score of a text is the expected value of the
-label (bearish -1, neutral 0, bullish +1 by default). Entities are ``$TICKER`` cash-tags and the
+label (bearish -1, neutral 0, bullish +1 by default). ``ZeroShotSentiment(encoder)`` needs no
+training: it compares each text with a description of each label. Entities are ``$TICKER`` cash-tags and the
 names of a user list (``EntityList``). ``Monitor(folder, encoder, probe, entities, rules)``
 keeps its state in ``folder/monitor.sqlite``: every item (time, text, score, entities), each
 window's count, score sum and negatives per key (``*`` for all items, else an entity), the
@@ -27,7 +28,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -36,7 +37,16 @@ from ..files import read_json
 from ..optional import require
 from .stream import Position, Record, parse_time, read_stream
 
-__all__ = ["Alert", "EntityList", "Monitor", "Rule", "SentimentProbe", "jsonl_sink", "webhook_sink"]
+__all__ = [
+    "Alert",
+    "EntityList",
+    "Monitor",
+    "Rule",
+    "SentimentProbe",
+    "ZeroShotSentiment",
+    "jsonl_sink",
+    "webhook_sink",
+]
 
 DB = "monitor.sqlite"
 DEFAULT_VALUES = {
@@ -98,6 +108,43 @@ class SentimentProbe:
         probe.coef_ = np.asarray(data["coef"], np.float64)
         probe.intercept_ = np.asarray(data["intercept"], np.float64)
         return probe
+
+
+class ZeroShotSentiment:
+    """Sentiment without training: each label is described in words, and a text's label
+    probabilities are a softmax over its cosines to the descriptions (times ``temperature``);
+    the score is the expected label value, as the probe's. Drop-in for :class:`SentimentProbe`."""
+
+    DESCRIPTIONS: ClassVar[dict[str, str]] = {
+        "bearish": "the stock falls: losses, downgrade, weak results, lawsuit, cuts",
+        "neutral": "company news with no clear effect on the stock price",
+        "bullish": "the stock rises: profit, upgrade, strong growth, record results",
+    }
+
+    def __init__(
+        self,
+        encoder: Any,
+        descriptions: Mapping[str, str] | None = None,
+        values: Mapping[str, float] | None = None,
+        temperature: float = 50.0,
+    ) -> None:
+        self.descriptions = dict(descriptions or self.DESCRIPTIONS)
+        self.values = dict(values or DEFAULT_VALUES)
+        missing = [k for k in self.descriptions if k not in self.values]
+        if missing:
+            raise ParameterError(f"labels {missing} have no value; give values={{label: score}}")
+        self.labels_ = list(self.descriptions)
+        rows = encoder.encode([self.descriptions[k] for k in self.labels_], normalize=True)
+        self.label_vectors_ = np.asarray(rows, dtype=np.float64)
+        self.temperature = temperature
+
+    def predict(self, vectors: np.ndarray) -> tuple[list[str], np.ndarray]:
+        logits = self.temperature * (np.asarray(vectors, np.float64) @ self.label_vectors_.T)
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        values = np.array([self.values[c] for c in self.labels_])
+        return [self.labels_[int(i)] for i in p.argmax(axis=1)], p @ values
 
 
 class EntityList:
@@ -198,7 +245,7 @@ class Monitor:
         self,
         folder: str | os.PathLike[str],
         encoder: Any,
-        probe: SentimentProbe,
+        probe: SentimentProbe | ZeroShotSentiment,
         *,
         entities: EntityList | None = None,
         rules: Sequence[Rule] = (),
