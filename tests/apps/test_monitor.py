@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from monitorkit import DAY, probe, stream
 
@@ -198,3 +199,28 @@ def test_zero_shot_sentiment_from_label_descriptions(tmp_path: Path) -> None:
     assert sum(w["count"] for w in m.windows()) == 40
     with pytest.raises(ParameterError, match="have no value"):
         ZeroShotSentiment(WordHash(), {"meh": "so so"})
+
+
+def test_topics_cluster_and_name_a_planted_stream() -> None:
+    from embedlab.apps.topics import Topics
+
+    rng = np.random.default_rng(0)
+    themes = {"oil": "oil prices opec crude barrel", "rates": "fed rates inflation bonds",
+              "chips": "chip semiconductor shortage factory"}  # fmt: skip
+    texts = [
+        f"{words.split()[rng.integers(4)]} {words} week"
+        for words in themes.values()
+        for _ in range(30)
+    ]
+    vectors = WordHash(dim=64).encode(texts)
+    topics = Topics(k=3, keywords=2).fit(vectors, texts)
+    named = {topics.name(int(t)) for t in topics.labels_}
+    assert len(named) == 3 and all(any(w in n for w in ("oil", "opec", "crude", "barrel", "prices")) or
+                                   any(w in n for w in ("fed", "rates", "inflation", "bonds")) or
+                                   any(w in n for w in ("chip", "semiconductor", "shortage", "factory"))
+                                   for n in named)  # fmt: skip
+    assert (
+        len({tuple(topics.labels_[i * 30 : (i + 1) * 30]) for i in range(3)}) == 3
+    )  # one theme a topic
+    new = topics.assign(WordHash(dim=64).encode(["totally unrelated gardening tulips"]))
+    assert new.tolist() == [-1]
