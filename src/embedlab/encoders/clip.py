@@ -26,12 +26,12 @@ import numpy as np
 from .._progress import progress
 from ..errors import FormatError, ParameterError, check_choice
 from ..files import atomic_dir, read_json
-from ..imagefiles import DEFAULT_MAX_PIXELS, ImageSource, load_image, map_threads
+from ..imagefiles import DEFAULT_MAX_PIXELS, ImageSource
 from ..optional import import_torch, require
 from ..rows import normalize_inplace
 from .base import FloatArray, as_texts, check_batch_size, length_sorted_batches, pad_ids
 from .folders import resolve_model
-from .images import ImageProcessor
+from .images import ImageProcessor, embed_images
 
 logger = logging.getLogger(__name__)
 
@@ -349,21 +349,12 @@ class ClipEncoder:
         items: list[ImageSource] = list(images) if isinstance(images, list | tuple) else [images]
         size = self.batch_size if batch_size is None else batch_size
         check_batch_size(size, "ClipEncoder")
-        out = np.empty((len(items), self._dim), dtype=np.float32)
-        with progress(
-            total=len(items), desc="encoding", unit="image", enabled=show_progress
-        ) as bar:
-            labels: list[str | None] = list(names) if names is not None else [None] * len(items)
-            tasks = list(zip(items, labels, strict=True))
-            for at in range(0, len(items), size):
-                pixels = map_threads(self._pixels, tasks[at : at + size], self.image_threads)
-                out[at : at + len(pixels)] = self.towers.image(self.processor.stack(pixels))
-                bar.update(len(pixels))
+        out = embed_images(
+            items, self.towers.image, self.processor, self._dim, batch_size=size,
+            threads=self.image_threads, max_pixels=self.max_pixels, names=names,
+            show_progress=show_progress,
+        )  # fmt: skip
         return self._finish(out, normalize, single)
-
-    def _pixels(self, item: tuple[ImageSource, str | None]) -> np.ndarray:
-        """One image read and prepared (a thread's task: PIL decodes and resizes off the GIL)."""
-        return self.processor(load_image(item[0], max_pixels=self.max_pixels, name=item[1]))
 
     def _finish(self, out: FloatArray, normalize: bool | None, single: bool) -> FloatArray:
         if self.normalize if normalize is None else normalize:

@@ -5,14 +5,15 @@ by bicubic, centre crop 224; SigLIP: straight to 224 x 224, no crop) and turns R
 :func:`embedlab.imagefiles.load_image`) into float32 pixels with the operations of
 ``CLIPImageProcessor``'s PIL backend in the same order and precision (PIL resize on 8-bit pixels,
 crop, ``x * (1/255)`` in float64 then float32, ``(x - mean) / std`` in float32), so the pixels
-equal transformers' own. This module does not read files or run models.
+equal transformers' own. ``embed_images`` is the loop image encoders share: read and prepare a
+batch on threads (PIL decodes and resizes off the GIL), run the model's tower on it, next batch.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._progress import progress
 from ..errors import FormatError, ParameterError
+from ..imagefiles import ImageSource, load_image, map_threads
 
-__all__ = ["CLIP_MEAN", "CLIP_STD", "ImageProcessor"]
+__all__ = ["CLIP_MEAN", "CLIP_STD", "ImageProcessor", "embed_images"]
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -159,3 +162,32 @@ class ImageProcessor:
                 "nor resizes to a fixed size"
             )
         return np.stack(arrays)
+
+
+def embed_images(
+    items: Sequence[ImageSource],
+    tower: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float32]],
+    processor: ImageProcessor,
+    dim: int,
+    *,
+    batch_size: int,
+    threads: int,
+    max_pixels: int | None,
+    names: Sequence[str | None] | None = None,
+    show_progress: bool | None = None,
+) -> npt.NDArray[np.float32]:
+    """``(n, dim)`` rows of ``tower(pixels)`` in input order; an unreadable image is a
+    FormatError naming it (``names`` label the inputs that are not paths)."""
+    labels = list(names) if names is not None else [None] * len(items)
+    tasks = list(zip(items, labels, strict=True))
+
+    def pixels(task: tuple[ImageSource, str | None]) -> npt.NDArray[np.float32]:
+        return processor(load_image(task[0], max_pixels=max_pixels, name=task[1]))
+
+    out = np.empty((len(items), dim), dtype=np.float32)
+    with progress(total=len(items), desc="encoding", unit="image", enabled=show_progress) as bar:
+        for at in range(0, len(items), batch_size):
+            batch = map_threads(pixels, tasks[at : at + batch_size], threads)
+            out[at : at + len(batch)] = tower(processor.stack(batch))
+            bar.update(len(batch))
+    return out

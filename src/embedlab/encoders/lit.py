@@ -23,14 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from .._progress import progress
 from ..errors import FormatError, ParameterError
 from ..files import read_json
-from ..imagefiles import DEFAULT_MAX_PIXELS, ImageSource, load_image, map_threads
+from ..imagefiles import DEFAULT_MAX_PIXELS, ImageSource
 from ..optional import import_torch
 from ..rows import normalize_inplace
 from .base import FloatArray, check_batch_size
-from .images import ImageProcessor
+from .images import ImageProcessor, embed_images
 
 __all__ = ["LIT_FORMAT", "LitEncoder", "build_image_tower", "is_lit_folder"]
 
@@ -194,21 +193,16 @@ class LitEncoder:
         items: list[ImageSource] = list(images) if isinstance(images, list | tuple) else [images]
         size = batch_size or self.batch_size
         check_batch_size(size, "LitEncoder")
-        out = np.empty((len(items), self.dim), dtype=np.float32)
         torch = self._torch
 
-        def pixels(item: ImageSource) -> np.ndarray:
-            return self.processor(load_image(item, max_pixels=self.max_pixels))
+        def tower(pixels: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                return np.asarray(self.tower(torch.from_numpy(pixels)).float().numpy())
 
-        with progress(
-            total=len(items), desc="encoding", unit="image", enabled=show_progress
-        ) as bar:
-            for at in range(0, len(items), size):
-                batch = map_threads(pixels, items[at : at + size], self.image_threads)
-                with torch.inference_mode():
-                    rows = self.tower(torch.from_numpy(self.processor.stack(batch)))
-                out[at : at + len(batch)] = rows.float().numpy()
-                bar.update(len(batch))
+        out = embed_images(
+            items, tower, self.processor, self.dim, batch_size=size, threads=self.image_threads,
+            max_pixels=self.max_pixels, show_progress=show_progress,
+        )  # fmt: skip
         if normalize is None or normalize:
             normalize_inplace(out)
         return out[0] if single else out
