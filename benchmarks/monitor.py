@@ -10,12 +10,12 @@ Run: .venv/bin/python benchmarks/monitor.py   (the fine-tuned row needs a model 
    split); accuracy and macro-F1.
 2. Throughput of the probe path, end to end (read the JSONL stream, encode with MiniLM ONNX int8,
    classify, count windows in SQLite): items per second on the first 10,000 Reuters headlines.
-3. The dated Reuters stream (32,770 headlines, 2018-2020) end to end with daily windows, an
-   entity list and rules; the report renders (its PNG is checked for drawn pixels).
-4. A planted shift on real headlines: from a given day the headlines of one entity are replaced
-   by bearish tweets of the validation split mentioning nothing else; the alert must come in the
-   first window after the shift. The same stream shuffled in time, without the shift, must raise
-   no alert over the whole run.
+3. The dated Reuters stream (32,770 headlines, 2018-2020) end to end with weekly windows, an
+   entity list and z-score rules; the report renders (its PNG is checked for drawn pixels).
+4. A planted shift on real headlines (Jan-Aug 2019): from the first window of June, the Fed's
+   headlines are replaced by bearish tweets of the validation split that name no entity; the
+   alert must come in the first window of the shift. The same headlines shuffled in time,
+   without the shift, must raise no alert over the whole run.
 """
 
 from __future__ import annotations
@@ -37,9 +37,13 @@ from embedlab.records import read_columns
 FIN = SHARED / "finance"
 NAMES = {0: "bearish", 1: "bullish", 2: "neutral"}
 ENTITIES = {"Apple": [], "Amazon": [], "Tesla": [], "Boeing": [], "Facebook": [], "Google": ["Alphabet"],
-            "Uber": [], "Netflix": [], "Microsoft": [], "Huawei": []}  # fmt: skip
-RULES = [Rule("entity-drop", "zscore", key="each", z=4.0, trailing=14, min_count=5),
-         Rule("market-drop", "zscore", key="*", z=4.0, trailing=14, min_count=20)]  # fmt: skip
+            "Uber": [], "Netflix": [], "Microsoft": [], "Huawei": [], "Fed": ["Federal Reserve"],
+            "China": ["Chinese"]}  # fmt: skip
+WEEK = 7 * 86_400.0
+# weekly windows: a company is in a few Reuters headlines a day at most
+RULES = [Rule("entity-turns-negative", "zscore", metric="share_negative", key="each", z=3.0,
+              trailing=8, min_count=5),
+         Rule("market-drop", "zscore", key="*", z=4.0, trailing=8, min_count=50)]  # fmt: skip
 
 
 def labelled(split: str) -> tuple[list[str], list[str]]:
@@ -117,7 +121,8 @@ def main() -> None:
     )
 
     write(run_dir / "reuters.jsonl", items)
-    mon = Monitor(run_dir / "reuters", enc, probe, entities=EntityList(ENTITIES), rules=RULES)
+    mon = Monitor(run_dir / "reuters", enc, probe, entities=EntityList(ENTITIES), rules=RULES,
+                  window=WEEK)  # fmt: skip
     start = time.perf_counter()
     alerts = mon.run(run_dir / "reuters.jsonl")
     took = time.perf_counter() - start
@@ -137,38 +142,42 @@ def main() -> None:
             f"  {day} {a.key}: {a.rule} {a.value:.2f} (baseline {a.baseline:.2f}) - {a.headlines[0][:70]}"
         )
 
-    # a planted shift: Boeing's headlines turn into bearish tweets from 2019-06-01
-    bearish = [t for t, y in zip(valid_x, valid_y, strict=True) if y == "bearish"
-               and not EntityList(ENTITIES).find(t)]  # fmt: skip
+    # a planted shift: from the first window of June 2019, the Fed's headlines are bearish tweets
+    names = EntityList(ENTITIES)
+    bearish = [
+        t for t, y in zip(valid_x, valid_y, strict=True) if y == "bearish" and not names.find(t)
+    ]
     rng = random.Random(0)
-    shift = parse_time("2019-06-01")
-    planted = []
-    for item in items:
-        if item["time"] >= shift and "Boeing" in EntityList(ENTITIES).find(str(item["text"])):  # type: ignore[operator]
-            planted.append({"time": item["time"], "text": "Boeing: " + rng.choice(bearish)})
-        else:
-            planted.append(item)
-    window_items = [
-        i for i in planted if parse_time("2019-04-01") <= i["time"] < parse_time("2019-07-01")
-    ]  # type: ignore[operator]
-    write(run_dir / "planted.jsonl", window_items)
-    mon = Monitor(run_dir / "planted", enc, probe, entities=EntityList(ENTITIES), rules=RULES[:1])
-    found = [a for a in mon.run(run_dir / "planted.jsonl") if a.key == "Boeing"]
+    shift = (parse_time("2019-06-01") // WEEK + 1) * WEEK  # a window's start
+    span = (parse_time("2019-01-01"), parse_time("2019-09-01"))
+    part = [i for i in items if span[0] <= i["time"] < span[1]]  # type: ignore[operator]
+    planted = [
+        {"time": i["time"], "text": "Fed: " + rng.choice(bearish)}
+        if i["time"] >= shift and "Fed" in names.find(str(i["text"]))  # type: ignore[operator]
+        else i
+        for i in part
+    ]
+    write(run_dir / "planted.jsonl", planted)
+    mon = Monitor(run_dir / "planted", enc, probe, entities=names, rules=RULES, window=WEEK)
+    found = [a for a in mon.run(run_dir / "planted.jsonl") if a.key == "Fed"]
     first = datetime.fromtimestamp(found[0].window, tz=timezone.utc).date() if found else None
-    print(
-        f"\nplanted shift (Boeing from 2019-06-01, Apr-Jun 2019 stream): first Boeing alert {first}"
-    )
-    shuffled = [
-        dict(i) for i in items if parse_time("2019-04-01") <= i["time"] < parse_time("2019-07-01")
-    ]  # type: ignore[operator]
+    start_day = datetime.fromtimestamp(shift, tz=timezone.utc).date()
+    fed = mon.windows("Fed")
+    print(f"\nplanted shift (the Fed from {start_day}, Jan-Aug 2019, {len(part):,} headlines, "
+          f"weekly windows, Fed {np.mean([w['count'] for w in fed]):.1f} a week): "
+          f"first Fed alert in the window of {first}; alerts on other keys: "
+          f"{sum(a.key != 'Fed' for a in mon.alerts())}")  # fmt: skip
+    shuffled = [dict(i) for i in part]
     times = [i["time"] for i in shuffled]
     rng.shuffle(times)
     for i, t in zip(shuffled, times, strict=True):
         i["time"] = t
     shuffled.sort(key=lambda r: r["time"])  # type: ignore[arg-type,return-value]
     write(run_dir / "shuffled.jsonl", shuffled)
-    mon = Monitor(run_dir / "shuffled", enc, probe, entities=EntityList(ENTITIES), rules=RULES)
-    print(f"shuffled stream without a shift: {len(mon.run(run_dir / 'shuffled.jsonl'))} alerts")
+    mon = Monitor(run_dir / "shuffled", enc, probe, entities=names, rules=RULES, window=WEEK)
+    print(
+        f"the same headlines shuffled in time, no shift: {len(mon.run(run_dir / 'shuffled.jsonl'))} alerts"
+    )
 
 
 if __name__ == "__main__":

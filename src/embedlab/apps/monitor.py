@@ -192,7 +192,8 @@ class Rule:
     metric ``z`` standard deviations from its mean over the ``trailing`` windows before),
     ``volume`` (the count at least ``factor`` times its trailing mean). ``key``: ``*`` for all
     items, an entity, or ``each`` for every entity. Windows with fewer than ``min_count`` items
-    are not judged, and a trailing comparison needs ``trailing`` judged windows before it. The
+    are not judged, and a trailing comparison needs ``trailing`` judged windows before it (the
+    latest that many with enough items, however far back: a quiet entity is still watched). The
     spread a z-score divides by is the largest of the trailing windows' spread, the chance spread
     of a window of this many items (from the trailing items' own spread) and ``min_sd``: a quiet
     history, or a window of five headlines, does not make every wobble an alert."""
@@ -414,10 +415,14 @@ class Monitor:
             count = row[0] if row else 0
             if rule.kind != "volume" and count < rule.min_count:
                 continue
+            # the trailing windows: the latest ``trailing`` before this one with enough items to
+            # judge (for volume: the latest ``trailing`` windows, empty ones counting as zero)
+            floor = rule.min_count if rule.kind != "volume" else 0
             history = self.con.execute(
                 "SELECT count, score_sum, negatives, score_sq FROM windows WHERE key=? AND "
-                "start<? AND start>=? ORDER BY start",
-                (key, start, start - rule.trailing * self.window),
+                "start<? AND start>=? AND count>=? ORDER BY start DESC LIMIT ?",
+                (key, start, start - rule.trailing * self.window if rule.kind == "volume"
+                 else float("-inf"), floor, rule.trailing),
             ).fetchall()  # fmt: skip
             if rule.kind == "volume":
                 if len(history) < rule.trailing:
