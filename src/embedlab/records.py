@@ -40,7 +40,7 @@ from .optional import require
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["read_columns", "read_records", "read_text_columns", "read_texts"]
+__all__ = ["json_object", "read_columns", "read_records", "read_text_columns", "read_texts"]
 
 Column = str | int
 _RECORD_KINDS = (".txt", ".jsonl", ".csv", ".tsv", ".parquet")
@@ -52,20 +52,22 @@ def _name(path: Path) -> str:
     return name.rsplit(".", 1)[0] if compression_of(path) is not None else name
 
 
+def json_object(path: str | os.PathLike[str], raw: str, line: int) -> dict[str, Any]:
+    """One JSONL line as an object, or a FormatError naming the file and line."""
+    try:
+        record = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise FormatError(path, f"not valid JSON: {e.msg}", line=line) from e
+    if not isinstance(record, dict):
+        raise FormatError(path, f"expected a JSON object, found {type(record).__name__}", line=line)
+    return record
+
+
 def _json_records(path: Path, stream: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line, object)`` for each non-blank line of a JSONL stream."""
     for line, raw in enumerate(stream, 1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise FormatError(path, f"not valid JSON: {e.msg}", line=line) from e
-        if not isinstance(record, dict):
-            raise FormatError(
-                path, f"expected a JSON object, found {type(record).__name__}", line=line
-            )
-        yield line, record
+        if raw.strip():
+            yield line, json_object(path, raw, line)
 
 
 # -- columns ------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import FormatError
+from ..records import json_object
 
 __all__ = ["Position", "Record", "parse_time", "read_stream"]
 
@@ -136,14 +136,7 @@ def _parse(
     if not line.strip():
         return None
     if header is None:
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise FormatError(name, f"expected a JSON object: {e.msg}", line=number) from None
-        if not isinstance(row, dict):
-            raise FormatError(
-                name, f"expected a JSON object, found {type(row).__name__}", line=number
-            )
+        row = json_object(name, line, number)
     else:
         values = next(csv.reader(io.StringIO(line), delimiter=delimiter))
         if len(values) != len(header):

@@ -25,6 +25,10 @@ Items = Annotated[
     Optional[Path], typer.Option(help="Item texts: id plus --fields columns (e.g. movies.csv).")
 ]
 Columns = Annotated[str, typer.Option(help="The user, item and time columns of the ratings.")]
+Tags = Annotated[Optional[Path], typer.Option(help="user,item,tag rows added to item texts.")]
+Fields = Annotated[str, typer.Option(help="Item text columns.")]
+ItemId = Annotated[str, typer.Option(help="The item id column of --items.")]
+Encoder = Annotated[Optional[str], typer.Option("--model", "-m", help="Encoder of the item texts.")]
 
 
 def _read(ratings: Path, columns: str, min_rating: Optional[float]) -> Any:
@@ -52,17 +56,13 @@ def train(
     ratings: Ratings,
     output: Annotated[Path, typer.Option("--output", "-o", help="The model folder.")],
     items: Items = None,
-    tags: Annotated[
-        Optional[Path], typer.Option(help="user,item,tag rows added to item texts.")
-    ] = None,
-    fields: Annotated[str, typer.Option(help="Item text columns.")] = "title,genres",
-    item_id: Annotated[str, typer.Option(help="The item id column of --items.")] = "movieId",
+    tags: Tags = None,
+    fields: Fields = "title,genres",
+    item_id: ItemId = "movieId",
     columns: Columns = "userId,movieId,timestamp",
     min_rating: Annotated[Optional[float], typer.Option(help="Keep ratings >= this only.")] = None,
     mode: Annotated[str, typer.Option(help="hybrid, item2vec, content or popularity.")] = "hybrid",
-    model: Annotated[
-        Optional[str], typer.Option("--model", "-m", help="Encoder of the item texts.")
-    ] = None,
+    model: Encoder = None,
 ) -> None:
     """Fit a recommender on interactions (and item texts) and save it."""
     from ..apps.recommend import Recommender
@@ -141,18 +141,14 @@ def user(
 def evaluate(
     ratings: Ratings,
     items: Items = None,
-    tags: Annotated[
-        Optional[Path], typer.Option(help="user,item,tag rows added to item texts.")
-    ] = None,
-    fields: Annotated[str, typer.Option(help="Item text columns.")] = "title,genres",
-    item_id: Annotated[str, typer.Option(help="The item id column of --items.")] = "movieId",
+    tags: Tags = None,
+    fields: Fields = "title,genres",
+    item_id: ItemId = "movieId",
     columns: Columns = "userId,movieId,timestamp",
     holdout: Annotated[
         float, typer.Option(help="Share of each user's latest items held out.")
     ] = 0.2,
-    model: Annotated[
-        Optional[str], typer.Option("--model", "-m", help="Encoder of the item texts.")
-    ] = None,
+    model: Encoder = None,
 ) -> None:
     """Popularity, item2vec, content and hybrid on a time split: recall@10/20, NDCG@10."""
     from ..apps.interactions import time_split
