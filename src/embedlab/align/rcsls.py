@@ -64,14 +64,19 @@ def _loss_grad(
     return -(fit - hub_t - hub_s) / n, np.asarray(-grad / n, dtype=np.float32)
 
 
-def _check(x: FloatArray, y: FloatArray, k: int, src_neg: FloatArray, tgt_neg: FloatArray) -> None:
-    if x.shape != y.shape or x.ndim != 2:
-        raise ParameterError(f"RCSLS needs paired (pairs, dim) rows; got {x.shape} and {y.shape}")
-    if not 1 <= k <= min(len(src_neg), len(tgt_neg)):
+def _checked(
+    x: npt.ArrayLike, y: npt.ArrayLike, src_neg: npt.ArrayLike, tgt_neg: npt.ArrayLike, k: int
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """The four matrices as float32, after checking that they pair up and ``k`` fits."""
+    a, b = np.asarray(x, np.float32), np.asarray(y, np.float32)
+    s, t = np.asarray(src_neg, np.float32), np.asarray(tgt_neg, np.float32)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ParameterError(f"RCSLS needs paired (pairs, dim) rows; got {a.shape} and {b.shape}")
+    if not 1 <= k <= min(len(s), len(t)):
         raise ParameterError(
-            f"k must be between 1 and the number of negatives ({min(len(src_neg), len(tgt_neg))})"
-            f"; got {k}"
+            f"k must be between 1 and the number of negatives ({min(len(s), len(t))}); got {k}"
         )
+    return a, b, s, t
 
 
 def rcsls_loss(
@@ -85,9 +90,7 @@ def rcsls_loss(
     chunk: int = 2048,
 ) -> float:
     """The RCSLS loss of the map ``w`` on the pairs ``(x[i], y[i])`` (lower is better)."""
-    a, b = np.asarray(x, np.float32), np.asarray(y, np.float32)
-    s, t = np.asarray(src_neg, np.float32), np.asarray(tgt_neg, np.float32)
-    _check(a, b, k, s, t)
+    a, b, s, t = _checked(x, y, src_neg, tgt_neg, k)
     return _loss_grad(a, b, s, t, np.asarray(w, np.float32), k, chunk)[0]
 
 
@@ -108,9 +111,7 @@ def rcsls(
     (the first entry is ``init``'s). ``src_neg``/``tgt_neg``: the (unit, preprocessed) frequent
     source and target rows the neighbours are searched among. ``on_step(loss)`` is called after
     every step, accepted or not."""
-    a, b = np.asarray(x, np.float32), np.asarray(y, np.float32)
-    s, t = np.asarray(src_neg, np.float32), np.asarray(tgt_neg, np.float32)
-    _check(a, b, k, s, t)
+    a, b, s, t = _checked(x, y, src_neg, tgt_neg, k)
     if steps < 0 or lr <= 0:
         raise ParameterError(f"steps must be >= 0 and lr > 0; got steps={steps}, lr={lr}")
     w = np.array(init, dtype=np.float32)
