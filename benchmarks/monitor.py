@@ -1,6 +1,6 @@
 """The sentiment monitor: classifiers on financial tweets, throughput, real streams, planted shifts.
 
-Run: .venv/bin/python benchmarks/monitor.py   (the fine-tuned row needs a model first:
+Run: .venv/bin/python benchmarks/monitor.py [--only rules,topics]   (the fine-tuned row needs a model first:
   embedlab finetune classify default .../sent_train.csv -o benchmarks/_work/fin_clf --text text
   --label label --validation-split 0.1 --epochs 3 --max-length 64 --batch-size 32 --lr 5e-5)
 
@@ -12,10 +12,17 @@ Run: .venv/bin/python benchmarks/monitor.py   (the fine-tuned row needs a model 
    classify, count windows in SQLite): items per second on the first 10,000 Reuters headlines.
 3. The dated Reuters stream (32,770 headlines, 2018-2020) end to end with weekly windows, an
    entity list and z-score rules; the report renders (its PNG is checked for drawn pixels).
-4. A planted shift on real headlines (Jan-Aug 2019): from the first window of June, the Fed's
-   headlines are replaced by bearish tweets of the validation split that name no entity; the
-   alert must come in the first window of the shift. The same headlines shuffled in time,
-   without the shift, must raise no alert over the whole run.
+4. Rules calibrated on a dev period, measured on a later one. Dev: 2018 (Mar-Dec); a planted
+   shift replaces the headlines of one entity (Tesla, Facebook, Amazon; one stream each) from
+   a window in the autumn by bearish tweets of the validation split that name no entity, and
+   the same headlines shuffled in time (three seeds) carry no shift. Each rule setting of a
+   small grid (z, least items per window, trailing windows, metric) is scored by how many
+   planted shifts it catches in their first window, among those that raise no alert on any
+   shuffled stream; the least strict such setting wins. Test: Jan-Aug 2019, the Fed from June
+   and Apple from July planted, three shuffled seeds; the chosen rules must catch both in the
+   first window and raise nothing on the shuffled streams.
+5. New topics: k-means topics (k=16) fitted on the 2018 headlines, the 2019-2020 stream run
+   with a new_topic rule; the topics found, with their first window and headlines.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import sys
 import time
 from datetime import datetime, timezone
 
@@ -78,10 +86,13 @@ def main() -> None:
     train_x, train_y = labelled("train")
     valid_x, valid_y = labelled("valid")
     rows = []
+    only = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else None
     encoders = {
         "torch": load_encoder(None),
         "onnx-int8": load_encoder(None, backend="onnx", int8=True),
     }
+    if only:  # the streams only: the int8 probe they use
+        del encoders["torch"]
     probes = {}
     for name, enc in encoders.items():
         start = time.perf_counter()
@@ -93,7 +104,7 @@ def main() -> None:
         probes[name] = probe
         print(rows[-1], flush=True)
     folder = WORK / "fin_clf" / "model"
-    if folder.exists():
+    if folder.exists() and not only:
         from embedlab.neural import TextClassifier
 
         clf = TextClassifier.load(folder)
@@ -111,6 +122,12 @@ def main() -> None:
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
     items = reuters()
+    if only:
+        if "rules" in only:
+            planted_and_shuffled(enc, probe, valid_x, valid_y, items, run_dir)
+        if "topics" in only:
+            new_topics(enc, probe, items, run_dir)
+        return
     write(run_dir / "first10k.jsonl", items[:10_000])
     mon = Monitor(run_dir / "speed", enc, probe, entities=EntityList(ENTITIES))
     start = time.perf_counter()
@@ -142,42 +159,160 @@ def main() -> None:
             f"  {day} {a.key}: {a.rule} {a.value:.2f} (baseline {a.baseline:.2f}) - {a.headlines[0][:70]}"
         )
 
-    # a planted shift: from the first window of June 2019, the Fed's headlines are bearish tweets
-    names = EntityList(ENTITIES)
-    bearish = [
-        t for t, y in zip(valid_x, valid_y, strict=True) if y == "bearish" and not names.find(t)
-    ]
-    rng = random.Random(0)
-    shift = (parse_time("2019-06-01") // WEEK + 1) * WEEK  # a window's start
-    span = (parse_time("2019-01-01"), parse_time("2019-09-01"))
-    part = [i for i in items if span[0] <= i["time"] < span[1]]  # type: ignore[operator]
-    planted = [
-        {"time": i["time"], "text": "Fed: " + rng.choice(bearish)}
-        if i["time"] >= shift and "Fed" in names.find(str(i["text"]))  # type: ignore[operator]
+    planted_and_shuffled(enc, probe, valid_x, valid_y, items, run_dir)
+    new_topics(enc, probe, items, run_dir)
+
+
+class Cached:
+    """An encoder that remembers the vectors of texts it saw (the grid reruns the same streams)."""
+
+    def __init__(self, encoder) -> None:  # type: ignore[no-untyped-def]
+        self.encoder, self.seen = encoder, {}  # type: ignore[var-annotated]
+
+    def encode(self, texts, normalize=True):  # type: ignore[no-untyped-def]
+        new = [t for t in dict.fromkeys(texts) if t not in self.seen]
+        if new:
+            self.seen.update(zip(new, self.encoder.encode(new, normalize=True), strict=True))
+        return np.vstack([self.seen[t] for t in texts])
+
+
+def planted(part, names, bearish, entity, shift, seed):  # type: ignore[no-untyped-def]
+    rng = random.Random(seed)
+    return [
+        {"time": i["time"], "text": f"{entity}: " + rng.choice(bearish)}
+        if i["time"] >= shift and entity in names.find(str(i["text"]))
         else i
         for i in part
     ]
-    write(run_dir / "planted.jsonl", planted)
-    mon = Monitor(run_dir / "planted", enc, probe, entities=names, rules=RULES, window=WEEK)
-    found = [a for a in mon.run(run_dir / "planted.jsonl") if a.key == "Fed"]
-    first = datetime.fromtimestamp(found[0].window, tz=timezone.utc).date() if found else None
-    start_day = datetime.fromtimestamp(shift, tz=timezone.utc).date()
-    fed = mon.windows("Fed")
-    print(f"\nplanted shift (the Fed from {start_day}, Jan-Aug 2019, {len(part):,} headlines, "
-          f"weekly windows, Fed {np.mean([w['count'] for w in fed]):.1f} a week): "
-          f"first Fed alert in the window of {first}; alerts on other keys: "
-          f"{sum(a.key != 'Fed' for a in mon.alerts())}")  # fmt: skip
-    shuffled = [dict(i) for i in part]
-    times = [i["time"] for i in shuffled]
-    rng.shuffle(times)
-    for i, t in zip(shuffled, times, strict=True):
+
+
+def shuffled(part, seed):  # type: ignore[no-untyped-def]
+    out = [dict(i) for i in part]
+    times = [i["time"] for i in out]
+    random.Random(seed).shuffle(times)
+    for i, t in zip(out, times, strict=True):
         i["time"] = t
-    shuffled.sort(key=lambda r: r["time"])  # type: ignore[arg-type,return-value]
-    write(run_dir / "shuffled.jsonl", shuffled)
-    mon = Monitor(run_dir / "shuffled", enc, probe, entities=names, rules=RULES, window=WEEK)
-    print(
-        f"the same headlines shuffled in time, no shift: {len(mon.run(run_dir / 'shuffled.jsonl'))} alerts"
-    )
+    return sorted(out, key=lambda r: r["time"])
+
+
+def grid():  # type: ignore[no-untyped-def]
+    """Rule settings, least strict first (a lower z, fewer items, a shorter history)."""
+    out = []
+    for z in (2.5, 3.0, 3.5, 4.0):
+        for metric in ("share_negative", "mean"):
+            for min_count in (3, 5):
+                for trailing in (4, 8):
+                    out.append([
+                        Rule("entity-turns-negative", "zscore", metric=metric, key="each", z=z,
+                             trailing=trailing, min_count=min_count),
+                        Rule("market-drop", "zscore", key="*", z=4.0, trailing=8, min_count=50),
+                    ])  # fmt: skip
+    return out
+
+
+def alerts_of(enc, probe, names, rules, stream, folder):  # type: ignore[no-untyped-def]
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    write(folder / "stream.jsonl", stream)
+    mon = Monitor(folder / "state", enc, probe, entities=names, rules=rules, window=WEEK)
+    try:
+        return mon.run(folder / "stream.jsonl")
+    finally:
+        mon.close()
+
+
+def window_of(when: float) -> float:
+    return (when // WEEK + 1) * WEEK  # the start of the first whole window after ``when``
+
+
+def planted_and_shuffled(enc, probe, valid_x, valid_y, items, run_dir) -> None:  # type: ignore[no-untyped-def]
+    names = EntityList(ENTITIES)
+    enc = Cached(enc)
+    bearish = [
+        t for t, y in zip(valid_x, valid_y, strict=True) if y == "bearish" and not names.find(t)
+    ]
+    periods = {
+        "dev": ((parse_time("2018-01-01"), parse_time("2019-01-01")),
+                [("Tesla", "2018-09-01"), ("Facebook", "2018-10-01"), ("Amazon", "2018-11-01")]),
+        "test": ((parse_time("2019-01-01"), parse_time("2019-09-01")),
+                 [("Fed", "2019-06-01"), ("Apple", "2019-07-01")]),
+    }  # fmt: skip
+    streams = {}
+    for period, ((lo, hi), plants) in periods.items():
+        part = [i for i in items if lo <= i["time"] < hi]
+        streams[period] = (
+            [(e, window_of(parse_time(d)), planted(part, names, bearish, e, window_of(parse_time(d)), n))
+             for n, (e, d) in enumerate(plants)],
+            [shuffled(part, seed) for seed in range(3)],
+        )  # fmt: skip
+    work = run_dir / "grid"
+    scored = []
+    for n, rules in enumerate(grid()):
+        caught, false = outcome(enc, probe, names, rules, *streams["dev"], work)
+        scored.append((n, rules, caught, false))
+    best = next((s for s in sorted(scored, key=lambda s: -s[2]) if s[3] == 0), None)
+    rows = [[describe(r), f"{c}/3", str(f)] for _, r, c, f in scored]
+    print(table(["rule setting (dev: 2018)", "planted shifts caught in their first window",
+                 "alerts on 3 shuffled streams"], rows))  # fmt: skip
+    if best is None:
+        print("no setting caught a shift without a false alert")
+        return
+    rules = best[1]
+    caught, false = outcome(enc, probe, names, rules, *streams["test"], work, verbose=True)
+    print(f"\nchosen on dev: {describe(rules)}; test (Jan-Aug 2019): caught {caught}/2 planted "
+          f"shifts in their first window, {false} alerts on 3 shuffled streams")  # fmt: skip
+
+
+def describe(rules) -> str:  # type: ignore[no-untyped-def]
+    r = rules[0]
+    return f"{r.metric} z={r.z} min_count={r.min_count} trailing={r.trailing}"
+
+
+def outcome(enc, probe, names, rules, plants, shuffles, work, verbose=False):  # type: ignore[no-untyped-def]
+    caught = 0
+    for entity, shift, stream in plants:
+        alerts = alerts_of(enc, probe, names, rules, stream, work)
+        first = [a for a in alerts if a.key == entity and a.window >= shift]
+        hit = bool(first) and first[0].window == shift
+        caught += hit
+        if verbose:
+            early = [a for a in alerts if a.key == entity and a.window < shift]
+            day = datetime.fromtimestamp(shift, tz=timezone.utc).date()
+            print(f"  planted {entity} from the window of {day}: "
+                  f"{'alert in that window' if hit else 'missed'} "
+                  f"({first[0].value:.2f} against {first[0].baseline:.2f})" if first else "",
+                  f"; {len(early)} alerts on {entity} before the shift", sep="")  # fmt: skip
+    false = 0
+    for stream in shuffles:
+        alerts = alerts_of(enc, probe, names, rules, stream, work)
+        false += len(alerts)
+        if verbose:
+            for a in alerts:
+                day = datetime.fromtimestamp(a.window, tz=timezone.utc).date()
+                print(f"  shuffled: {day} {a.key} {a.value:.2f} against {a.baseline:.2f}")
+    return caught, false
+
+
+def new_topics(enc, probe, items, run_dir) -> None:  # type: ignore[no-untyped-def]
+    from embedlab.apps.monitor import Topics
+
+    enc = Cached(enc)
+    cut = parse_time("2019-01-01")
+    history = [str(i["text"]) for i in items if i["time"] < cut]
+    topics = Topics(k=16).fit(enc.encode(history), history)
+    print("\ntopics fitted on 2018: " + ", ".join(topics.names_))
+    rules = [Rule("new-topic", "new_topic", min_count=8, similarity=0.55)]
+    folder = run_dir / "topics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    write(folder / "stream.jsonl", [i for i in items if i["time"] >= cut])
+    mon = Monitor(folder / "state", enc, probe, rules=rules, window=WEEK, topics=topics)
+    found = mon.run(folder / "stream.jsonl")
+    print(f"new topics in 2019-2020 (weekly windows): {len(found)}")
+    for a in found:
+        day = datetime.fromtimestamp(a.window, tz=timezone.utc).date()
+        print(f"  {day} {a.key} ({a.value:.0f} headlines): {a.headlines[0][:80]}")
+    mon.close()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ shift raises none, a killed monitor restarts to the exact counts, bad lines are 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -16,7 +17,7 @@ import pytest
 from monitorkit import DAY, probe, stream
 
 from embedlab.apps.monitor import EntityList, Monitor, Rule, jsonl_sink
-from embedlab.errors import FormatError
+from embedlab.errors import FormatError, ParameterError
 from toyencoders import WordHash
 
 pytest.importorskip("sklearn")
@@ -224,3 +225,83 @@ def test_topics_cluster_and_name_a_planted_stream() -> None:
     )  # one theme a topic
     new = topics.assign(WordHash(dim=64).encode(["totally unrelated gardening tulips"]))
     assert new.tolist() == [-1]
+
+
+def test_a_new_topic_alerts_once_then_is_tracked(tmp_path: Path) -> None:
+    from embedlab.apps.topics import Topics
+
+    rng = np.random.default_rng(1)
+    known = ["oil prices opec crude barrel", "fed rates inflation bonds", "chip shortage factory"]
+    novel = "volcano ash grounds flights europe"
+    lines, history = [], []
+    for day in range(16):
+        for n in range(12):
+            theme = novel if day >= 10 and n < 6 else known[n % 3]
+            words = theme.split()
+            text = " ".join(rng.permutation(words)[: len(words) - 1])  # one word left out
+            lines.append({"time": day * DAY + n * 600, "text": text})
+            if day < 10:
+                history.append(text)
+    enc = WordHash()
+    topics = Topics(k=3, min_similarity=0.5).fit(enc.encode(history), history)
+    rules = [Rule("new-topic", "new_topic", min_count=5, similarity=0.5)]
+    with pytest.raises(ParameterError, match="needs the monitor's topics"):
+        Monitor(tmp_path / "x", enc, probe(), rules=rules)
+    (tmp_path / "s.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    m = Monitor(tmp_path / "m", enc, probe(), rules=rules, topics=topics)
+    alerts = m.run(tmp_path / "s.jsonl")
+    assert [a.window for a in alerts] == [10 * DAY]  # once, in the window it appeared
+    key = alerts[0].key
+    assert key.startswith("topic:") and any(w in key for w in novel.split()), key
+    assert alerts[0].value == 6 and all(
+        set(h.split()) <= set(novel.split()) for h in alerts[0].headlines
+    )
+    tracked = m.windows(key)  # from its first window on, its items are counted under it
+    assert [w["start"] for w in tracked] == [d * DAY for d in range(10, 16)]
+    assert all(w["count"] == 6 for w in tracked)
+    assert sum(w["count"] for w in m.windows(f"topic:{topics.names_[0]}")) == 10 * 4 + 6 * 2
+    topics.save(tmp_path / "topics.json")
+    again = Topics.load(tmp_path / "topics.json")
+    assert again.names_ == topics.names_ and np.allclose(again.centres_, topics.centres_)
+    (tmp_path / "bad.json").write_text('{"k": 3}')
+    with pytest.raises(FormatError, match=r"bad\.json: expected topics saved by Topics\.save"):
+        Topics.load(tmp_path / "bad.json")
+
+
+def test_a_small_window_is_judged_against_chance() -> None:
+    # four negatives out of five at a trailing rate of 0.2 happens by chance 0.7% of the time
+    # (z=3 allows 0.13%); five of five (0.03%) is an alert
+    history = [(20, 0.0, 4, 0.0)] * 8
+    rule = Rule("r", "zscore", metric="share_negative", key="*", z=3.0, min_count=5)
+    four = Monitor._by_chance(rule, history, (5, 0.0, 4), 0.8, 0.2)
+    five = Monitor._by_chance(rule, history, (5, 0.0, 5), 1.0, 0.2)
+    assert 0.005 < four < 0.009 and five < 0.001
+
+
+def test_the_topics_command_and_a_run_with_topics(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clirun import run
+
+    monkeypatch.setattr("embedlab.encoders.load_encoder", lambda *a, **k: WordHash())
+    themes = ["oil prices opec crude barrel", "fed rates inflation bonds", "chip shortage factory"]
+    history = [" ".join(t.split()[i:] + t.split()[:i]) for t in themes for i in range(5)]
+    (tmp_path / "history.jsonl").write_text(
+        "".join(json.dumps({"text": t}) + "\n" for t in history)
+    )
+    code, out, err = run(capsys, "monitor", "topics", str(tmp_path / "history.jsonl"), "-o",
+                         str(tmp_path / "topics.json"), "--k", "3", "--min-similarity", "0.5")  # fmt: skip
+    assert code == 0, err
+    assert "3 topics of 15 texts" in out and any(w in out for w in ("opec", "crude", "barrel"))
+    probe().save(tmp_path / "p.json")
+    (tmp_path / "rules.json").write_text(
+        '{"rules": [{"name": "new", "kind": "new_topic", "min_count": 4}]}'
+    )
+    items = [{"time": d * DAY + n, "text": themes[n % 3] if d < 3 or n > 3 else
+              "volcano ash grounds flights"} for d in range(5) for n in range(8)]  # fmt: skip
+    (tmp_path / "s.jsonl").write_text("".join(json.dumps(i) + "\n" for i in items))
+    code, out, err = run(capsys, "monitor", "run", str(tmp_path / "s.jsonl"), "-s",
+                         str(tmp_path / "state"), "--probe", str(tmp_path / "p.json"), "--rules",
+                         str(tmp_path / "rules.json"), "--topics", str(tmp_path / "topics.json"))  # fmt: skip
+    assert code == 0, err
+    assert out.count("ALERT ") == 1 and '"key": "topic:' in out and "volcano" in out

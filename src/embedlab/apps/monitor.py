@@ -1,10 +1,7 @@
 """A sentiment monitor over a stream of dated texts: classify, track by window, alert on rules.
 
-``SentimentProbe.fit(encoder, texts, labels)`` is the fast classifier: a logistic regression on a
-sentence encoder's vectors (seconds to train); its score of a text is the expected value of the
-label (bearish -1, neutral 0, bullish +1 by default). ``ZeroShotSentiment(encoder)`` needs no
-training: it compares each text with a description of each label. Entities are ``$TICKER`` cash-tags and the
-names of a user list (``EntityList``). ``Monitor(folder, encoder, probe, entities, rules)``
+The classifiers and the entity list are in :mod:`embedlab.apps.sentiment` (re-exported here).
+``Monitor(folder, encoder, probe, entities, rules)``
 keeps its state in ``folder/monitor.sqlite``: every item (time, text, score, entities), each
 window's count, score sum and negatives per key (``*`` for all items, else an entity), the
 alerts, and the stream position. ``run(stream)`` reads the stream from that position
@@ -22,181 +19,53 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from ..errors import FormatError, ParameterError, check_choice
-from ..files import read_json
-from ..optional import require
+from ..rows import normalized
+from .sentiment import DEFAULT_VALUES, EntityList, SentimentProbe, ZeroShotSentiment
 from .stream import Position, Record, parse_time, read_stream
+from .topics import Topics, emerging, keywords
 
 __all__ = [
+    "DEFAULT_VALUES",
     "Alert",
     "EntityList",
     "Monitor",
     "Rule",
     "SentimentProbe",
+    "Topics",
     "ZeroShotSentiment",
     "jsonl_sink",
     "webhook_sink",
 ]
 
 DB = "monitor.sqlite"
-DEFAULT_VALUES = {
-    "bearish": -1.0,
-    "negative": -1.0,
-    "neutral": 0.0,
-    "bullish": 1.0,
-    "positive": 1.0,
-}
-
-
-class SentimentProbe:
-    """Logistic regression on frozen sentence vectors; ``score`` = expected label value."""
-
-    def __init__(
-        self, values: Mapping[str, float] | None = None, c: float = 1.0, encoder: str | None = None
-    ) -> None:
-        self.values = dict(values or DEFAULT_VALUES)
-        self.c = c
-        self.encoder = encoder  # how to load the encoder again (a hub id or folder), if known
-
-    def fit(self, encoder: Any, texts: Sequence[str], labels: Sequence[str]) -> SentimentProbe:
-        linear = require("sklearn.linear_model", "viz", "the sentiment probe")
-        classes = sorted(set(map(str, labels)))
-        unknown = [c for c in classes if c not in self.values]
-        if unknown:
-            raise ParameterError(f"labels {unknown} have no value; give values={{label: score}}")
-        x = np.asarray(encoder.encode(list(texts), normalize=True), dtype=np.float64)
-        model = linear.LogisticRegression(C=self.c, max_iter=2000).fit(x, list(map(str, labels)))
-        self.labels_ = [str(c) for c in model.classes_]
-        self.coef_ = np.asarray(model.coef_, dtype=np.float64)
-        self.intercept_ = np.asarray(model.intercept_, dtype=np.float64)
-        return self
-
-    def proba(self, vectors: np.ndarray) -> np.ndarray:
-        logits = np.asarray(vectors, np.float64) @ self.coef_.T + self.intercept_
-        if logits.shape[1] == 1:  # binary: sklearn keeps one column
-            logits = np.hstack([-logits, logits]) / 2
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        return np.asarray(p / p.sum(axis=1, keepdims=True))
-
-    def predict(self, vectors: np.ndarray) -> tuple[list[str], np.ndarray]:
-        """Labels and scores (expected label value) of unit sentence vectors."""
-        p = self.proba(vectors)
-        values = np.array([self.values[c] for c in self.labels_])
-        return [self.labels_[int(i)] for i in p.argmax(axis=1)], p @ values
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        data = {"labels": self.labels_, "values": self.values, "coef": self.coef_.tolist(),
-                "intercept": self.intercept_.tolist(), "c": self.c, "encoder": self.encoder}  # fmt: skip
-        Path(path).write_text(json.dumps(data) + "\n", encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> SentimentProbe:
-        data = read_json(Path(path))
-        probe = cls(data["values"], data["c"], data.get("encoder"))
-        probe.labels_ = list(data["labels"])
-        probe.coef_ = np.asarray(data["coef"], np.float64)
-        probe.intercept_ = np.asarray(data["intercept"], np.float64)
-        return probe
-
-
-class ZeroShotSentiment:
-    """Sentiment without training: each label is described in words, and a text's label
-    probabilities are a softmax over its cosines to the descriptions (times ``temperature``);
-    the score is the expected label value, as the probe's. Drop-in for :class:`SentimentProbe`."""
-
-    DESCRIPTIONS: ClassVar[dict[str, str]] = {
-        "bearish": "the stock falls: losses, downgrade, weak results, lawsuit, cuts",
-        "neutral": "company news with no clear effect on the stock price",
-        "bullish": "the stock rises: profit, upgrade, strong growth, record results",
-    }
-
-    def __init__(
-        self,
-        encoder: Any,
-        descriptions: Mapping[str, str] | None = None,
-        values: Mapping[str, float] | None = None,
-        temperature: float = 50.0,
-    ) -> None:
-        self.descriptions = dict(descriptions or self.DESCRIPTIONS)
-        self.values = dict(values or DEFAULT_VALUES)
-        missing = [k for k in self.descriptions if k not in self.values]
-        if missing:
-            raise ParameterError(f"labels {missing} have no value; give values={{label: score}}")
-        self.labels_ = list(self.descriptions)
-        rows = encoder.encode([self.descriptions[k] for k in self.labels_], normalize=True)
-        self.label_vectors_ = np.asarray(rows, dtype=np.float64)
-        self.temperature = temperature
-
-    def predict(self, vectors: np.ndarray) -> tuple[list[str], np.ndarray]:
-        logits = self.temperature * (np.asarray(vectors, np.float64) @ self.label_vectors_.T)
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=1, keepdims=True)
-        values = np.array([self.values[c] for c in self.labels_])
-        return [self.labels_[int(i)] for i in p.argmax(axis=1)], p @ values
-
-
-class EntityList:
-    """Entities to track: ``$TICKER`` cash-tags always; names from a list, case-insensitive."""
-
-    def __init__(self, names: Mapping[str, Sequence[str]] | None = None) -> None:
-        self.names = {k: list(v) for k, v in (names or {}).items()}
-        self._patterns = [
-            (key, re.compile(r"(?<!\w)" + re.escape(alias) + r"(?!\w)", re.IGNORECASE))
-            for key, aliases in self.names.items()
-            for alias in [key, *aliases]
-        ]
-
-    @classmethod
-    def read(cls, path: str | os.PathLike[str]) -> EntityList:
-        """A JSON object ``{"AAPL": ["Apple"], ...}`` or lines ``AAPL<TAB>Apple, Apple Inc``."""
-        p = Path(path)
-        if p.suffix == ".json":
-            data = read_json(p)
-            if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
-                raise FormatError(p, 'expected {"ENTITY": ["alias", ...], ...}')
-            return cls(data)
-        if p.suffix not in (".txt", ".tsv"):
-            raise FormatError(p, "expected an entity list as .json, or .txt/.tsv lines "
-                                 "'ENTITY<TAB>alias, alias'")  # fmt: skip
-        names: dict[str, list[str]] = {}
-        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            key, _, aliases = line.partition("\t")
-            if not key.strip():
-                raise FormatError(p, "expected 'ENTITY<TAB>alias, alias'", line=n)
-            names[key.strip()] = [a.strip() for a in aliases.split(",") if a.strip()]
-        return cls(names)
-
-    def find(self, text: str) -> list[str]:
-        found = {m.upper() for m in re.findall(r"\$([A-Za-z]{1,6})\b", text)}
-        found |= {key for key, pattern in self._patterns if pattern.search(text)}
-        return sorted(found)
 
 
 @dataclass(frozen=True)
 class Rule:
     """``kind``: ``threshold`` (``metric`` below ``below`` or above ``above``), ``zscore`` (the
     metric ``z`` standard deviations from its mean over the ``trailing`` windows before),
-    ``volume`` (the count at least ``factor`` times its trailing mean). ``key``: ``*`` for all
-    items, an entity, or ``each`` for every entity. Windows with fewer than ``min_count`` items
-    are not judged, and a trailing comparison needs ``trailing`` judged windows before it (the
-    latest that many with enough items, however far back: a quiet entity is still watched). The
-    spread a z-score divides by is the largest of the trailing windows' spread, the chance spread
-    of a window of this many items (from the trailing items' own spread) and ``min_sd``: a quiet
-    history, or a window of five headlines, does not make every wobble an alert."""
+    ``volume`` (the count at least ``factor`` times its trailing mean), ``new_topic`` (at least
+    ``min_count`` items that no known topic holds, each within cosine ``similarity`` of one
+    another's centre: needs the monitor's ``topics``). ``key``: ``*`` for all items, an entity,
+    a topic (``topic:NAME``), ``each`` for every entity or ``topics`` for every topic. Windows
+    with fewer than ``min_count`` items are not judged, and a trailing comparison needs
+    ``trailing`` judged windows before it (the latest that many with enough items, however far
+    back: a quiet entity is still watched). A z-score alert needs two things: the change is
+    ``z`` times the larger of the trailing windows' spread and ``min_sd``, and a window of this
+    many items would change that much by chance no more often than a normal variable passes
+    ``z`` (for ``share_negative`` an exact binomial tail at the trailing rate, for ``mean`` the
+    trailing items' spread over the square root of the count): a quiet history, or a window of
+    five headlines, does not make every wobble an alert."""
 
     name: str
     kind: str
@@ -209,9 +78,10 @@ class Rule:
     factor: float = 3.0
     min_count: int = 5
     min_sd: float = 0.1
+    similarity: float = 0.5
 
     def __post_init__(self) -> None:
-        check_choice("kind", "Rule", self.kind, ("threshold", "zscore", "volume"))
+        check_choice("kind", "Rule", self.kind, ("threshold", "zscore", "volume", "new_topic"))
         check_choice("metric", "Rule", self.metric, ("mean", "share_negative", "count"))
 
     @classmethod
@@ -253,6 +123,7 @@ class Monitor:
         window: float = 86_400.0,
         sinks: Sequence[Callable[[Alert], None]] = (),
         negative_below: float = -0.3,
+        topics: Topics | None = None,
     ) -> None:
         if window <= 0:
             raise ParameterError(f"window must be positive seconds; got {window}")
@@ -262,6 +133,9 @@ class Monitor:
         self.entities = entities or EntityList()
         self.rules, self.window, self.sinks = list(rules), float(window), list(sinks)
         self.negative_below = negative_below
+        self.topics = topics
+        if topics is None and any(r.kind == "new_topic" for r in self.rules):
+            raise ParameterError("a new_topic rule needs the monitor's topics (Topics().fit(...))")
         self.con = sqlite3.connect(
             self.folder / DB, isolation_level=None, timeout=60, check_same_thread=False
         )
@@ -269,7 +143,7 @@ class Monitor:
         self.con.execute("PRAGMA journal_mode=WAL")
         self.con.executescript(
             "CREATE TABLE IF NOT EXISTS items (time REAL, text TEXT, label TEXT, score REAL, "
-            "entities TEXT);"
+            "entities TEXT, topic TEXT);"
             "CREATE TABLE IF NOT EXISTS windows (key TEXT, start REAL, count INTEGER, "
             "score_sum REAL, negatives INTEGER, score_sq REAL, PRIMARY KEY (key, start));"
             "CREATE TABLE IF NOT EXISTS position (source TEXT PRIMARY KEY, offset INTEGER, "
@@ -277,7 +151,14 @@ class Monitor:
             "CREATE TABLE IF NOT EXISTS judged (start REAL PRIMARY KEY);"
             "CREATE TABLE IF NOT EXISTS alerts (rule TEXT, key TEXT, window REAL, value REAL, "
             "baseline REAL, headlines TEXT, PRIMARY KEY (rule, key, window));"
+            # items no topic holds (their vectors, for the new_topic rule), and the topics found
+            "CREATE TABLE IF NOT EXISTS outliers (item INTEGER, time REAL, text TEXT, vector BLOB);"
+            "CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, since REAL, centre BLOB);"
         )
+        if "topic" not in {c[1] for c in self.con.execute("PRAGMA table_info(items)")}:
+            self.con.execute(
+                "ALTER TABLE items ADD COLUMN topic TEXT"
+            )  # a state from before topics
 
     def close(self) -> None:
         self.con.close()
@@ -342,26 +223,24 @@ class Monitor:
             vectors = np.asarray(self.encoder.encode([r.text for r in batch], normalize=True))
             labels, scores = self.probe.predict(vectors)
         else:
-            labels, scores = [], np.zeros(0)
+            vectors, labels, scores = np.zeros((0, 0), np.float32), [], np.zeros(0)
+        topic_of = self._topic_names(vectors)
         end = batch[-1].offset if batch else pos.offset
         line = batch[-1].line if batch else pos.line
         con = self.con
         con.execute("BEGIN IMMEDIATE")
         try:
-            for r, label, score in zip(batch, labels, scores, strict=True):
+            for i, (r, label, score) in enumerate(zip(batch, labels, scores, strict=True)):
                 found = self.entities.find(r.text)
-                con.execute("INSERT INTO items VALUES (?, ?, ?, ?, ?)",
-                            (r.time, r.text, label, float(score), json.dumps(found)))  # fmt: skip
-                start = math.floor(r.time / self.window) * self.window
-                negative = int(score <= self.negative_below)
-                for k in ["*", *found]:
-                    con.execute(
-                        "INSERT INTO windows VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT(key, start) "
-                        "DO UPDATE SET count=count+1, score_sum=score_sum+excluded.score_sum, "
-                        "negatives=negatives+excluded.negatives, "
-                        "score_sq=score_sq+excluded.score_sq",
-                        (k, start, float(score), negative, float(score) ** 2),
-                    )
+                topic = topic_of[i] if topic_of else None
+                row = con.execute("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?)",
+                            (r.time, r.text, label, float(score), json.dumps(found), topic))  # fmt: skip
+                if topic_of and topic is None:
+                    con.execute("INSERT INTO outliers VALUES (?, ?, ?, ?)", (row.lastrowid,
+                                r.time, r.text, np.asarray(vectors[i], "<f4").tobytes()))  # fmt: skip
+                keys = ["*", *found] + ([f"topic:{topic}"] if topic is not None else [])
+                for k in keys:
+                    self._count(k, r.time, float(score))
             con.execute("INSERT OR REPLACE INTO position VALUES (?, ?, ?, ?)",
                         (source, max(end, pos.offset), max(line, pos.line), pos.bad))  # fmt: skip
             alerts = self._judge()
@@ -373,6 +252,85 @@ class Monitor:
             for sink in self.sinks:
                 sink(alert)
         return alerts
+
+    def _count(self, key: str, when: float, score: float) -> None:
+        """One item more in ``key``'s window at ``when`` (inside the caller's transaction)."""
+        self.con.execute(
+            "INSERT INTO windows VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT(key, start) "
+            "DO UPDATE SET count=count+1, score_sum=score_sum+excluded.score_sum, "
+            "negatives=negatives+excluded.negatives, score_sq=score_sq+excluded.score_sq",
+            (key, math.floor(when / self.window) * self.window, score,
+             int(score <= self.negative_below), score**2),
+        )  # fmt: skip
+
+    # -- topics ----------------------------------------------------------------------------------
+    def _known_topics(self) -> tuple[list[str], np.ndarray]:
+        """The fitted topics and those found in the stream since: names and unit centres."""
+        assert self.topics is not None
+        names, centres = list(self.topics.names_), [self.topics.centres_]
+        for name, blob in self.con.execute("SELECT name, centre FROM topics ORDER BY since"):
+            names.append(name)
+            centres.append(np.frombuffer(blob, "<f4")[None, :])
+        return names, np.vstack(centres).astype(np.float32)
+
+    def _topic_names(self, vectors: np.ndarray) -> list[str | None]:
+        """Each vector's nearest known topic, None below the topics' ``min_similarity``; []
+        without topics."""
+        if self.topics is None or not len(vectors):
+            return []
+        names, centres = self._known_topics()
+        sims = normalized(vectors) @ centres.T
+        best = sims.argmax(axis=1)
+        return [
+            names[int(b)] if s >= self.topics.min_similarity else None
+            for b, s in zip(best, sims.max(axis=1), strict=True)
+        ]
+
+    def _new_topics(self, rule: Rule, start: float) -> list[Alert]:
+        """The dense groups among the window's items no topic held; each becomes a known topic
+        (later items are counted under it) unless it is near one found since they arrived."""
+        assert self.topics is not None
+        rows = self.con.execute("SELECT text, vector FROM outliers WHERE time>=? AND time<? "
+                                "ORDER BY time", (start, start + self.window)).fetchall()  # fmt: skip
+        if len(rows) < rule.min_count:
+            return []
+        texts = [t for t, _ in rows]
+        x = np.vstack([np.frombuffer(v, "<f4") for _, v in rows])
+        out = []
+        for members in emerging(x, similarity=rule.similarity, min_size=rule.min_count):
+            centre = normalized(x[members].mean(axis=0, keepdims=True))[0]
+            names, centres = self._known_topics()
+            if float((centres @ centre).max()) >= self.topics.min_similarity:
+                continue
+            inside = set(members.tolist())
+            rest = [t for i, t in enumerate(texts) if i not in inside]
+            base = keywords([[texts[i] for i in members], rest], self.topics.keywords)[0]
+            name, n = base, 1
+            while name in names:
+                n += 1
+                name = f"{base}-{n}"
+            self.con.execute("INSERT INTO topics VALUES (?, ?, ?)",
+                             (name, start, centre.astype("<f4").tobytes()))  # fmt: skip
+            self._adopt(name, centre, start)
+            headlines = [texts[i] for i in members[:5]]
+            out.append(
+                Alert(rule.name, f"topic:{name}", start, float(len(members)), None, headlines)
+            )
+        return out
+
+    def _adopt(self, name: str, centre: np.ndarray, start: float) -> None:
+        """Count the items no topic held, from the window ``start`` on, that are near a new
+        topic's ``centre`` under it (they came before it was known)."""
+        assert self.topics is not None
+        rows = self.con.execute(
+            "SELECT o.rowid, o.item, o.time, o.vector, i.score FROM outliers o "
+            "JOIN items i ON i.rowid = o.item WHERE o.time >= ?", (start,)
+        ).fetchall()  # fmt: skip
+        for rowid, item, when, blob, score in rows:
+            if float(np.frombuffer(blob, "<f4") @ centre) >= self.topics.min_similarity:
+                self.con.execute("UPDATE items SET topic=? WHERE rowid=?", (name, item))
+                self.con.execute("DELETE FROM outliers WHERE rowid=?", (rowid,))
+                self._count(f"topic:{name}", when, float(score))
 
     # -- rules -----------------------------------------------------------------------------------
     def _judge(self) -> list[Alert]:
@@ -404,10 +362,14 @@ class Monitor:
         return score_sum / count
 
     def _check(self, rule: Rule, start: float) -> list[Alert]:
-        keys = [rule.key] if rule.key != "each" else [
-            k for (k,) in self.con.execute(
+        if rule.kind == "new_topic":
+            return self._new_topics(rule, start)
+        if rule.key in ("each", "topics"):
+            keys = [k for (k,) in self.con.execute(
                 "SELECT key FROM windows WHERE start=? AND key != '*'", (start,))
-        ]  # fmt: skip
+                if k.startswith("topic:") == (rule.key == "topics")]  # fmt: skip
+        else:
+            keys = [rule.key]
         out = []
         for key in keys:
             row = self.con.execute("SELECT count, score_sum, negatives FROM windows "
@@ -443,24 +405,32 @@ class Monitor:
                 continue
             past = [self._metric(rule, *h[:3]) for h in judged]
             mean, sd = float(np.mean(past)), float(np.std(past))
-            if abs(value - mean) >= rule.z * max(sd, self._noise(rule, judged, count), rule.min_sd):
+            if abs(value - mean) >= rule.z * max(sd, rule.min_sd) and self._by_chance(
+                rule, judged, row, value, mean
+            ) <= _normal_tail(rule.z):
                 out.append(self._alert(rule, key, start, value, mean))
         return out
 
     @staticmethod
-    def _noise(rule: Rule, history: list[Any], count: int) -> float:
-        """The spread a window of ``count`` items has by chance, from the items of the trailing
-        windows: sd/sqrt(n) of the scores, or of the negative share (binomial)."""
+    def _by_chance(rule: Rule, history: list[Any], row: Any, value: float, mean: float) -> float:
+        """How often a window of this many items, drawn like the trailing windows' items, is as
+        far out on the same side: an exact binomial tail for the negative share (at the
+        trailing rate, one negative and one not added), a normal one for the mean score (the
+        items' spread over the square root of the count); 0 for the count."""
+        from scipy import stats
+
+        count, negatives = int(row[0]), int(row[2])
         n = sum(h[0] for h in history)
+        if rule.metric == "share_negative":
+            p = (sum(h[2] for h in history) + 1) / (n + 2)
+            if value > mean:
+                return float(stats.binom.sf(negatives - 1, count, p))
+            return float(stats.binom.cdf(negatives, count, p))
         if rule.metric == "mean":
-            mean = sum(h[1] for h in history) / n
-            var = max(sum(h[3] for h in history) / n - mean**2, 0.0)
-        elif rule.metric == "share_negative":
-            p = sum(h[2] for h in history) / n
-            var = p * (1 - p)
-        else:
-            return 0.0
-        return math.sqrt(var / max(count, 1))
+            centre = sum(h[1] for h in history) / n
+            spread = math.sqrt(max(sum(h[3] for h in history) / n - centre**2, 1e-12) / count)
+            return _normal_tail(abs(value - mean) / spread)
+        return 0.0
 
     def _alert(self, rule: Rule, key: str, start: float, value: float, base: float | None) -> Alert:
         rows = self.con.execute(
@@ -500,6 +470,11 @@ class Monitor:
             (k, s): (c, round(t, 6), n)
             for k, s, c, t, n, _ in self.con.execute("SELECT * FROM windows")
         }
+
+
+def _normal_tail(z: float) -> float:
+    """P(Z > z) for a standard normal Z."""
+    return 0.5 * math.erfc(z / math.sqrt(2))
 
 
 def jsonl_sink(path: str | os.PathLike[str]) -> Callable[[Alert], None]:

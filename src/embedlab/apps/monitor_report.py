@@ -38,9 +38,9 @@ def write_report(
         raise FormatError(db, "expected a monitor's state (run `embedlab monitor run` first)")
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        keys = [k for (k,) in con.execute(
-            "SELECT key FROM windows WHERE key != '*' GROUP BY key ORDER BY SUM(count) DESC, key "
-            "LIMIT ?", (top,))]  # fmt: skip
+        keys = [k for (k,) in con.execute(  # entities first, then topics
+            "SELECT key FROM windows WHERE key != '*' GROUP BY key "
+            "ORDER BY key LIKE 'topic:%', SUM(count) DESC, key LIMIT ?", (top,))]  # fmt: skip
         series = {
             key: con.execute(
                 "SELECT start, score_sum / count, count FROM windows WHERE key=? ORDER BY start",

@@ -5,25 +5,32 @@ k-means++ starts, the best of ``n_init``), then names each cluster by the words 
 (class-based TF-IDF, as BERTopic does: a word's frequency in the cluster times the log of how
 rare it is across clusters; stop words and numbers left out). ``assign(vectors)`` puts new items
 in the nearest cluster, or in none (-1) when their cosine to every centre is below
-``min_similarity`` — the items a "new topic" rule watches. This module does not track windows.
+``min_similarity`` — the items a "new topic" rule watches. ``emerging(vectors, texts)`` finds
+the dense groups among such items (each item's neighbours above a cosine, the densest first) and
+names each against the rest. ``save``/``load`` keep a fitted model as JSON. This module does not
+track windows (:mod:`embedlab.apps.monitor` does).
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import NotFittedError, ParameterError
+from ..errors import FormatError, NotFittedError, ParameterError
+from ..files import atomic_file, read_json
 from ..optional import require
 from ..rows import normalized
 
-__all__ = ["Topics"]
+__all__ = ["Topics", "emerging", "keywords"]
 
 # fmt: off
 _STOP = frozenset([
@@ -55,21 +62,10 @@ class Topics:
         return self
 
     def _names(self, texts: Sequence[str], labels: npt.NDArray[np.int64]) -> list[str]:
-        counts = [Counter() for _ in range(self.k)]  # type: list[Counter[str]]
+        groups: list[list[str]] = [[] for _ in range(self.k)]
         for text, label in zip(texts, labels, strict=True):
-            words = re.findall(r"[^\W\d_]{3,}", text.lower())
-            counts[int(label)].update(w for w in words if w not in _STOP)
-        totals: Counter[str] = Counter()
-        for c in counts:
-            totals.update(c)
-        mean_size = sum(sum(c.values()) for c in counts) / self.k
-        names = []
-        for c in counts:
-            size = max(sum(c.values()), 1)
-            scored = {w: (n / size) * math.log(1 + mean_size / totals[w]) for w, n in c.items()}
-            best = sorted(scored, key=lambda w: (-scored[w], w))[: self.keywords]
-            names.append("-".join(best) or "(empty)")
-        return names
+            groups[int(label)].append(text)
+        return keywords(groups, self.keywords)
 
     def assign(self, vectors: npt.ArrayLike) -> npt.NDArray[np.int64]:
         """The nearest topic of each vector, or -1 below ``min_similarity`` to every centre."""
@@ -81,3 +77,74 @@ class Topics:
 
     def name(self, topic: int) -> Any:
         return self.names_[topic] if topic >= 0 else "(no topic)"
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        if not hasattr(self, "centres_"):
+            raise NotFittedError("this Topics is not fitted yet: call fit(vectors, texts) first")
+        data = {"k": self.k, "keywords": self.keywords, "min_similarity": self.min_similarity,
+                "names": self.names_, "centres": self.centres_.tolist()}  # fmt: skip
+        with atomic_file(Path(path)) as f:
+            f.write((json.dumps(data) + "\n").encode("utf-8"))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Topics:
+        p = Path(path)
+        data = read_json(p)
+        try:
+            topics = cls(int(data["k"]), keywords=int(data["keywords"]),
+                         min_similarity=float(data["min_similarity"]))  # fmt: skip
+            topics.names_ = [str(n) for n in data["names"]]
+            topics.centres_ = normalized(np.asarray(data["centres"], dtype=np.float32))
+        except (KeyError, TypeError, ValueError) as e:
+            raise FormatError(p, f"expected topics saved by Topics.save ({e})") from None
+        if topics.centres_.ndim != 2 or len(topics.centres_) != len(topics.names_):
+            raise FormatError(p, "expected one centre row per topic name")
+        return topics
+
+
+def keywords(groups: Sequence[Sequence[str]], n: int = 4) -> list[str]:
+    """A name for each group of texts: its ``n`` words that set it apart from the other groups
+    (class-based TF-IDF, as BERTopic: a word's share of the group's words times the log of one
+    plus the mean group size over the word's count in all groups), joined by ``-``."""
+    counts = []
+    for texts in groups:
+        c: Counter[str] = Counter()
+        for text in texts:
+            c.update(w for w in re.findall(r"[^\W\d_]{3,}", text.lower()) if w not in _STOP)
+        counts.append(c)
+    totals: Counter[str] = Counter()
+    for c in counts:
+        totals.update(c)
+    mean_size = sum(sum(c.values()) for c in counts) / max(len(counts), 1)
+    names = []
+    for c in counts:
+        size = max(sum(c.values()), 1)
+        scored = {w: (k / size) * math.log(1 + mean_size / totals[w]) for w, k in c.items()}
+        best = sorted(scored, key=lambda w: (-scored[w], w))[:n]
+        names.append("-".join(best) or "(empty)")
+    return names
+
+
+def emerging(
+    vectors: npt.ArrayLike, *, similarity: float = 0.5, min_size: int = 5
+) -> list[npt.NDArray[np.intp]]:
+    """Dense groups among ``vectors``: the item with the most neighbours (cosine >=
+    ``similarity``) and those neighbours form a group if they are at least ``min_size``; its
+    members leave, and the next densest item is looked at, until none is dense enough. Returns
+    each group's row indices, members nearest its centre first, largest group first."""
+    x = normalized(np.asarray(vectors, dtype=np.float32))
+    if len(x) < min_size:
+        return []
+    near = (x @ x.T) >= similarity
+    left = np.ones(len(x), dtype=bool)
+    groups = []
+    while True:
+        degree = (near & left).sum(axis=1) * left
+        seed = int(degree.argmax())
+        if degree[seed] < min_size:
+            break
+        members = np.flatnonzero(near[seed] & left)
+        centre = normalized(x[members].mean(axis=0, keepdims=True))[0]
+        groups.append(members[np.argsort(-(x[members] @ centre), kind="stable")])
+        left[members] = False
+    return groups

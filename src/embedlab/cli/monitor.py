@@ -5,7 +5,10 @@ sentence encoder (``--label-names 0=bearish,1=bullish,2=neutral`` maps numeric l
 ``run STREAM -s STATE --probe probe.json`` reads the stream from where the state stopped
 (``-`` for stdin, ``--follow`` to keep waiting for new lines), tracks windows and prints alerts
 (and appends them to ``--alerts FILE`` / POSTs them to ``--webhook URL``); ``report STATE -o
-report.html`` draws sentiment over time per entity with the alerts marked.
+report.html`` draws sentiment over time per entity with the alerts marked. ``topics HISTORY
+-o topics.json --k 16`` clusters past texts into named topics; ``run --topics topics.json``
+then tracks each topic's sentiment (keys ``topic:NAME``) and lets a ``new_topic`` rule find
+the groups of texts none of them holds.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
+import numpy as np
 import typer
 
 monitor_app = typer.Typer(
@@ -56,6 +60,35 @@ def train(
                f"{time.perf_counter() - start:.0f} s -> {output}")  # fmt: skip
 
 
+@monitor_app.command("topics")
+def topics(
+    data: Annotated[Path, typer.Argument(help="Past texts (CSV/TSV/JSONL).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The topics (JSON).")],
+    text: Annotated[str, typer.Option(help="Text column.")] = "text",
+    k: Annotated[int, typer.Option("--k", help="How many topics (k-means).")] = 16,
+    keywords: Annotated[int, typer.Option(help="Words in a topic's name.")] = 4,
+    min_similarity: Annotated[
+        float, typer.Option(help="Cosine to a topic's centre below which a text has none.")
+    ] = 0.3,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Sentence encoder.")] = None,
+) -> None:
+    """Cluster past texts into topics named by their keywords."""
+    from ..apps.topics import Topics
+    from ..encoders import load_encoder
+    from ..records import read_columns
+
+    texts = [str(t) for t in read_columns(data, {"text": text})["text"]]
+    start = time.perf_counter()
+    vectors = load_encoder(model).encode(texts, normalize=True, show_progress=True)
+    found = Topics(k, keywords=keywords, min_similarity=min_similarity).fit(vectors, texts)
+    found.save(output)
+    sizes = np.bincount(found.labels_, minlength=k)
+    for n in np.argsort(-sizes):
+        typer.echo(f"{sizes[n]:>7,}  {found.names_[n]}")
+    typer.echo(f"{k} topics of {len(texts):,} texts in {time.perf_counter() - start:.0f} s "
+               f"-> {output}")  # fmt: skip
+
+
 @monitor_app.command("run")
 def run(
     stream: Annotated[str, typer.Argument(help="A JSONL/CSV file that may grow, or - for stdin.")],
@@ -66,6 +99,7 @@ def run(
     ] = None,
     entities: Annotated[Optional[Path], typer.Option(help="Entity list (.json or .txt).")] = None,
     rules: Annotated[Optional[Path], typer.Option(help="Alert rules (.json or .yaml).")] = None,
+    topics: Annotated[Optional[Path], typer.Option(help="Topics from `monitor topics`.")] = None,
     window: Annotated[float, typer.Option(help="Window length in hours.")] = 24.0,
     time_field: Annotated[str, typer.Option(help="Time field or column.")] = "time",
     text_field: Annotated[str, typer.Option(help="Text field or column.")] = "text",
@@ -77,7 +111,15 @@ def run(
     ] = False,
 ) -> None:
     """Process a stream's new lines: windows per entity, alerts on rules."""
-    from ..apps.monitor import EntityList, Monitor, Rule, SentimentProbe, jsonl_sink, webhook_sink
+    from ..apps.monitor import (
+        EntityList,
+        Monitor,
+        Rule,
+        SentimentProbe,
+        Topics,
+        jsonl_sink,
+        webhook_sink,
+    )
     from ..encoders import load_encoder
 
     clf = SentimentProbe.load(probe)
@@ -90,6 +132,7 @@ def run(
         state, load_encoder(model or clf.encoder), clf,
         entities=EntityList.read(entities) if entities else None,
         rules=Rule.read(rules) if rules else (), window=window * 3600, sinks=sinks,
+        topics=Topics.load(topics) if topics else None,
     )  # fmt: skip
     start = time.perf_counter()
     before = mon.position(_key(stream)).line

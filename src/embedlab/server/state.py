@@ -135,8 +135,9 @@ class ServerState:
 
 def _monitor(cfg: ServerConfig, spec: dict[str, Any], encoder: Any) -> Any:
     """A monitor of the config: ``{"path": state, "probe": probe.json, "model": ..., "entities":
-    ..., "rules": ..., "window_hours": 24}`` (paths relative to the config)."""
-    from ..apps.monitor import EntityList, Monitor, Rule, SentimentProbe
+    ..., "rules": ..., "topics": topics.json, "window_hours": 24}`` (paths relative to the
+    config)."""
+    from ..apps.monitor import EntityList, Monitor, Rule, SentimentProbe, Topics
 
     probe = SentimentProbe.load(cfg.resolve(spec["probe"]))
     return Monitor(
@@ -144,6 +145,7 @@ def _monitor(cfg: ServerConfig, spec: dict[str, Any], encoder: Any) -> Any:
         entities=EntityList.read(cfg.resolve(spec["entities"])) if spec.get("entities") else None,
         rules=Rule.read(cfg.resolve(spec["rules"])) if spec.get("rules") else (),
         window=float(spec.get("window_hours", 24)) * 3600,
+        topics=Topics.load(cfg.resolve(spec["topics"])) if spec.get("topics") else None,
     )  # fmt: skip
 
 
