@@ -37,9 +37,10 @@ from datetime import datetime, timezone
 import numpy as np
 
 from _common import SHARED, WORK, machine, table
-from embedlab.apps.monitor import EntityList, Monitor, Rule, SentimentProbe
+from embedlab.apps.monitor import EntityList, FineTunedSentiment, Monitor, Rule, SentimentProbe
 from embedlab.apps.stream import parse_time
 from embedlab.encoders import load_encoder
+from embedlab.neural import TextClassifier
 from embedlab.records import read_columns
 
 FIN = SHARED / "finance"
@@ -105,8 +106,6 @@ def main() -> None:
         print(rows[-1], flush=True)
     folder = WORK / "fin_clf" / "model"
     if folder.exists() and not only:
-        from embedlab.neural import TextClassifier
-
         clf = TextClassifier.load(folder)
         start = time.perf_counter()
         predicted = clf.predict(valid_x)
@@ -124,7 +123,8 @@ def main() -> None:
     items = reuters()
     if only:
         if "rules" in only:
-            planted_and_shuffled(enc, probe, valid_x, valid_y, items, run_dir)
+            for clf in classifiers(probe):
+                planted_and_shuffled(enc, clf, valid_x, valid_y, items, run_dir)
         if "topics" in only:
             new_topics(enc, probe, items, run_dir)
         return
@@ -159,8 +159,35 @@ def main() -> None:
             f"  {day} {a.key}: {a.rule} {a.value:.2f} (baseline {a.baseline:.2f}) - {a.headlines[0][:70]}"
         )
 
-    planted_and_shuffled(enc, probe, valid_x, valid_y, items, run_dir)
+    for clf in classifiers(probe):
+        planted_and_shuffled(enc, clf, valid_x, valid_y, items, run_dir)
     new_topics(enc, probe, items, run_dir)
+
+
+class CachedSentiment(FineTunedSentiment):
+    """The fine-tuned classifier, remembering what it said of each text."""
+
+    def __init__(self, folder) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(
+            TextClassifier.load(folder),
+            label_names={"0": "bearish", "1": "bullish", "2": "neutral"},
+        )
+        self.seen = {}  # type: ignore[var-annotated]
+
+    def predict_texts(self, texts):  # type: ignore[no-untyped-def]
+        new = [t for t in dict.fromkeys(texts) if t not in self.seen]
+        if new:
+            labels, scores = super().predict_texts(new)
+            self.seen.update(zip(new, zip(labels, scores, strict=True), strict=True))
+        return [self.seen[t][0] for t in texts], np.array([self.seen[t][1] for t in texts])
+
+
+def classifiers(probe):  # type: ignore[no-untyped-def]
+    """The probe, and the fine-tuned MiniLM when benchmarks/_work/fin_clf holds one."""
+    out = [("probe on MiniLM (onnx-int8)", probe)]
+    if (WORK / "fin_clf" / "model").exists():
+        out.append(("fine-tuned MiniLM", CachedSentiment(WORK / "fin_clf" / "model")))
+    return out
 
 
 class Cached:
@@ -210,13 +237,14 @@ def grid():  # type: ignore[no-untyped-def]
     return out
 
 
-def alerts_of(enc, probe, names, rules, stream, folder):  # type: ignore[no-untyped-def]
+def alerts_of(enc, probe, names, rules, stream, folder, key="*"):  # type: ignore[no-untyped-def]
+    """The alerts of a fresh monitor over ``stream``, and ``key``'s windows."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     write(folder / "stream.jsonl", stream)
     mon = Monitor(folder / "state", enc, probe, entities=names, rules=rules, window=WEEK)
     try:
-        return mon.run(folder / "stream.jsonl")
+        return mon.run(folder / "stream.jsonl"), mon.windows(key)
     finally:
         mon.close()
 
@@ -225,7 +253,9 @@ def window_of(when: float) -> float:
     return (when // WEEK + 1) * WEEK  # the start of the first whole window after ``when``
 
 
-def planted_and_shuffled(enc, probe, valid_x, valid_y, items, run_dir) -> None:  # type: ignore[no-untyped-def]
+def planted_and_shuffled(enc, named, valid_x, valid_y, items, run_dir) -> None:  # type: ignore[no-untyped-def]
+    title, probe = named
+    print(f"\n## planted shifts and shuffled streams, classified by the {title}\n", flush=True)
     names = EntityList(ENTITIES)
     enc = Cached(enc)
     bearish = [
@@ -247,9 +277,11 @@ def planted_and_shuffled(enc, probe, valid_x, valid_y, items, run_dir) -> None: 
         )  # fmt: skip
     work = run_dir / "grid"
     scored = []
+    outcome(enc, probe, names, grid()[0], streams["dev"][0], [], work, verbose=True)
     for n, rules in enumerate(grid()):
         caught, false = outcome(enc, probe, names, rules, *streams["dev"], work)
         scored.append((n, rules, caught, false))
+        print(f"  {describe(rules)}: {caught}/3 caught, {false} false", flush=True)
     best = next((s for s in sorted(scored, key=lambda s: -s[2]) if s[3] == 0), None)
     rows = [[describe(r), f"{c}/3", str(f)] for _, r, c, f in scored]
     print(table(["rule setting (dev: 2018)", "planted shifts caught in their first window",
@@ -271,20 +303,32 @@ def describe(rules) -> str:  # type: ignore[no-untyped-def]
 def outcome(enc, probe, names, rules, plants, shuffles, work, verbose=False):  # type: ignore[no-untyped-def]
     caught = 0
     for entity, shift, stream in plants:
-        alerts = alerts_of(enc, probe, names, rules, stream, work)
+        alerts, windows = alerts_of(enc, probe, names, rules, stream, work, entity)
         first = [a for a in alerts if a.key == entity and a.window >= shift]
         hit = bool(first) and first[0].window == shift
         caught += hit
         if verbose:
+            at = {w["start"]: w for w in windows}
+            before = [w for w in windows if w["start"] < shift][-8:]
+            w = at.get(shift, {"count": 0, "share_negative": 0.0, "mean": 0.0})
+            counts = [b["count"] for b in before]
+            share = np.average([b["share_negative"] for b in before], weights=counts)
+            print(f"  {entity}: shift window {w['count']} items, share negative "
+                  f"{w['share_negative']:.2f}, mean {w['mean']:.2f}; the 8 before: "
+                  f"{sum(counts)} items, share negative {share:.2f}")  # fmt: skip
             early = [a for a in alerts if a.key == entity and a.window < shift]
             day = datetime.fromtimestamp(shift, tz=timezone.utc).date()
-            print(f"  planted {entity} from the window of {day}: "
-                  f"{'alert in that window' if hit else 'missed'} "
-                  f"({first[0].value:.2f} against {first[0].baseline:.2f})" if first else "",
-                  f"; {len(early)} alerts on {entity} before the shift", sep="")  # fmt: skip
+            said = "alert in that window" if hit else "no alert in that window"
+            if first:
+                later = datetime.fromtimestamp(first[0].window, tz=timezone.utc).date()
+                said += (
+                    f" (first alert {later}: {first[0].value:.2f} against {first[0].baseline:.2f})"
+                )
+            print(f"  planted {entity} from the window of {day}: {said}; {len(early)} alerts on "
+                  f"{entity} before the shift")  # fmt: skip
     false = 0
     for stream in shuffles:
-        alerts = alerts_of(enc, probe, names, rules, stream, work)
+        alerts, _ = alerts_of(enc, probe, names, rules, stream, work)
         false += len(alerts)
         if verbose:
             for a in alerts:

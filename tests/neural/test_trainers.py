@@ -204,6 +204,14 @@ def test_classifier_learns_planted_sentiment(tmp_path: Path, tiny_bert_dir: Path
     assert clf.predict(pair) == ["pos", "neg"]
     probs = clf.predict_proba(["great film", "boring film", "lovely"])
     assert probs.shape == (3, 2) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    # the monitor's classifier: the labels mapped to sentiment names, scored -1..1
+    from embedlab.apps.sentiment import FineTunedSentiment
+
+    sentiment_of = FineTunedSentiment.load(
+        result.model_dir, label_names={"neg": "negative", "pos": "positive"}
+    )
+    names, scores = sentiment_of.predict_texts(pair)
+    assert names == ["positive", "negative"] and scores[0] > 0.5 > -0.5 > scores[1]
 
 
 def test_classifier_reads_files_splits_and_weighs_classes(

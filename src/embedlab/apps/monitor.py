@@ -9,9 +9,16 @@ alerts, and the stream position. ``run(stream)`` reads the stream from that posi
 the new position in *one* SQLite transaction: killed at any instant, a restarted monitor ends
 with exactly the counts of one that never stopped. When the stream's time passes the end of a
 window, the rules (:class:`Rule`: a threshold on a window's mean score or share negative, a
-z-score against the trailing windows, a jump in volume) are checked on it for every key, and
-each alert carries the most negative headlines of its window. Alerts are written to the state,
-returned, and handed to the ``sinks`` (callables: stdout, a JSONL file, a webhook).
+z-score against the trailing windows, a jump in volume, a new topic) are checked on it for
+every key, and each alert carries the most negative headlines of its window. Alerts are written
+to the state, returned, and handed to the ``sinks`` (callables: stdout, a JSONL file, a webhook).
+
+With ``topics`` (a fitted :class:`embedlab.apps.topics.Topics`) each item also goes to its
+nearest topic, counted under the key ``topic:NAME``; an item near none is kept aside with its
+vector. A ``new_topic`` rule looks for dense groups among a closed window's kept-aside items;
+each group found becomes a topic named by its keywords (stored with the state), the kept-aside
+items near it from that window on are counted under it, and later items are assigned to it: a
+new story alerts once and is then tracked like the others.
 """
 
 from __future__ import annotations
@@ -30,7 +37,13 @@ import numpy as np
 
 from ..errors import FormatError, ParameterError, check_choice
 from ..rows import normalized
-from .sentiment import DEFAULT_VALUES, EntityList, SentimentProbe, ZeroShotSentiment
+from .sentiment import (
+    DEFAULT_VALUES,
+    EntityList,
+    FineTunedSentiment,
+    SentimentProbe,
+    ZeroShotSentiment,
+)
 from .stream import Position, Record, parse_time, read_stream
 from .topics import Topics, emerging, keywords
 
@@ -38,6 +51,7 @@ __all__ = [
     "DEFAULT_VALUES",
     "Alert",
     "EntityList",
+    "FineTunedSentiment",
     "Monitor",
     "Rule",
     "SentimentProbe",
@@ -63,9 +77,9 @@ class Rule:
     back: a quiet entity is still watched). A z-score alert needs two things: the change is
     ``z`` times the larger of the trailing windows' spread and ``min_sd``, and a window of this
     many items would change that much by chance no more often than a normal variable passes
-    ``z`` (for ``share_negative`` an exact binomial tail at the trailing rate, for ``mean`` the
-    trailing items' spread over the square root of the count): a quiet history, or a window of
-    five headlines, does not make every wobble an alert."""
+    ``z``, given how many items the trailing rate rests on (for ``share_negative`` the
+    beta-binomial predictive tail, for ``mean`` a normal tail with the items' spread): a quiet
+    history, or a window of five headlines, does not make every wobble an alert."""
 
     name: str
     kind: str
@@ -110,13 +124,15 @@ class Alert:
 
 
 class Monitor:
-    """See the module docstring. ``window`` is in seconds (86,400: days)."""
+    """See the module docstring. ``window`` is in seconds (86,400: days). ``encoder`` may be
+    None when the classifier reads texts itself (:class:`FineTunedSentiment`) and no topics are
+    tracked."""
 
     def __init__(
         self,
         folder: str | os.PathLike[str],
         encoder: Any,
-        probe: SentimentProbe | ZeroShotSentiment,
+        probe: SentimentProbe | ZeroShotSentiment | FineTunedSentiment,
         *,
         entities: EntityList | None = None,
         rules: Sequence[Rule] = (),
@@ -136,6 +152,8 @@ class Monitor:
         self.topics = topics
         if topics is None and any(r.kind == "new_topic" for r in self.rules):
             raise ParameterError("a new_topic rule needs the monitor's topics (Topics().fit(...))")
+        if encoder is None and (topics is not None or not isinstance(probe, FineTunedSentiment)):
+            raise ParameterError("the monitor needs a sentence encoder for its probe or topics")
         self.con = sqlite3.connect(
             self.folder / DB, isolation_level=None, timeout=60, check_same_thread=False
         )
@@ -219,11 +237,17 @@ class Monitor:
             return self._commit_locked(batch, source, pos)
 
     def _commit_locked(self, batch: list[Any], source: str, pos: Position) -> list[Alert]:
+        texts = [r.text for r in batch]
+        vectors, scores = np.zeros((0, 0), np.float32), np.zeros(0)
+        labels: list[str] = []
+        probe = self.probe
+        if batch and (self.topics is not None or not isinstance(probe, FineTunedSentiment)):
+            vectors = np.asarray(self.encoder.encode(texts, normalize=True))
         if batch:
-            vectors = np.asarray(self.encoder.encode([r.text for r in batch], normalize=True))
-            labels, scores = self.probe.predict(vectors)
-        else:
-            vectors, labels, scores = np.zeros((0, 0), np.float32), [], np.zeros(0)
+            if isinstance(probe, FineTunedSentiment):
+                labels, scores = probe.predict_texts(texts)
+            else:
+                labels, scores = probe.predict(vectors)
         topic_of = self._topic_names(vectors)
         end = batch[-1].offset if batch else pos.offset
         line = batch[-1].line if batch else pos.line
@@ -414,22 +438,24 @@ class Monitor:
     @staticmethod
     def _by_chance(rule: Rule, history: list[Any], row: Any, value: float, mean: float) -> float:
         """How often a window of this many items, drawn like the trailing windows' items, is as
-        far out on the same side: an exact binomial tail for the negative share (at the
-        trailing rate, one negative and one not added), a normal one for the mean score (the
-        items' spread over the square root of the count); 0 for the count."""
+        far out on the same side, the trailing rate's own uncertainty included: for the
+        negative share the beta-binomial predictive tail (the trailing negatives and others,
+        one of each added), for the mean score a normal tail with the items' spread over both
+        the window's and the trailing items' counts; 0 for the count."""
         from scipy import stats
 
         count, negatives = int(row[0]), int(row[2])
         n = sum(h[0] for h in history)
         if rule.metric == "share_negative":
-            p = (sum(h[2] for h in history) + 1) / (n + 2)
+            bad = sum(h[2] for h in history)
+            predictive = stats.betabinom(count, bad + 1, n - bad + 1)
             if value > mean:
-                return float(stats.binom.sf(negatives - 1, count, p))
-            return float(stats.binom.cdf(negatives, count, p))
+                return float(predictive.sf(negatives - 1))
+            return float(predictive.cdf(negatives))
         if rule.metric == "mean":
             centre = sum(h[1] for h in history) / n
-            spread = math.sqrt(max(sum(h[3] for h in history) / n - centre**2, 1e-12) / count)
-            return _normal_tail(abs(value - mean) / spread)
+            var = max(sum(h[3] for h in history) / n - centre**2, 1e-12)
+            return _normal_tail(abs(value - centre) / math.sqrt(var * (1 / count + 1 / n)))
         return 0.0
 
     def _alert(self, rule: Rule, key: str, start: float, value: float, base: float | None) -> Alert:

@@ -4,8 +4,11 @@
 sentence encoder's vectors (seconds to train); its score of a text is the expected value of the
 label (bearish -1, neutral 0, bullish +1 by default). ``ZeroShotSentiment(encoder)`` needs no
 training: it compares each text with a description of each label. Both take unit vectors and
-return labels and scores, so :class:`embedlab.apps.monitor.Monitor` takes either. Entities are
-``$TICKER`` cash-tags and the names of a user list (:class:`EntityList`).
+return labels and scores, so :class:`embedlab.apps.monitor.Monitor` takes either.
+``FineTunedSentiment.load(folder)`` wraps a classifier fine-tuned end to end (``embedlab
+finetune classify``): the most accurate and the slowest; it reads the texts themselves.
+Entities are ``$TICKER`` cash-tags and the names of a user list
+(:class:`EntityList`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ from ..errors import FormatError, ParameterError
 from ..files import atomic_file, read_json
 from ..optional import require
 
-__all__ = ["DEFAULT_VALUES", "EntityList", "SentimentProbe", "ZeroShotSentiment"]
+__all__ = [
+    "DEFAULT_VALUES",
+    "EntityList",
+    "FineTunedSentiment",
+    "SentimentProbe",
+    "ZeroShotSentiment",
+]
 
 DEFAULT_VALUES = {
     "bearish": -1.0,
@@ -120,6 +129,45 @@ class ZeroShotSentiment:
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         p /= p.sum(axis=1, keepdims=True)
+        values = np.array([self.values[c] for c in self.labels_])
+        return [self.labels_[int(i)] for i in p.argmax(axis=1)], p @ values
+
+
+class FineTunedSentiment:
+    """A fine-tuned text classifier as the monitor's classifier: ``predict_texts(texts)`` gives
+    labels and scores (the expected label value, as the probe's). ``classifier`` is anything with
+    ``labels`` and ``predict_proba(texts)`` (:class:`embedlab.neural.TextClassifier`);
+    ``label_names`` maps its labels to sentiment names (``{"0": "bearish", ...}``)."""
+
+    def __init__(
+        self,
+        classifier: Any,
+        *,
+        label_names: Mapping[str, str] | None = None,
+        values: Mapping[str, float] | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        self.classifier, self.batch_size = classifier, batch_size
+        self.values = dict(values or DEFAULT_VALUES)
+        names = dict(label_names or {})
+        self.labels_ = [names.get(str(c), str(c)) for c in classifier.labels]
+        unknown = [c for c in self.labels_ if c not in self.values]
+        if unknown:
+            raise ParameterError(
+                f"the classifier's labels {unknown} have no sentiment value; map them with "
+                f"label_names (e.g. {{'0': 'bearish', '1': 'bullish', '2': 'neutral'}})"
+            )
+
+    @classmethod
+    def load(
+        cls, folder: str | os.PathLike[str], *, label_names: Mapping[str, str] | None = None
+    ) -> FineTunedSentiment:
+        from ..neural.classifier import TextClassifier
+
+        return cls(TextClassifier.load(folder), label_names=label_names)
+
+    def predict_texts(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        p = np.asarray(self.classifier.predict_proba(list(texts), batch_size=self.batch_size))
         values = np.array([self.values[c] for c in self.labels_])
         return [self.labels_[int(i)] for i in p.argmax(axis=1)], p @ values
 

@@ -2,7 +2,8 @@
 
 ``train LABELLED.csv -o probe.json`` fits :class:`embedlab.apps.monitor.SentimentProbe` on a
 sentence encoder (``--label-names 0=bearish,1=bullish,2=neutral`` maps numeric labels);
-``run STREAM -s STATE --probe probe.json`` reads the stream from where the state stopped
+``run STREAM -s STATE --probe probe.json`` (or ``--classifier FOLDER`` for a model from
+``finetune classify``) reads the stream from where the state stopped
 (``-`` for stdin, ``--follow`` to keep waiting for new lines), tracks windows and prints alerts
 (and appends them to ``--alerts FILE`` / POSTs them to ``--webhook URL``); ``report STATE -o
 report.html`` draws sentiment over time per entity with the alerts marked. ``topics HISTORY
@@ -45,7 +46,7 @@ def train(
     from ..records import read_columns
 
     rows = read_columns(data, {"text": text, "label": label})
-    names = dict(item.split("=", 1) for item in label_names.split(",")) if label_names else {}
+    names = _names(label_names)
     labels = [names.get(str(x), str(x)) for x in rows["label"]]
     unknown = sorted(set(labels) - set(DEFAULT_VALUES))
     if unknown:
@@ -93,7 +94,14 @@ def topics(
 def run(
     stream: Annotated[str, typer.Argument(help="A JSONL/CSV file that may grow, or - for stdin.")],
     state: Annotated[Path, typer.Option("--state", "-s", help="The monitor's folder.")],
-    probe: Annotated[Path, typer.Option(help="A probe from `monitor train`.")],
+    probe: Annotated[Optional[Path], typer.Option(help="A probe from `monitor train`.")] = None,
+    classifier: Annotated[
+        Optional[Path], typer.Option(help="Instead of a probe: a `finetune classify` model folder.")
+    ] = None,
+    label_names: Annotated[
+        Optional[str],
+        typer.Option(help="The classifier's labels, e.g. 0=bearish,1=bullish,2=neutral."),
+    ] = None,
     model: Annotated[
         Optional[str], typer.Option("--model", "-m", help="Encoder (default: the probe's).")
     ] = None,
@@ -113,6 +121,7 @@ def run(
     """Process a stream's new lines: windows per entity, alerts on rules."""
     from ..apps.monitor import (
         EntityList,
+        FineTunedSentiment,
         Monitor,
         Rule,
         SentimentProbe,
@@ -121,15 +130,23 @@ def run(
         webhook_sink,
     )
     from ..encoders import load_encoder
+    from ..errors import ParameterError
 
-    clf = SentimentProbe.load(probe)
+    clf: Any
+    if (probe is None) == (classifier is None):
+        raise ParameterError("give the monitor a --probe or a --classifier (one of them)")
+    if classifier is not None:
+        clf = FineTunedSentiment.load(classifier, label_names=_names(label_names))
+    else:
+        clf = SentimentProbe.load(probe)  # type: ignore[arg-type]
+    needs_encoder = probe is not None or topics is not None
     sinks: list[Any] = [lambda a: typer.echo("ALERT " + json.dumps(asdict(a), ensure_ascii=False))]
     if alerts is not None:
         sinks.append(jsonl_sink(alerts))
     if webhook is not None:
         sinks.append(webhook_sink(webhook))
     mon = Monitor(
-        state, load_encoder(model or clf.encoder), clf,
+        state, load_encoder(model or getattr(clf, "encoder", None)) if needs_encoder else None, clf,
         entities=EntityList.read(entities) if entities else None,
         rules=Rule.read(rules) if rules else (), window=window * 3600, sinks=sinks,
         topics=Topics.load(topics) if topics else None,
@@ -148,6 +165,20 @@ def run(
     typer.echo(f"read lines {before + 1:,}-{pos.line:,} of {stream} in "
                f"{time.perf_counter() - start:.1f} s; {pos.bad} bad lines skipped; "
                f"{len(mon.alerts())} alerts in all", err=True)  # fmt: skip
+
+
+def _names(label_names: str | None) -> dict[str, str]:
+    """``0=bearish,1=bullish`` -> ``{"0": "bearish", "1": "bullish"}``."""
+    from ..errors import ParameterError
+
+    out = {}
+    for item in (label_names or "").split(","):
+        if item.strip():
+            key, sep, name = item.partition("=")
+            if not sep:
+                raise ParameterError(f"--label-names takes LABEL=NAME pairs; got {item!r}")
+            out[key.strip()] = name.strip()
+    return out
 
 
 def _key(stream: str) -> str:

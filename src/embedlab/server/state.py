@@ -136,12 +136,20 @@ class ServerState:
 def _monitor(cfg: ServerConfig, spec: dict[str, Any], encoder: Any) -> Any:
     """A monitor of the config: ``{"path": state, "probe": probe.json, "model": ..., "entities":
     ..., "rules": ..., "topics": topics.json, "window_hours": 24}`` (paths relative to the
-    config)."""
-    from ..apps.monitor import EntityList, Monitor, Rule, SentimentProbe, Topics
+    config); ``"classifier": folder, "label_names": {"0": "bearish", ...}`` instead of a probe
+    for a fine-tuned classifier."""
+    from ..apps.monitor import EntityList, FineTunedSentiment, Monitor, Rule, SentimentProbe, Topics
 
-    probe = SentimentProbe.load(cfg.resolve(spec["probe"]))
+    probe: Any
+    if spec.get("classifier"):
+        names = spec.get("label_names") or {}
+        probe = FineTunedSentiment.load(cfg.resolve(spec["classifier"]), label_names=names)
+    else:
+        probe = SentimentProbe.load(cfg.resolve(spec["probe"]))
+    model = spec.get("model") or getattr(probe, "encoder", None)
+    needs_encoder = not spec.get("classifier") or spec.get("topics")
     return Monitor(
-        cfg.resolve(spec["path"]), encoder(spec.get("model") or probe.encoder), probe,
+        cfg.resolve(spec["path"]), encoder(model) if needs_encoder else None, probe,
         entities=EntityList.read(cfg.resolve(spec["entities"])) if spec.get("entities") else None,
         rules=Rule.read(cfg.resolve(spec["rules"])) if spec.get("rules") else (),
         window=float(spec.get("window_hours", 24)) * 3600,
