@@ -70,15 +70,11 @@ class SentimentProbe:
         logits = np.asarray(vectors, np.float64) @ self.coef_.T + self.intercept_
         if logits.shape[1] == 1:  # binary: sklearn keeps one column
             logits = np.hstack([-logits, logits]) / 2
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        return np.asarray(p / p.sum(axis=1, keepdims=True))
+        return _softmax(logits)
 
     def predict(self, vectors: np.ndarray) -> tuple[list[str], np.ndarray]:
         """Labels and scores (expected label value) of unit sentence vectors."""
-        p = self.proba(vectors)
-        values = np.array([self.values[c] for c in self.labels_])
-        return [self.labels_[int(i)] for i in p.argmax(axis=1)], p @ values
+        return _scored(self.proba(vectors), self.labels_, self.values)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         data = {"labels": self.labels_, "values": self.values, "coef": self.coef_.tolist(),
@@ -126,11 +122,7 @@ class ZeroShotSentiment:
 
     def predict(self, vectors: np.ndarray) -> tuple[list[str], np.ndarray]:
         logits = self.temperature * (np.asarray(vectors, np.float64) @ self.label_vectors_.T)
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=1, keepdims=True)
-        values = np.array([self.values[c] for c in self.labels_])
-        return [self.labels_[int(i)] for i in p.argmax(axis=1)], p @ values
+        return _scored(_softmax(logits), self.labels_, self.values)
 
 
 class FineTunedSentiment:
@@ -168,8 +160,19 @@ class FineTunedSentiment:
 
     def predict_texts(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
         p = np.asarray(self.classifier.predict_proba(list(texts), batch_size=self.batch_size))
-        values = np.array([self.values[c] for c in self.labels_])
-        return [self.labels_[int(i)] for i in p.argmax(axis=1)], p @ values
+        return _scored(p, self.labels_, self.values)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return np.asarray(p / p.sum(axis=1, keepdims=True))
+
+
+def _scored(
+    p: np.ndarray, labels: Sequence[str], values: Mapping[str, float]
+) -> tuple[list[str], np.ndarray]:
+    """The likeliest label of each row of probabilities, and its expected label value."""
+    return [labels[int(i)] for i in p.argmax(axis=1)], p @ np.array([values[c] for c in labels])
 
 
 class EntityList:
