@@ -342,3 +342,31 @@ def test_a_fine_tuned_classifier_reads_the_texts_itself(tmp_path: Path) -> None:
     assert [a.window for a in alerts if a.rule == "acme-drop"][:1] == [15 * DAY]
     labels = dict(m.con.execute("SELECT text, label FROM items").fetchall())
     assert labels["ACME shares plunge on heavy losses"] == "bearish"
+
+
+def test_a_topic_that_turns_negative_alerts_with_its_own_headlines(tmp_path: Path) -> None:
+    from embedlab.apps.topics import Topics
+
+    themes = {"oil": "oil opec crude barrel", "chips": "chip wafer foundry fab"}
+    lines, history = [], []
+    for day in range(14):
+        for n in range(10):
+            name = "oil" if n % 2 else "chips"
+            mood = (
+                "shares plunge on heavy losses"
+                if name == "oil" and day >= 10
+                else "firm opens an office"
+            )
+            text = f"{themes[name]} {mood}"
+            lines.append({"time": day * DAY + n * 600, "text": text})
+            history.append(text)
+    enc = WordHash()
+    topics = Topics(k=2, min_similarity=0.3).fit(enc.encode(history[:100]), history[:100])
+    rule = Rule("topic-turns", "zscore", metric="share_negative", key="topics", z=3.0,
+                trailing=5, min_count=5)  # fmt: skip
+    (tmp_path / "s.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    m = Monitor(tmp_path / "m", enc, probe(), rules=[rule], topics=topics)
+    alerts = m.run(tmp_path / "s.jsonl")
+    assert [a.window for a in alerts] == [10 * DAY], alerts
+    assert alerts[0].key.startswith("topic:") and "oil" in " ".join(alerts[0].headlines)
+    assert all(h.startswith("oil opec crude barrel shares plunge") for h in alerts[0].headlines)

@@ -173,10 +173,9 @@ class Monitor:
             "CREATE TABLE IF NOT EXISTS outliers (item INTEGER, time REAL, text TEXT, vector BLOB);"
             "CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, since REAL, centre BLOB);"
         )
-        if "topic" not in {c[1] for c in self.con.execute("PRAGMA table_info(items)")}:
-            self.con.execute(
-                "ALTER TABLE items ADD COLUMN topic TEXT"
-            )  # a state from before topics
+        columns = {c[1] for c in self.con.execute("PRAGMA table_info(items)")}
+        if "topic" not in columns:  # a state written before topics were tracked
+            self.con.execute("ALTER TABLE items ADD COLUMN topic TEXT")
 
     def close(self) -> None:
         self.con.close()
@@ -459,11 +458,16 @@ class Monitor:
         return 0.0
 
     def _alert(self, rule: Rule, key: str, start: float, value: float, base: float | None) -> Alert:
+        """An alert with the window's most negative texts of ``key`` (all, an entity, a topic)."""
         rows = self.con.execute(
-            "SELECT text, entities FROM items WHERE time>=? AND time<? ORDER BY score, time",
+            "SELECT text, entities, topic FROM items WHERE time>=? AND time<? ORDER BY score, time",
             (start, start + self.window),
         ).fetchall()
-        texts = [t for t, e in rows if key == "*" or key in json.loads(e)][:5]
+        topic = key.removeprefix("topic:") if key.startswith("topic:") else None
+        texts = [
+            t for t, e, k in rows
+            if key == "*" or (k == topic if topic is not None else key in json.loads(e))
+        ][:5]  # fmt: skip
         return Alert(rule.name, key, start, value, base, texts)
 
     # -- reading the state ---------------------------------------------------------------------
