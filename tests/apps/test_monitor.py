@@ -370,3 +370,24 @@ def test_a_topic_that_turns_negative_alerts_with_its_own_headlines(tmp_path: Pat
     assert [a.window for a in alerts] == [10 * DAY], alerts
     assert alerts[0].key.startswith("topic:") and "oil" in " ".join(alerts[0].headlines)
     assert all(h.startswith("oil opec crude barrel shares plunge") for h in alerts[0].headlines)
+
+
+def test_a_folder_that_grows_is_read_file_by_file(tmp_path: Path) -> None:
+    stream(tmp_path / "all.jsonl", days=6)
+    lines = (tmp_path / "all.jsonl").read_text().splitlines(keepends=True)
+    whole = Monitor(tmp_path / "whole", WordHash(), probe(), entities=NAMES)
+    whole.run(tmp_path / "all.jsonl")
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    (folder / "2020-01-01.jsonl").write_text("".join(lines[:40]))
+    (folder / "2020-01-02.jsonl").write_text("".join(lines[40:70]))
+    (folder / "notes.md").write_text("not a stream\n")
+    m = Monitor(tmp_path / "m", WordHash(), probe(), entities=NAMES)
+    m.run(folder)
+    assert m.lines_read(folder).line == 70
+    with (folder / "2020-01-02.jsonl").open("a") as f:  # the last file grows ...
+        f.write("".join(lines[70:90]))
+    (folder / "2020-01-03.jsonl").write_text("".join(lines[90:]))  # ... and a new one comes
+    m.run(folder)
+    m.run(folder)  # nothing new: nothing counted twice
+    assert m.lines_read(folder).line == 120 and m.counts() == whole.counts()

@@ -197,21 +197,33 @@ class Monitor:
         skip_bad: bool = False,
         batch_size: int = 256,
     ) -> list[Alert]:
-        """Process the stream's new complete lines; returns the alerts raised."""
-        source = os.fspath(stream)
-        pos = self.position(os.path.abspath(source) if source != "-" else "-")
-        key = os.path.abspath(source) if source != "-" else "-"
+        """Process the stream's new complete lines; returns the alerts raised. ``stream`` is a
+        file that may grow, ``-`` for stdin, or a folder whose files (``.jsonl``, ``.csv``,
+        ``.tsv``; in name order, so name them by time) may grow and multiply: each is resumed
+        from its own position."""
+        files = stream_files(stream) if stream != "-" and Path(stream).is_dir() else [stream]
         alerts: list[Alert] = []
-        batch = []
-        records = read_stream(stream, start=pos, time_field=time_field, text_field=text_field,
-                              skip_bad=skip_bad)  # fmt: skip
-        for record in records:
-            batch.append(record)
-            if len(batch) >= batch_size:
-                alerts += self._commit(batch, key, pos)
-                batch = []
-        alerts += self._commit(batch, key, pos)
+        for path in files:
+            source = os.fspath(path)
+            key = os.path.abspath(source) if source != "-" else "-"
+            pos = self.position(key)
+            batch = []
+            records = read_stream(path, start=pos, time_field=time_field, text_field=text_field,
+                                  skip_bad=skip_bad)  # fmt: skip
+            for record in records:
+                batch.append(record)
+                if len(batch) >= batch_size:
+                    alerts += self._commit(batch, key, pos)
+                    batch = []
+            alerts += self._commit(batch, key, pos)
         return alerts
+
+    def lines_read(self, stream: str | os.PathLike[str]) -> Position:
+        """Lines read so far (and bad lines skipped) of a stream file, or of a folder's files."""
+        if stream == "-" or not Path(stream).is_dir():
+            return self.position(os.path.abspath(stream) if stream != "-" else "-")
+        seen = [self.position(os.path.abspath(f)) for f in stream_files(stream)]
+        return Position(0, sum(p.line for p in seen), sum(p.bad for p in seen))
 
     def ingest(self, items: Sequence[Mapping[str, Any]]) -> list[Alert]:
         """Process items given directly (``{"time": ..., "text": ...}``, e.g. posted to the
@@ -500,6 +512,14 @@ class Monitor:
             (k, s): (c, round(t, 6), n)
             for k, s, c, t, n, _ in self.con.execute("SELECT * FROM windows")
         }
+
+
+def stream_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """The stream files of a folder, in name order (hidden and other files left out)."""
+    return sorted(
+        f for f in Path(folder).iterdir()
+        if f.is_file() and not f.name.startswith(".") and f.suffix in (".jsonl", ".csv", ".tsv")
+    )  # fmt: skip
 
 
 def _normal_tail(z: float) -> float:

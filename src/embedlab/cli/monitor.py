@@ -92,7 +92,10 @@ def topics(
 
 @monitor_app.command("run")
 def run(
-    stream: Annotated[str, typer.Argument(help="A JSONL/CSV file that may grow, or - for stdin.")],
+    stream: Annotated[
+        str,
+        typer.Argument(help="A JSONL/CSV file or a folder of them that may grow, or - for stdin."),
+    ],
     state: Annotated[Path, typer.Option("--state", "-s", help="The monitor's folder.")],
     probe: Annotated[Optional[Path], typer.Option(help="A probe from `monitor train`.")] = None,
     classifier: Annotated[
@@ -152,7 +155,7 @@ def run(
         topics=Topics.load(topics) if topics else None,
     )  # fmt: skip
     start = time.perf_counter()
-    before = mon.position(_key(stream)).line
+    before = mon.lines_read(stream).line
     try:
         while True:
             mon.run(stream, time_field=time_field, text_field=text_field, skip_bad=skip_bad)
@@ -161,7 +164,7 @@ def run(
             time.sleep(1.0)
     except KeyboardInterrupt:
         pass
-    pos = mon.position(_key(stream))
+    pos = mon.lines_read(stream)
     typer.echo(f"read lines {before + 1:,}-{pos.line:,} of {stream} in "
                f"{time.perf_counter() - start:.1f} s; {pos.bad} bad lines skipped; "
                f"{len(mon.alerts())} alerts in all", err=True)  # fmt: skip
@@ -179,12 +182,6 @@ def _names(label_names: str | None) -> dict[str, str]:
                 raise ParameterError(f"--label-names takes LABEL=NAME pairs; got {item!r}")
             out[key.strip()] = name.strip()
     return out
-
-
-def _key(stream: str) -> str:
-    import os
-
-    return os.path.abspath(stream) if stream != "-" else "-"
 
 
 @monitor_app.command("report")
