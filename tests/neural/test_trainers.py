@@ -211,7 +211,9 @@ def test_classifier_learns_planted_sentiment(tmp_path: Path, tiny_bert_dir: Path
         result.model_dir, label_names={"neg": "negative", "pos": "positive"}
     )
     names, scores = sentiment_of.predict_texts(pair)
-    assert names == ["positive", "negative"] and scores[0] > 0.5 > -0.5 > scores[1]
+    p = clf.predict_proba(pair)  # score = P(positive) - P(negative)
+    assert names == ["positive", "negative"] and scores[0] > 0 > scores[1]
+    np.testing.assert_allclose(scores, p[:, 1] - p[:, 0], atol=1e-6)
 
 
 def test_classifier_reads_files_splits_and_weighs_classes(
