@@ -173,3 +173,24 @@ def test_the_recommend_route(tmp_path: Path) -> None:
         assert r.status_code == 404 and "not served" in r.json()["error"]["message"]
         r = httpx.post(f"{url}/v1/recommend", json={**body, "k": 0}, timeout=30)
         assert r.status_code == 422
+        r = httpx.post(f"{url}/v1/recommend", json={**body, "cold_slots": -1}, timeout=30)
+        assert r.status_code == 422
+        r = httpx.post(f"{url}/v1/recommend", json={**body, "cold_slots": 2}, timeout=30)
+        assert [d["id"] for d in r.json()["data"]] == [d["id"] for d in data]  # none is cold
+
+
+def test_cold_slots_give_new_items_a_place_in_each_list() -> None:
+    hist, texts = _world()
+    texts["b-cold"] = "film about cooking kitchen recipe bread"
+    model = Recommender(dim=16, epochs=5, window=5, weights=(0.3, 0.2, 0.5)).fit(
+        hist, item_texts=texts, encoder=WordHash()
+    )
+    taste = ["a1", "a2", "a3"]
+    plain = [i for i, _ in model.recommend(taste, 5)]
+    assert not {"a-cold", "b-cold"} & set(plain)  # no popularity: a new item ranks low
+    model.cold_slots = 1
+    slotted = [i for i, _ in model.recommend(taste, 5)]
+    assert slotted[:4] == plain[:4] and slotted[4] == "a-cold"  # the cold item of this taste
+    assert [i for i, _ in model.recommend(["b1", "b2"], 5)][4] == "b-cold"
+    model.cold_slots = 3  # only two cold items exist: the rest stay warm
+    assert [i for i, _ in model.recommend(taste, 5)][:3] == plain[:3]

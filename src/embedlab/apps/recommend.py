@@ -53,7 +53,9 @@ def _z(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 
 class Recommender:
-    """Item2vec + content + popularity, blended; sklearn shape (``fit`` returns self)."""
+    """Item2vec + content + popularity, blended; sklearn shape (``fit`` returns self).
+    ``cold_slots``: places in each list kept for items with no interactions (by content: they
+    have no popularity to compete with), the last ones of the list; 0 ranks them like the rest."""
 
     def __init__(
         self,
@@ -69,7 +71,9 @@ class Recommender:
         validation: float = 0.2,
         seed: int = 1,
         workers: int | None = None,
+        cold_slots: int = 0,
     ) -> None:
+        self.cold_slots = cold_slots
         self.mode, self.dim, self.window, self.epochs = mode, dim, window, epochs
         self.negative, self.recent, self.weights = negative, recent, weights
         self.sample = sample
@@ -212,21 +216,40 @@ class Recommender:
         *,
         exclude_seen: bool = True,
         keep: Callable[[str], bool] | None = None,
+        cold_slots: int | None = None,
     ) -> list[tuple[str, float]]:
         """The ``k`` best items for a history (oldest first), unseen unless asked, ``keep``-ing
-        only the items it accepts (e.g. a genre)."""
-        row = self.scores([list(history)])[0]
-        order = np.argsort(-row, kind="stable")
-        seen = set(history) if exclude_seen else set()
-        out: list[tuple[str, float]] = []
-        for j in order:
-            item = self.items_[int(j)]
-            if item in seen or (keep is not None and not keep(item)):
-                continue
-            out.append((item, float(row[j])))
-            if len(out) == k:
-                break
-        return out
+        only the items it accepts (e.g. a genre); ``cold_slots`` (default: the model's) of them
+        go to items no one has interacted with yet, ranked by content."""
+        scores = self.scores([list(history)])[0]
+        row = scores.copy()
+        if exclude_seen:
+            for i in history:
+                if i in self.index_:
+                    row[self.index_[i]] = -np.inf
+        if keep is not None:
+            row[[not keep(item) for item in self.items_]] = -np.inf
+        slots = self.cold_slots if cold_slots is None else cold_slots
+        return [(self.items_[int(j)], float(scores[j])) for j in self._top(row, k, slots)]
+
+    def _top(
+        self, row: npt.NDArray[np.float64], k: int, slots: int | None = None
+    ) -> npt.NDArray[np.intp]:
+        """The ``k`` best of ``row`` (-inf: left out), at least ``slots`` (``cold_slots``) of
+        them cold items (none in training: ranked by their content) when there are such, last."""
+        best = _best(row, k)
+        cold = self.popularity_ == 0
+        slots = self.cold_slots if slots is None else slots
+        missing = min(slots, len(best)) - int(cold[best].sum())
+        if missing <= 0:
+            return best
+        others = np.where(cold, row, -np.inf)
+        others[best] = -np.inf
+        extra = _best(others, missing)
+        if not len(extra):
+            return best
+        keep = best[: len(best) - len(extra)]
+        return np.concatenate([keep, extra])
 
     def explain(self, history: Sequence[str], item: str, top: int = 3) -> list[tuple[str, float]]:
         """The history items most like ``item`` (collaborative view, else content): "because you
@@ -330,6 +353,15 @@ def _blend(views: list[Any], weights: Sequence[float]) -> npt.NDArray[np.float64
     return np.asarray(out, dtype=np.float64)
 
 
+def _best(row: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.intp]:
+    """Indices of the ``k`` largest finite values of ``row``, largest first."""
+    k = min(k, int(np.isfinite(row).sum()))
+    if k <= 0:
+        return np.zeros(0, dtype=np.intp)
+    best = np.argpartition(-row, k - 1)[:k] if k < row.size else np.arange(row.size)
+    return np.asarray(best[np.argsort(-row[best], kind="stable")], dtype=np.intp)
+
+
 def _metrics(
     model: Recommender,
     scores: npt.NDArray[np.float64],
@@ -339,7 +371,6 @@ def _metrics(
     ks: Sequence[int],
     items: set[str] | None = None,
 ) -> dict[str, float]:
-    top = min(max(max(ks), 10), scores.shape[1])
     recall = dict.fromkeys(ks, 0.0)
     ndcg, shown = 0.0, set()
     for row, u in zip(scores, users, strict=True):
@@ -347,12 +378,12 @@ def _metrics(
         for i in train.items[u]:
             if i in model.index_:
                 row[model.index_[i]] = -np.inf
-        best = np.argpartition(-row, top - 1)[:top] if top < row.size else np.arange(row.size)
-        best = best[np.argsort(-row[best], kind="stable")]
-        ranked = [model.items_[int(j)] for j in best]
+        # each list is ranked on its own: the cold slots are the last of each
+        lists = {k: [model.items_[int(j)] for j in model._top(row, k)] for k in {*ks, 10}}
         gold = set(test.items[u]) if items is None else set(test.items[u]) & items
         for k in ks:
-            recall[k] += len(gold & set(ranked[:k])) / len(gold)
+            recall[k] += len(gold & set(lists[k])) / len(gold)
+        ranked = lists[10]
         gains = sum(1 / math.log2(r + 2) for r, i in enumerate(ranked[:10]) if i in gold)
         ideal = sum(1 / math.log2(r + 2) for r in range(min(len(gold), 10)))
         ndcg += gains / ideal

@@ -29,6 +29,9 @@ Tags = Annotated[Optional[Path], typer.Option(help="user,item,tag rows added to 
 Fields = Annotated[str, typer.Option(help="Item text columns.")]
 ItemId = Annotated[str, typer.Option(help="The item id column of --items.")]
 Encoder = Annotated[Optional[str], typer.Option("--model", "-m", help="Encoder of the item texts.")]
+ColdSlots = Annotated[
+    int, typer.Option(help="Places in each list kept for items no one has seen yet (by content).")
+]
 
 
 def _read(ratings: Path, columns: str, min_rating: Optional[float]) -> Any:
@@ -120,6 +123,7 @@ def user(
     user_id: Annotated[Optional[str], typer.Option("--user", help="The user in --ratings.")] = None,
     columns: Columns = "userId,movieId,timestamp",
     k: Annotated[int, typer.Option("-k")] = 10,
+    cold_slots: ColdSlots = 0,
 ) -> None:
     """Recommendations for a history, each with the history items behind it."""
     from ..errors import ParameterError
@@ -134,7 +138,8 @@ def user(
     else:
         raise ParameterError("give --history, or --ratings with --user")
     rec, texts = _load(folder)
-    _show(rec.recommend(items, k), texts, lambda i: rec.explain(items, i, top=2))
+    _show(rec.recommend(items, k, cold_slots=cold_slots), texts,
+          lambda i: rec.explain(items, i, top=2))  # fmt: skip
 
 
 @recommend_app.command("eval")
@@ -149,6 +154,7 @@ def evaluate(
         float, typer.Option(help="Share of each user's latest items held out.")
     ] = 0.2,
     model: Encoder = None,
+    cold_slots: ColdSlots = 0,
 ) -> None:
     """Popularity, item2vec, content and hybrid on a time split: recall@10/20, NDCG@10."""
     from ..apps.interactions import time_split
@@ -166,7 +172,7 @@ def evaluate(
     modes = ["popularity", "item2vec"] + (["content", "hybrid"] if content else [])
     typer.echo("| model | recall@10 | recall@20 | NDCG@10 | coverage |\n|---|---|---|---|---|")
     for mode in modes:
-        rec = Recommender(mode=mode).fit(train_h, content_vectors=content)
+        rec = Recommender(mode=mode, cold_slots=cold_slots).fit(train_h, content_vectors=content)
         r = evaluate_recommender(rec, train_h, test_h)
         typer.echo(f"| {mode} | {r['recall@10']:.4f} | {r['recall@20']:.4f} | "
                    f"{r['ndcg@10']:.4f} | {r['coverage']:.3f} |")  # fmt: skip

@@ -346,7 +346,9 @@ class Routes:
             )
 
         def run() -> list[dict[str, Any]]:
-            rows = rec.recommend(req.history, req.k, exclude_seen=req.exclude_seen)
+            rows = rec.recommend(
+                req.history, req.k, exclude_seen=req.exclude_seen, cold_slots=req.cold_slots
+            )
             out = []
             for item, score in rows:
                 row: dict[str, Any] = {"id": item, "score": score}

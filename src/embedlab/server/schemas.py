@@ -220,6 +220,9 @@ class RecommendRequest(BaseModel):
     k: Annotated[int, Strict(), Field(ge=1, le=1000)] = 10
     exclude_seen: bool = True
     explain: bool = Field(False, description="Add the history items behind each recommendation.")
+    cold_slots: Annotated[int, Strict(), Field(ge=0, le=1000)] | None = Field(
+        None, description="Places kept for items no one has seen yet (default: the model's)."
+    )
 
 
 class MonitorItem(BaseModel):
