@@ -5,10 +5,10 @@ k-means++ starts, the best of ``n_init``), then names each cluster by the words 
 (class-based TF-IDF, as BERTopic does: a word's frequency in the cluster times the log of how
 rare it is across clusters; stop words and numbers left out). ``assign(vectors)`` puts new items
 in the nearest cluster, or in none (-1) when their cosine to every centre is below
-``min_similarity`` — the items a "new topic" rule watches. ``emerging(vectors, texts)`` finds
-the dense groups among such items (each item's neighbours above a cosine, the densest first) and
-names each against the rest. ``save``/``load`` keep a fitted model as JSON. This module does not
-track windows (:mod:`embedlab.apps.monitor` does).
+``min_similarity`` — the items a "new topic" rule watches. ``emerging(vectors)`` finds the
+dense groups among such items (each item's neighbours above a cosine, the densest first), and
+``keywords(groups)`` names groups of texts against each other. ``save``/``load`` keep a fitted
+model as JSON. This module does not track windows (:mod:`embedlab.apps.monitor` does).
 """
 
 from __future__ import annotations
