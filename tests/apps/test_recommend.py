@@ -179,7 +179,7 @@ def test_the_recommend_route(tmp_path: Path) -> None:
         assert [d["id"] for d in r.json()["data"]] == [d["id"] for d in data]  # none is cold
 
 
-def test_cold_slots_give_new_items_a_place_in_each_list() -> None:
+def test_cold_slots_give_new_items_a_place_in_each_list(tmp_path: Path) -> None:
     hist, texts = _world()
     texts["b-cold"] = "film about cooking kitchen recipe bread"
     model = Recommender(dim=16, epochs=5, window=5, weights=(0.3, 0.2, 0.5)).fit(
@@ -194,3 +194,6 @@ def test_cold_slots_give_new_items_a_place_in_each_list() -> None:
     assert [i for i, _ in model.recommend(["b1", "b2"], 5)][4] == "b-cold"
     model.cold_slots = 3  # only two cold items exist: the rest stay warm
     assert [i for i, _ in model.recommend(taste, 5)][:3] == plain[:3]
+    assert [i for i, _ in model.recommend(taste, 5, cold_slots=0)] == plain
+    model.save(tmp_path / "rec")
+    assert Recommender.load(tmp_path / "rec").cold_slots == 3

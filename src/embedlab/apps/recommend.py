@@ -290,6 +290,7 @@ class Recommender:
                 "dim": self.dim, "window": self.window, "epochs": self.epochs,
                 "negative": self.negative, "recent": self.recent,
                 "weights": list(self.weights_), "sample": self.sample, "seed": self.seed,
+                "cold_slots": self.cold_slots,
             }  # fmt: skip
             (tmp / "recommender.json").write_text(json.dumps(config, indent=2) + "\n")
             (tmp / "items.txt").write_text("".join(f"{k}\n" for k in self.items_))
@@ -310,6 +311,7 @@ class Recommender:
                                                "recent", "seed")})  # fmt: skip
         model.weights_ = tuple(float(w) for w in config["weights"])  # type: ignore[assignment]
         model.sample = float(config["sample"])
+        model.cold_slots = int(config.get("cold_slots", 0))
         model.items_ = (root / "items.txt").read_text().splitlines()
         model.index_ = {k: n for n, k in enumerate(model.items_)}
         model.popularity_ = np.load(root / "popularity.npy", allow_pickle=False)
