@@ -8,7 +8,7 @@ BENCH_VENV := .bench-venv
 TORCH := torch==2.13.0
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: demo test lint typecheck pytest bench-env bench clean
+.PHONY: demo test lint typecheck pytest browser bench-env bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,7 +28,15 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed
+# The web page's tests drive Debian's chromium (never a downloaded browser build): installed
+# here where it is missing and we may (root with apt-get); without it those tests skip, saying so.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    apt-get install -y -qq chromium >/dev/null 2>&1; } || \
+	  echo "chromium is not installed and cannot be here: the browser tests will be skipped"
+
+pytest: $(VENV)/.installed browser
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck pytest

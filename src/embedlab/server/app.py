@@ -29,6 +29,7 @@ from .config import ServerConfig
 from .guards import BodyGuard, error_body, short
 from .routes import Routes, internal_error
 from .state import ServerState
+from .ui import UiRoutes
 
 # this module is imported only to build an app; the package itself stays light
 require("fastapi", "server", "the server")
@@ -117,6 +118,7 @@ def create_app(
             return get_swagger_ui_html(openapi_url="/openapi.json", title="embedlab")
 
     routes.register(app)
+    UiRoutes(routes).register(app)
     return app
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "MonitorItems",
     "RecommendRequest",
     "SearchRequest",
+    "SimilarityRequest",
 ]
 
 
@@ -197,6 +198,16 @@ class SearchRequest(BaseModel):
         "(every ranking the collection keeps, reciprocal-rank fused).",
     )
     where: Where | None = None
+
+
+class SimilarityRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: Name
+    texts: Annotated[
+        list[Annotated[Text, Field(min_length=1, max_length=32768)]],
+        Field(min_length=1, max_length=64),
+    ] = Field(description="Up to 64 texts; the answer is their cosine similarity matrix.")
 
 
 class AskRequest(BaseModel):
