@@ -68,6 +68,8 @@ class ServerConfig:
     faqs: dict[str, dict[str, Any]] = field(default_factory=dict)
     recommenders: dict[str, dict[str, Any]] = field(default_factory=dict)
     monitors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reports: dict[str, str] = field(default_factory=dict)  # name -> an `eval run` report folder
+    runs: dict[str, str] = field(default_factory=dict)  # name -> a training run's JSONL log
     limits: Limits = field(default_factory=Limits)
     max_batch: int = 256
     max_wait_ms: float = 5.0
@@ -80,7 +82,8 @@ class ServerConfig:
     def load(cls, path: str | os.PathLike[str]) -> ServerConfig:
         p = Path(path)
         raw = read_mapping(p, "server config")
-        known = {"models", "collections", "faqs", "recommenders", "monitors", "limits", "batching"}
+        known = {"models", "collections", "faqs", "recommenders", "monitors", "reports", "runs",
+                 "limits", "batching"}  # fmt: skip
         unknown = set(raw) - known
         if unknown:
             raise FormatError(p, f"unknown keys {sorted(unknown)}")
@@ -96,6 +99,8 @@ class ServerConfig:
             faqs=dict(raw.get("faqs", {})),
             recommenders=dict(raw.get("recommenders", {})),
             monitors=dict(raw.get("monitors", {})),
+            reports={str(k): str(v) for k, v in raw.get("reports", {}).items()},
+            runs={str(k): str(v) for k, v in raw.get("runs", {}).items()},
             limits=limits,
             max_batch=int(batching.get("max_batch", 256)),
             max_wait_ms=float(batching.get("max_wait_ms", 5.0)),

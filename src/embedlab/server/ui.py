@@ -4,21 +4,29 @@ The page is plain HTML, CSS and JavaScript shipped in ``server/web`` (no build s
 works on loopback without internet). It holds no data of its own: everything it shows comes from
 the API's routes, the same a script would call (``/v1/embeddings``, ``/v1/search``,
 ``/v1/faq/ask``) and the ones here, which exist for it and are documented in ``/docs`` with the
-rest: ``GET /v1/ui/catalog`` (what is served) and ``POST /v1/ui/similarity`` (the cosine matrix
-of a few texts under one model). The page and its files are public; every data route asks for the
-bearer token when one is set, and the page asks for it once and keeps it for the tab only. It
-writes every text from data with ``textContent``, and the page is sent with a Content Security
-Policy that runs only its own script, so a key such as ``<img src=x onerror=...>`` stays text.
+rest: ``GET /v1/ui/catalog`` (what is served), ``POST /v1/ui/similarity`` (the cosine matrix of
+a few texts under one model), ``GET /v1/ui/reports/{name}`` (an ``eval run`` report of the
+config's ``reports``: every cell, and the retention of compressed variants) and ``GET
+/v1/ui/runs/{name}`` (a training run's logged metrics as series, from the config's ``runs``).
+The page and its files are public; every data route asks for the bearer token when one is set,
+and the page asks for it once and keeps it for the tab only. It writes every text from data with
+``textContent``, and the page is sent with a Content Security Policy that runs only its own
+script, so a key such as ``<img src=x onerror=...>`` stays text.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..errors import FormatError
+from ..files import read_json
 from ..optional import require
 from ..rows import normalized
 from .guards import short
@@ -30,7 +38,9 @@ from fastapi.responses import Response  # noqa: E402
 
 from .schemas import SimilarityRequest  # noqa: E402
 
-__all__ = ["UiRoutes"]
+__all__ = ["UiRoutes", "read_report", "read_run"]
+
+logger = logging.getLogger(__name__)
 
 WEB = Path(__file__).with_name("web")
 FILES = {"app.js": "text/javascript", "style.css": "text/css"}
@@ -52,6 +62,8 @@ class UiRoutes:
         app.get("/ui/{name}", include_in_schema=False)(self.file)
         app.get("/v1/ui/catalog", dependencies=guarded)(self.catalog)
         app.post("/v1/ui/similarity", dependencies=guarded)(self.similarity)
+        app.get("/v1/ui/reports/{name}", dependencies=guarded)(self.report)
+        app.get("/v1/ui/runs/{name}", dependencies=guarded)(self.run)
 
     async def page(self) -> Response:
         return _sent("index.html", "text/html; charset=utf-8")
@@ -68,7 +80,35 @@ class UiRoutes:
             "models": [{"id": n, "dimensions": m.dim} for n, m in sorted(st.models.items())],
             "collections": sorted(st.collections),
             "faqs": [{"id": n, "threshold": f.threshold} for n, f in sorted(st.faqs.items())],
+            "reports": sorted(self.routes.cfg.reports),
+            "runs": sorted(self.routes.cfg.runs),
         }
+
+    async def report(self, name: str) -> dict[str, Any]:
+        """An ``eval run`` report: its tasks and models, every (model, task) cell with its main
+        figure and metric, and per compressed variant the share of its base's score kept."""
+        return await self._read(read_report, self.routes.cfg.reports, name, "report")
+
+    async def run(self, name: str) -> dict[str, Any]:
+        """A training run's JSONL log as series: metric -> [[step, value], ...]."""
+        return await self._read(read_run, self.routes.cfg.runs, name, "run")
+
+    async def _read(
+        self, reader: Any, table: dict[str, str], name: str, what: str
+    ) -> dict[str, Any]:
+        """``reader`` of the ``what`` served as ``name``, off the event loop; one that is missing
+        or not what it should be is a 404 (the server log has the path and why: not the client)."""
+        if name not in table:
+            raise fail(404, f"{what} {short(name)!r} is not served", param="name")
+        path = self.routes.cfg.resolve(table[name])
+        try:
+            answer: dict[str, Any] = await self.routes.bounded(reader, path)
+        except (FormatError, OSError) as e:
+            logger.warning("cannot read %s %r: %s", what, name, e)
+            raise fail(
+                404, f"{what} {short(name)!r} cannot be read (the server log says why)"
+            ) from None
+        return answer
 
     async def similarity(self, req: SimilarityRequest) -> dict[str, Any]:
         """The cosine similarity of every pair of ``texts`` under ``model`` (rows and columns in
@@ -90,6 +130,52 @@ class UiRoutes:
             "matrix": np.round(matrix.astype(np.float64), 4).tolist(),
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
+
+
+def read_report(folder: Path) -> dict[str, Any]:
+    """The page's view of ``folder/report.json`` (written by ``embedlab eval run``)."""
+    from ..evaluate.runner import EvalReport, TaskScore
+
+    path = folder / "report.json"
+    data = read_json(path)
+    try:
+        report = EvalReport([TaskScore(**cell) for cell in data["scores"]],
+                            float(data.get("seconds", 0.0)), dict(data.get("variants", {})))  # fmt: skip
+    except (KeyError, TypeError, ValueError) as e:
+        raise FormatError(path, f"expected a report written by `embedlab eval run` ({e})") from None
+    cells = [
+        {"model": c.model, "task": c.task, "type": c.type, "language": c.language,
+         "main": c.main, "metric": c.metrics.get("main_metric"), "skipped": c.skipped}
+        for c in report.scores
+    ]  # fmt: skip
+    return {"tasks": report.tasks(), "models": report.models(), "cells": cells,
+            "retention": report.retention(), "seconds": report.seconds}  # fmt: skip
+
+
+def read_run(path: Path, most: int = 200_000) -> dict[str, Any]:
+    """Series of every numeric field of a training log's lines that carry a ``step`` (a folder
+    means its ``train_log.jsonl``); a line still being written is left out and counted."""
+    log = path / "train_log.jsonl" if path.is_dir() else path
+    if not log.is_file():
+        raise FormatError(log, "expected a training log (train_log.jsonl)")
+    series: dict[str, list[list[float]]] = {}
+    skipped = 0
+    with log.open(encoding="utf-8", errors="replace") as f:
+        for n, line in enumerate(f):
+            if n >= most:
+                break
+            try:
+                row = json.loads(line)
+            except ValueError:
+                skipped += 1
+                continue
+            if not isinstance(row, dict) or not isinstance(row.get("step"), int | float):
+                continue
+            for key, value in row.items():
+                number = isinstance(value, int | float) and not isinstance(value, bool)
+                if key != "step" and number and math.isfinite(value):
+                    series.setdefault(key, []).append([row["step"], value])
+    return {"series": series, "skipped_lines": skipped}
 
 
 def _sent(name: str, kind: str) -> Response:

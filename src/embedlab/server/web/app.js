@@ -35,18 +35,31 @@ function fill(select, names) {
   for (const name of names) select.append(new Option(name, name));
 }
 
+const VIEWS = ["playground", "reports"];
+
+function show() {
+  const wanted = location.hash.slice(1);
+  const view = VIEWS.includes(wanted) ? wanted : "playground";
+  for (const v of VIEWS) $(v).hidden = v !== view;
+  for (const a of document.querySelectorAll("nav a[data-view]")) {
+    a.classList.toggle("active", a.dataset.view === view);
+  }
+}
+
 async function start() {
   $("error").textContent = "";
   try {
     const catalog = await api("/v1/ui/catalog");
     $("login").hidden = true;
-    $("playground").hidden = false;
-    for (const id of ["model", "collection", "faq"]) {
+    show();
+    for (const id of ["model", "collection", "faq", "report", "run"]) {
       for (const o of [...$(id).options]) if (o.value) o.remove();
     }
     fill($("model"), catalog.models.map((m) => m.id));
     fill($("collection"), catalog.collections);
     fill($("faq"), catalog.faqs.map((f) => f.id));
+    fill($("report"), catalog.reports);
+    fill($("run"), catalog.runs);
     const parts = [`${catalog.models.length} models`, `${catalog.collections.length} collections`,
                    `${catalog.faqs.length} FAQs`];
     $("status").textContent = parts.join(" · ");
@@ -55,12 +68,12 @@ async function start() {
   } catch (e) {
     if (e instanceof NeedsKey) {
       sessionStorage.removeItem(TOKEN);
-      $("playground").hidden = true;
+      for (const v of VIEWS) $(v).hidden = true;
       $("login").hidden = false;
       $("login-error").textContent = e.message;
       $("token").focus();
     } else {
-      $("playground").hidden = false;
+      show();
       $("error").textContent = e.message;
     }
   }
@@ -196,7 +209,160 @@ async function compare() {
   }
 }
 
+// -- reports -------------------------------------------------------------------------------------
+const SVG = "http://www.w3.org/2000/svg";
+const COLOURS = ["#2457c5", "#d9822b", "#2e9e5b", "#b3261e", "#7a4cc2", "#5b6475", "#c2478f", "#1d8a99"];
+
+function svg(tag, attrs, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = String(text);
+  return e;
+}
+
+function fmt(v) { return v === null || v === undefined ? "-" : Number(v).toFixed(4); }
+
+function reportTable(r) {
+  const table = $("report-table");
+  table.replaceChildren();
+  const head = el("tr");
+  head.append(el("th", "task"), el("th", "metric"));
+  r.models.forEach((m) => head.append(el("th", m)));
+  const thead = el("thead");
+  thead.append(head);
+  const body = el("tbody");
+  for (const task of r.tasks) {
+    const tr = el("tr");
+    const cells = r.models.map((m) => r.cells.find((c) => c.model === m && c.task === task));
+    const metric = (cells.find((c) => c && c.metric) || {}).metric || "";
+    tr.append(el("td", task), el("td", metric));
+    const best = Math.max(...cells.map((c) => (c && c.main !== null ? c.main : -Infinity)));
+    cells.forEach((c, j) => {
+      const td = el("td", c ? (c.main === null ? "skipped" : fmt(c.main)) : "");
+      td.dataset.task = task;
+      td.dataset.model = r.models[j];
+      if (c && c.main !== null) td.dataset.value = String(c.main);
+      if (c && c.skipped) td.title = c.skipped;
+      if (c && c.main !== null && c.main === best && r.models.length > 1) td.classList.add("best");
+      tr.append(td);
+    });
+    body.append(tr);
+  }
+  table.append(thead, body);
+}
+
+function reportBars(r) {
+  const box = $("report-bars");
+  box.replaceChildren();
+  const models = r.models.filter((m) => !m.includes("@") && !m.includes("~"));
+  const group = 24 * models.length + 24, h = 220, top = 10, bottom = 60, left = 40;
+  const width = left + group * r.tasks.length + 10;
+  const chart = svg("svg", { width, height: h + top + bottom, role: "img" });
+  chart.append(svg("line", { x1: left, y1: top + h, x2: width, y2: top + h, stroke: "#999" }));
+  chart.append(svg("text", { x: 2, y: top + 8 }, "1.0"), svg("text", { x: 2, y: top + h }, "0"));
+  r.tasks.forEach((task, t) => {
+    models.forEach((m, j) => {
+      const c = r.cells.find((x) => x.model === m && x.task === task);
+      if (!c || c.main === null) return;
+      const v = Math.max(0, Math.min(1, c.main));
+      const bar = svg("rect", { x: left + t * group + j * 24, y: top + h * (1 - v), width: 20,
+                                height: h * v, fill: COLOURS[j % COLOURS.length] });
+      bar.append(svg("title", {}, `${task} · ${m}: ${fmt(c.main)}`));
+      chart.append(bar);
+    });
+    chart.append(svg("text", { x: left + t * group, y: top + h + 14,
+                               transform: `rotate(30 ${left + t * group} ${top + h + 14})` }, task));
+  });
+  models.forEach((m, j) => {
+    chart.append(svg("rect", { x: left + j * 140, y: h + top + bottom - 12, width: 10, height: 10,
+                               fill: COLOURS[j % COLOURS.length] }));
+    chart.append(svg("text", { x: left + j * 140 + 14, y: h + top + bottom - 3 }, m));
+  });
+  box.append(chart);
+}
+
+function retentionTable(r) {
+  $("retention-box").hidden = r.retention.length === 0;
+  const table = $("retention-table");
+  table.replaceChildren();
+  if (!r.retention.length) return;
+  const head = el("tr");
+  ["variant", "bytes/vector", "mean kept"].forEach((t) => head.append(el("th", t)));
+  r.tasks.forEach((t) => head.append(el("th", t)));
+  const thead = el("thead");
+  thead.append(head);
+  const body = el("tbody");
+  for (const v of r.retention) {
+    const tr = el("tr");
+    tr.append(el("td", v.variant), el("td", v.bytes_per_vector ?? "-"),
+              el("td", v.mean_retained === null ? "-" : `${(100 * v.mean_retained).toFixed(1)}%`));
+    r.tasks.forEach((t) => {
+      const kept = v.retained[t];
+      tr.append(el("td", kept === undefined ? "-" : `${(100 * kept).toFixed(1)}%`));
+    });
+    body.append(tr);
+  }
+  table.append(thead, body);
+}
+
+function lineChart(name, points) {
+  const w = 560, h = 160, left = 56, top = 8, bottom = 22;
+  const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
+  const sx = (x) => left + (x1 > x0 ? (x - x0) / (x1 - x0) : 0.5) * (w - left - 8);
+  const sy = (y) => top + (y1 > y0 ? 1 - (y - y0) / (y1 - y0) : 0.5) * h;
+  const part = el("div", undefined, "series chart");
+  part.dataset.series = name;
+  part.dataset.points = String(points.length);
+  part.append(el("h3", `${name} (last ${fmt(ys[ys.length - 1])})`));
+  const chart = svg("svg", { width: w, height: h + top + bottom, role: "img" });
+  chart.append(svg("polyline", { points: points.map((p) => `${sx(p[0])},${sy(p[1])}`).join(" "),
+                                 fill: "none", stroke: COLOURS[0], "stroke-width": 1.5 }));
+  chart.append(svg("text", { x: 0, y: top + 9 }, fmt(y1)), svg("text", { x: 0, y: top + h }, fmt(y0)));
+  chart.append(svg("text", { x: left, y: top + h + 16 }, `step ${x0}`),
+               svg("text", { x: w - 90, y: top + h + 16 }, `step ${x1}`));
+  part.append(chart);
+  return part;
+}
+
+async function openReport() {
+  const name = $("report").value;
+  $("reports-error").textContent = "";
+  if (!name) { $("report-box").hidden = true; return; }
+  try {
+    const r = await api(`/v1/ui/reports/${encodeURIComponent(name)}`);
+    reportTable(r);
+    reportBars(r);
+    retentionTable(r);
+    $("report-box").hidden = false;
+  } catch (e) {
+    if (e instanceof NeedsKey) { start(); return; }
+    $("reports-error").textContent = e.message;
+  }
+}
+
+async function openRun() {
+  const name = $("run").value;
+  $("reports-error").textContent = "";
+  if (!name) { $("run-box").hidden = true; return; }
+  try {
+    const r = await api(`/v1/ui/runs/${encodeURIComponent(name)}`);
+    const box = $("run-charts");
+    box.replaceChildren();
+    for (const [series, points] of Object.entries(r.series)) {
+      if (points.length) box.append(lineChart(series, points));
+    }
+    $("run-box").hidden = false;
+  } catch (e) {
+    if (e instanceof NeedsKey) { start(); return; }
+    $("reports-error").textContent = e.message;
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  window.addEventListener("hashchange", show);
+  $("report").addEventListener("change", openReport);
+  $("run").addEventListener("change", openRun);
   $("login-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     $("login-error").textContent = "";
