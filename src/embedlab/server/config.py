@@ -70,6 +70,7 @@ class ServerConfig:
     monitors: dict[str, dict[str, Any]] = field(default_factory=dict)
     reports: dict[str, str] = field(default_factory=dict)  # name -> an `eval run` report folder
     runs: dict[str, str] = field(default_factory=dict)  # name -> a training run's JSONL log
+    vectors: dict[str, str] = field(default_factory=dict)  # name -> a vectors file (projector)
     limits: Limits = field(default_factory=Limits)
     max_batch: int = 256
     max_wait_ms: float = 5.0
@@ -83,7 +84,7 @@ class ServerConfig:
         p = Path(path)
         raw = read_mapping(p, "server config")
         known = {"models", "collections", "faqs", "recommenders", "monitors", "reports", "runs",
-                 "limits", "batching"}  # fmt: skip
+                 "vectors", "limits", "batching"}  # fmt: skip
         unknown = set(raw) - known
         if unknown:
             raise FormatError(p, f"unknown keys {sorted(unknown)}")
@@ -101,6 +102,7 @@ class ServerConfig:
             monitors=dict(raw.get("monitors", {})),
             reports={str(k): str(v) for k, v in raw.get("reports", {}).items()},
             runs={str(k): str(v) for k, v in raw.get("runs", {}).items()},
+            vectors={str(k): str(v) for k, v in raw.get("vectors", {}).items()},
             limits=limits,
             max_batch=int(batching.get("max_batch", 256)),
             max_wait_ms=float(batching.get("max_wait_ms", 5.0)),

@@ -29,6 +29,7 @@ __all__ = [
     "AskRequest",
     "EmbeddingRequest",
     "MonitorItems",
+    "ProjectionRequest",
     "RecommendRequest",
     "SearchRequest",
     "SimilarityRequest",
@@ -208,6 +209,17 @@ class SimilarityRequest(BaseModel):
         list[Annotated[Text, Field(min_length=1, max_length=32768)]],
         Field(min_length=1, max_length=64),
     ] = Field(description="Up to 64 texts; the answer is their cosine similarity matrix.")
+
+
+class ProjectionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: Name = Field(description="A vectors file served under the config's 'vectors'.")
+    method: Literal["pca", "umap", "tsne"] = "pca"
+    dims: Literal[2, 3] = 3
+    limit: Annotated[int, Strict(), Field(ge=3, le=200_000)] = Field(
+        100_000, description="Project the first rows only (the most frequent words)."
+    )
 
 
 class AskRequest(BaseModel):

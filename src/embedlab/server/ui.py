@@ -36,7 +36,8 @@ require("fastapi", "server", "the web page")
 from fastapi import Depends  # noqa: E402
 from fastapi.responses import Response  # noqa: E402
 
-from .schemas import SimilarityRequest  # noqa: E402
+from .projector import Projector  # noqa: E402
+from .schemas import ProjectionRequest, SimilarityRequest  # noqa: E402
 
 __all__ = ["UiRoutes", "read_report", "read_run"]
 
@@ -55,6 +56,7 @@ class UiRoutes:
 
     def __init__(self, routes: Routes) -> None:
         self.routes = routes
+        self.projector = Projector(routes.cfg)
 
     def register(self, app: Any) -> None:
         guarded = [Depends(self.routes.authorize)]
@@ -64,6 +66,9 @@ class UiRoutes:
         app.post("/v1/ui/similarity", dependencies=guarded)(self.similarity)
         app.get("/v1/ui/reports/{name}", dependencies=guarded)(self.report)
         app.get("/v1/ui/runs/{name}", dependencies=guarded)(self.run)
+        app.post("/v1/ui/projections", dependencies=guarded)(self.projection)
+        app.get("/v1/ui/projections/{job}", dependencies=guarded)(self.projection_status)
+        app.get("/v1/ui/neighbours", dependencies=guarded)(self.neighbours)
 
     async def page(self) -> Response:
         return _sent("index.html", "text/html; charset=utf-8")
@@ -82,7 +87,32 @@ class UiRoutes:
             "faqs": [{"id": n, "threshold": f.threshold} for n, f in sorted(st.faqs.items())],
             "reports": sorted(self.routes.cfg.reports),
             "runs": sorted(self.routes.cfg.runs),
+            "vectors": self.projector.sources(),
         }
+
+    async def projection(self, req: ProjectionRequest) -> dict[str, Any]:
+        """Start (or find) the projection of a served vectors file; its state, and when it is
+        done its points: ``ids``, ``coords`` (base64 little-endian float32, ``dims`` a point,
+        inside the unit box) and ``columns`` to colour by (row, count, cluster)."""
+        if req.source not in self.projector.sources():
+            raise fail(404, f"vectors {short(req.source)!r} are not served", param="source")
+        return self.projector.start(req.source, req.method, req.dims, req.limit).status()
+
+    async def projection_status(self, job: str) -> dict[str, Any]:
+        """A projection job's state (``running``, ``done`` with the points, ``failed``)."""
+        found = self.projector.job(job)
+        if found is None:
+            raise fail(404, f"no projection job {short(job)!r}", param="job")
+        return found.status()
+
+    async def neighbours(self, source: str, key: str, k: int = 10) -> dict[str, Any]:
+        """``key``'s ``k`` nearest keys by cosine in the original vectors (not the projection)."""
+        if source not in self.projector.sources():
+            raise fail(404, f"vectors {short(source)!r} are not served", param="source")
+        if not 1 <= k <= 1000:
+            raise fail(422, "k: must be from 1 to 1000", param="k")
+        rows = await self.routes.bounded(self.projector.neighbours, source, key, k)
+        return {"source": source, "key": key, "data": [{"key": w, "score": s} for w, s in rows]}
 
     async def report(self, name: str) -> dict[str, Any]:
         """An ``eval run`` report: its tasks and models, every (model, task) cell with its main

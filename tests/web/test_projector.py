@@ -1,0 +1,92 @@
+"""The projector: a 10,000-word vectors file projected on the server (a job, polled), true
+neighbours from the original space, and in a real browser: search a word, click it, see its
+neighbours, colour by a column; a key made of markup shown as text."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from embedlab.server import ServerConfig
+from embedlab.vectors import Vectors
+
+pytest.importorskip("fastapi")
+pytest.importorskip("sklearn")
+XSS = "<img/src=x/onerror=alert(1)>"  # no whitespace: word2vec binary keys cannot hold it
+
+
+def _words(path: Path, n: int = 10_000, dim: int = 32) -> Vectors:
+    """Ten planted groups of words (a word's vector is its group's centre plus noise)."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(10, dim))
+    groups = np.arange(n) % 10
+    x = (centres[groups] + 0.6 * rng.normal(size=(n, dim))).astype(np.float32)
+    keys = [f"w{i}" for i in range(n)]
+    keys[7] = XSS
+    vec = Vectors(keys, x, np.arange(n, 0, -1))
+    vec.save(path)
+    return vec
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Vectors]]:
+    from embedlab.server.app import create_app
+    from serverrun import Running
+    from toyencoders import WordHash
+
+    root = tmp_path_factory.mktemp("projector")
+    vec = _words(root / "words.embedlab")
+    cfg = ServerConfig(models={}, base=root)
+    cfg.vectors = {"words": "words.embedlab"}
+    with Running(create_app(cfg, encoders={"toy": WordHash(dim=8)})) as url:
+        yield url, vec
+
+
+def _done(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    import httpx
+
+    job = httpx.post(url + "/v1/ui/projections", json=body, timeout=30).json()
+    deadline = time.monotonic() + 120
+    while job["status"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+        job = httpx.get(f"{url}/v1/ui/projections/{job['job']}", timeout=30).json()
+    return job  # type: ignore[no-any-return]
+
+
+def test_a_projection_job_and_true_neighbours(served: tuple[str, Vectors]) -> None:
+    import httpx
+
+    url, vec = served
+    job = _done(url, {"source": "words", "method": "pca", "dims": 3})
+    assert job["status"] == "done", job
+    coords = np.frombuffer(base64.b64decode(job["coords"]), "<f4").reshape(-1, 3)
+    assert coords.shape == (10_000, 3) and np.abs(coords).max() == pytest.approx(1.0)
+    assert job["ids"][7] == XSS and job["columns"]["count"][:2] == [10_000, 9_999]
+    clusters = np.array(job["columns"]["cluster"])
+    groups = np.arange(10_000) % 10
+    agree = max(np.bincount(clusters[groups == g]).max() for g in range(10)) / 1000
+    assert agree > 0.9  # k-means finds the planted groups
+    again = httpx.post(url + "/v1/ui/projections", json={"source": "words", "dims": 3}).json()
+    assert again["job"] == job["job"] and again["status"] == "done"  # kept, not recomputed
+    r = httpx.get(url + "/v1/ui/neighbours", params={"source": "words", "key": "w3", "k": 5})
+    unit = vec.vectors / np.linalg.norm(vec.vectors, axis=1, keepdims=True)
+    sims = unit @ unit[3]
+    sims[3] = -np.inf
+    truth = [vec.index_to_key[i] for i in np.argsort(-sims)[:5]]
+    assert [d["key"] for d in r.json()["data"]] == truth
+    assert (
+        httpx.get(url + "/v1/ui/neighbours", params={"source": "words", "key": "zz"}).status_code
+        == 422
+    )
+    assert httpx.post(url + "/v1/ui/projections", json={"source": "nope"}).status_code == 404
+    assert (
+        httpx.post(url + "/v1/ui/projections", json={"source": "words", "dims": 4}).status_code
+        == 422
+    )
