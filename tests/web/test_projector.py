@@ -90,3 +90,53 @@ def test_a_projection_job_and_true_neighbours(served: tuple[str, Vectors]) -> No
         httpx.post(url + "/v1/ui/projections", json={"source": "words", "dims": 4}).status_code
         == 422
     )
+
+
+def _colours(page: Any) -> int:
+    """How many distinct colours the projector's canvas shows."""
+    import io
+
+    from PIL import Image
+
+    url = page.evaluate("document.getElementById('pj-canvas').toDataURL('image/png')")
+    image = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB")
+    pixels = np.asarray(image).reshape(-1, 3)
+    return len(np.unique(pixels, axis=0))
+
+
+def test_search_click_neighbours_and_colour_in_the_browser(
+    browser: Any, served: tuple[str, Vectors]
+) -> None:
+    url, vec = served
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(url + "/#projector")
+    page.wait_for_selector("#pj-source option[value=words]", state="attached")
+    page.select_option("#pj-source", "words")
+    page.click("#pj-go")
+    page.wait_for_selector("#pj-canvas[data-points='10000']", timeout=60_000)
+    assert "10,000 points" in page.inner_text("#pj-status")
+    plain = _colours(page)
+    page.select_option("#pj-colour", "cluster")
+    page.wait_for_selector("#pj-canvas[data-colour=cluster]")
+    page.wait_for_timeout(100)  # the next animation frame
+    assert _colours(page) > plain + 5  # twelve cluster colours where there was one
+    # search a word: the view flies to it and lists its true neighbours
+    page.fill("#pj-search", "w3")
+    page.press("#pj-search", "Enter")
+    page.wait_for_selector("#pj-neighbours li[data-key]")
+    unit = vec.vectors / np.linalg.norm(vec.vectors, axis=1, keepdims=True)
+    sims = unit @ unit[3]
+    sims[3] = -np.inf
+    truth = [vec.index_to_key[i] for i in np.argsort(-sims)[:10]]
+    shown = page.eval_on_selector_all("#pj-neighbours li", "lis => lis.map(li => li.dataset.key)")
+    assert shown == truth
+    # click another point: the one drawn under the pointer, and its neighbours
+    page.fill("#pj-search", XSS)
+    page.press("#pj-search", "Enter")
+    page.wait_for_selector("#pj-side[data-key='w3']", state="detached")
+    box = page.query_selector("#pj-canvas").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # it is centred
+    page.wait_for_selector("#pj-neighbours li[data-key]")
+    assert page.inner_text("#pj-picked") == XSS  # the markup key, as text
+    assert page.query_selector_all("img") == []
+    page.close()

@@ -44,7 +44,7 @@ __all__ = ["UiRoutes", "read_report", "read_run"]
 logger = logging.getLogger(__name__)
 
 WEB = Path(__file__).with_name("web")
-FILES = {"app.js": "text/javascript", "style.css": "text/css"}
+FILES = {"app.js": "text/javascript", "projector.js": "text/javascript", "style.css": "text/css"}
 POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

@@ -35,7 +35,7 @@ function fill(select, names) {
   for (const name of names) select.append(new Option(name, name));
 }
 
-const VIEWS = ["playground", "reports"];
+const VIEWS = ["playground", "projector", "reports"];
 
 function show() {
   const wanted = location.hash.slice(1);
@@ -44,6 +44,7 @@ function show() {
   for (const a of document.querySelectorAll("nav a[data-view]")) {
     a.classList.toggle("active", a.dataset.view === view);
   }
+  if (view === "projector") projectorReady();
 }
 
 async function start() {
@@ -52,7 +53,7 @@ async function start() {
     const catalog = await api("/v1/ui/catalog");
     $("login").hidden = true;
     show();
-    for (const id of ["model", "collection", "faq", "report", "run"]) {
+    for (const id of ["model", "collection", "faq", "report", "run", "pj-source"]) {
       for (const o of [...$(id).options]) if (o.value) o.remove();
     }
     fill($("model"), catalog.models.map((m) => m.id));
@@ -60,6 +61,7 @@ async function start() {
     fill($("faq"), catalog.faqs.map((f) => f.id));
     fill($("report"), catalog.reports);
     fill($("run"), catalog.runs);
+    fill($("pj-source"), catalog.vectors);
     const parts = [`${catalog.models.length} models`, `${catalog.collections.length} collections`,
                    `${catalog.faqs.length} FAQs`];
     $("status").textContent = parts.join(" · ");
@@ -359,8 +361,105 @@ async function openRun() {
   }
 }
 
+// -- projector -----------------------------------------------------------------------------------
+let glReady = false;
+
+function projectorReady() {
+  if (glReady) return true;
+  try {
+    Projector.init($("pj-canvas"));
+    Projector.attach($("pj-canvas"), showPoint);
+    glReady = true;
+  } catch (e) {
+    $("pj-error").textContent = e.message;
+  }
+  return glReady;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function project() {
+  const source = $("pj-source").value;
+  $("pj-error").textContent = "";
+  if (!source) { $("pj-error").textContent = "Choose a vectors file."; return; }
+  if (!projectorReady()) return;
+  const body = { source, method: $("pj-method").value, dims: Number($("pj-dims").value) };
+  $("pj-go").disabled = true;
+  try {
+    let job = await api("/v1/ui/projections", body);
+    while (job.status === "running") {
+      $("pj-status").textContent = `projecting ${source} (${job.method}, ${job.dims}D): ${job.seconds.toFixed(1)} s`;
+      await sleep(300);
+      job = await api(`/v1/ui/projections/${encodeURIComponent(job.job)}`);
+    }
+    if (job.status === "failed") throw new Error(job.error);
+    const t0 = performance.now();
+    Projector.load(job);
+    Projector.draw();
+    const firstDraw = performance.now() - t0;
+    const colour = $("pj-colour");
+    for (const o of [...colour.options]) if (o.value) o.remove();
+    fill(colour, Object.keys(job.columns));
+    $("pj-side").hidden = true;
+    $("pj-status").textContent = `${job.ids.length.toLocaleString("en")} points · ${job.method} ` +
+      `${job.dims}D · ${job.seconds.toFixed(1)} s on the server · first draw ${firstDraw.toFixed(0)} ms`;
+    $("pj-canvas").dataset.points = String(job.ids.length);
+  } catch (e) {
+    if (e instanceof NeedsKey) { start(); return; }
+    $("pj-error").textContent = e.message;
+  } finally {
+    $("pj-go").disabled = false;
+  }
+}
+
+async function showPoint(i) {
+  const st = Projector.st, key = st.ids[i];
+  $("pj-side").hidden = false;
+  $("pj-picked").textContent = key;
+  $("pj-side").dataset.key = key;
+  const meta = $("pj-meta");
+  meta.replaceChildren();
+  for (const [name, values] of Object.entries(st.columns)) meta.append(el("dt", name), el("dd", values[i]));
+  const list = $("pj-neighbours");
+  list.replaceChildren(el("li", "..."));
+  try {
+    const r = await api(`/v1/ui/neighbours?source=${encodeURIComponent($("pj-source").value)}` +
+                        `&key=${encodeURIComponent(key)}&k=10`);
+    if ($("pj-side").dataset.key !== key) return; // another point was picked meanwhile
+    list.replaceChildren();
+    const marked = [];
+    for (const n of r.data) {
+      const li = el("li");
+      li.dataset.key = n.key;
+      li.append(el("span", n.key), el("span", n.score.toFixed(4), "score"));
+      const j = st.index.get(n.key);
+      if (j !== undefined) {
+        marked.push(j);
+        li.addEventListener("click", () => { Projector.flyTo(j); showPoint(j); });
+      }
+      list.append(li);
+    }
+    Projector.mark(marked);
+  } catch (e) {
+    list.replaceChildren(el("li", e.message, "error"));
+  }
+}
+
+function find(ev) {
+  ev.preventDefault();
+  const key = $("pj-search").value;
+  const i = Projector.st.index.get(key);
+  $("pj-error").textContent = "";
+  if (i === undefined) { $("pj-error").textContent = `${key} is not among the points`; return; }
+  Projector.flyTo(i);
+  showPoint(i);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   window.addEventListener("hashchange", show);
+  $("pj-go").addEventListener("click", project);
+  $("pj-colour").addEventListener("change", () => Projector.colour($("pj-colour").value));
+  $("pj-find").addEventListener("submit", find);
   $("report").addEventListener("change", openReport);
   $("run").addEventListener("change", openRun);
   $("login-form").addEventListener("submit", (ev) => {
