@@ -27,6 +27,7 @@ from .recommend import recommend_app
 from .serve import serve
 from .tokenizer import tokenizer_app
 from .train import train_app
+from .ui import ui
 from .vectors import export_app, vectors_app
 from .viz import viz_app
 
@@ -48,6 +49,7 @@ app.add_typer(faq_app, name="faq")
 app.add_typer(recommend_app, name="recommend")
 app.add_typer(monitor_app, name="monitor")
 app.command("serve")(serve)
+app.command("ui")(ui)
 app.add_typer(tokenizer_app, name="tokenizer")
 app.add_typer(pretrain_app, name="pretrain")
 app.add_typer(finetune_app, name="finetune")

@@ -229,6 +229,11 @@ class Collection:
         return cls(root, encoder, con, sparse_encoder)
 
     @staticmethod
+    def is_collection(folder: str | os.PathLike[str]) -> bool:
+        """Whether ``folder`` holds a collection (its database; a manifest or not)."""
+        return (Path(folder) / DB).is_file()
+
+    @staticmethod
     def recorded_source(folder: str | os.PathLike[str], *, sparse: bool = False) -> str | None:
         """The model source recorded at creation (None when it was not given); ``sparse``: the
         SPLADE encoder's (None also for a collection without one)."""
