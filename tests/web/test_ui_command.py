@@ -20,7 +20,6 @@ def test_ui_serves_each_path_where_the_page_looks(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from clirun import run
-
     from embedlab.apps import FAQ
     from embedlab.search import Collection
 
