@@ -222,7 +222,11 @@ function svg(tag, attrs, text) {
   return e;
 }
 
-function fmt(v) { return v === null || v === undefined ? "-" : Number(v).toFixed(4); }
+function fmt(v) {
+  if (v === null || v === undefined) return "-";
+  const x = Number(v);
+  return x !== 0 && Math.abs(x) < 0.001 ? x.toExponential(2) : x.toFixed(4);
+}
 
 function reportTable(r) {
   const table = $("report-table");
@@ -258,7 +262,7 @@ function reportBars(r) {
   box.replaceChildren();
   const models = r.models.filter((m) => !m.includes("@") && !m.includes("~"));
   const group = 24 * models.length + 24, h = 220, top = 10, bottom = 60, left = 40;
-  const width = left + group * r.tasks.length + 10;
+  const width = Math.max(left + group * r.tasks.length + 10, left + 140 * models.length);
   const chart = svg("svg", { width, height: h + top + bottom, role: "img" });
   chart.append(svg("line", { x1: left, y1: top + h, x2: width, y2: top + h, stroke: "#999" }));
   chart.append(svg("text", { x: 2, y: top + 8 }, "1.0"), svg("text", { x: 2, y: top + h }, "0"));

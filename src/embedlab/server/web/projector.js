@@ -228,11 +228,27 @@ const Projector = (() => {
     }, { passive: false });
   }
 
+  function spin(ms) {
+    // rotate one step every animation frame for ``ms``; resolves to the frames drawn and the
+    // seconds taken (what the browser managed, each frame a full draw of every point)
+    return new Promise((resolve) => {
+      const t0 = performance.now(), f0 = st.frames;
+      const step = () => {
+        st.yaw += 0.02;
+        draw();
+        gl.finish();
+        if (performance.now() - t0 < ms) requestAnimationFrame(step);
+        else resolve({ frames: st.frames - f0, seconds: (performance.now() - t0) / 1000 });
+      };
+      requestAnimationFrame(step);
+    });
+  }
+
   function stats() {
     const t = [...st.frameTimes].sort((a, b) => a - b);
     return { frames: st.frames, points: st.n, medianDrawMs: t.length ? t[t.length >> 1] : null };
   }
 
-  return { st, init, load, colour, draw, redraw, flyTo, attach, pick, stats,
+  return { st, init, load, colour, draw, redraw, flyTo, attach, pick, stats, spin,
            mark(list) { st.marked = list; redraw(); } };
 })();
