@@ -140,3 +140,43 @@ def test_search_click_neighbours_and_colour_in_the_browser(
     assert page.inner_text("#pj-picked") == XSS  # the markup key, as text
     assert page.query_selector_all("img") == []
     page.close()
+
+
+def test_select_a_region_and_export_its_ids(browser: Any, served: tuple[str, Vectors]) -> None:
+    url, _ = served
+    job = _done(url, {"source": "words", "method": "pca", "dims": 2})
+    xy = np.frombuffer(base64.b64decode(job["coords"]), "<f4").reshape(-1, 2)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(url + "/#projector")
+    page.wait_for_selector("#pj-source option[value=words]", state="attached")
+    page.select_option("#pj-source", "words")
+    page.select_option("#pj-dims", "2")
+    page.click("#pj-go")
+    page.wait_for_selector("#pj-canvas[data-points='10000']", timeout=60_000)
+    box = page.query_selector("#pj-canvas").bounding_box()
+    left, top, w, h = box["x"], box["y"], box["width"], box["height"]
+
+    def shift_drag(x0: float, y0: float, x1: float, y1: float) -> int:
+        page.keyboard.down("Shift")
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2)
+        page.mouse.move(x1, y1)
+        page.mouse.up()
+        page.keyboard.up("Shift")
+        page.wait_for_selector("#pj-selection:not([hidden])")
+        return int(page.inner_text("#pj-count").replace(",", ""))
+
+    assert shift_drag(left + 1, top + 1, left + w - 2, top + h - 2) == 10_000  # everything
+    # the left half of the view: the points left of the centre (x < 0 in the projection), but
+    # for those within two pixels of the edge (the pointer lands on whole pixels)
+    half = shift_drag(left + 1, top + 1, left + w / 2, top + h - 2)
+    px = 1 / (450 * 0.9 * (600 / 900))  # one canvas pixel in projection units, at the first zoom
+    assert (xy[:, 0] < -2 * px).sum() <= half <= (xy[:, 0] < 2 * px).sum()
+    with page.expect_download() as info:
+        page.click("#pj-export")
+    lines = Path(info.value.path()).read_text().splitlines()
+    assert len(lines) == half and set(lines) <= set(job["ids"])
+    assert all(xy[job["ids"].index(k), 0] < 2 * px for k in lines[:200])
+    assert info.value.suggested_filename == "words-selection.txt"
+    page.close()

@@ -372,7 +372,7 @@ function projectorReady() {
   if (glReady) return true;
   try {
     Projector.init($("pj-canvas"));
-    Projector.attach($("pj-canvas"), showPoint);
+    Projector.attach($("pj-canvas"), showPoint, showSelection, $("pj-box"));
     glReady = true;
   } catch (e) {
     $("pj-error").textContent = e.message;
@@ -405,6 +405,7 @@ async function project() {
     for (const o of [...colour.options]) if (o.value) o.remove();
     fill(colour, Object.keys(job.columns));
     $("pj-side").hidden = true;
+    $("pj-selection").hidden = true;
     $("pj-status").textContent = `${job.ids.length.toLocaleString("en")} points · ${job.method} ` +
       `${job.dims}D · ${job.seconds.toFixed(1)} s on the server · first draw ${firstDraw.toFixed(0)} ms`;
     $("pj-canvas").dataset.points = String(job.ids.length);
@@ -449,6 +450,26 @@ async function showPoint(i) {
   }
 }
 
+let selected = [];
+
+function showSelection(indices) {
+  selected = indices.map((i) => Projector.st.ids[i]);
+  $("pj-selection").hidden = false;
+  $("pj-count").textContent = selected.length.toLocaleString("en");
+  $("pj-export").disabled = selected.length === 0;
+}
+
+function exportIds() {
+  const blob = new Blob([selected.join("\n") + "\n"], { type: "text/plain" });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = `${$("pj-source").value || "points"}-selection.txt`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
 function find(ev) {
   ev.preventDefault();
   const key = $("pj-search").value;
@@ -464,6 +485,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("pj-go").addEventListener("click", project);
   $("pj-colour").addEventListener("change", () => Projector.colour($("pj-colour").value));
   $("pj-find").addEventListener("submit", find);
+  $("pj-export").addEventListener("click", exportIds);
   $("report").addEventListener("change", openReport);
   $("run").addEventListener("change", openRun);
   $("login-form").addEventListener("submit", (ev) => {

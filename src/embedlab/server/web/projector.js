@@ -170,6 +170,29 @@ const Projector = (() => {
     redraw();
   }
 
+  function screen() {
+    // every point's canvas pixel, as drawn now
+    const m = matrix(), w = gl.canvas.width, h = gl.canvas.height;
+    const out = new Float32Array(st.n * 2);
+    for (let i = 0; i < st.n; i++) {
+      const [x, y, z] = point(i);
+      out[i * 2] = ((m[0] * x + m[4] * y + m[8] * z + m[12]) + 1) / 2 * w;
+      out[i * 2 + 1] = (1 - (m[1] * x + m[5] * y + m[9] * z + m[13])) / 2 * h;
+    }
+    return out;
+  }
+
+  function inside(x0, y0, x1, y1) {
+    // the points drawn inside the canvas rectangle (x0, y0)-(x1, y1)
+    const xy = screen(), out = [];
+    const [a, b, c, d] = [Math.min(x0, x1), Math.min(y0, y1), Math.max(x0, x1), Math.max(y0, y1)];
+    for (let i = 0; i < st.n; i++) {
+      const x = xy[i * 2], y = xy[i * 2 + 1];
+      if (x >= a && x <= c && y >= b && y <= d) out.push(i);
+    }
+    return out;
+  }
+
   function pick(px, py) {
     // the point drawn nearest to canvas pixel (px, py), within 8 pixels; -1 for none
     const m = matrix(), w = gl.canvas.width, h = gl.canvas.height;
@@ -191,14 +214,26 @@ const Projector = (() => {
     redraw();
   }
 
-  function attach(canvas, onPick) {
+  function attach(canvas, onPick, onSelect, box) {
+    // drag: rotate (3D) or pan (2D); shift-drag: select a region; click: pick a point
     let drag = null;
+    const scale = () => canvas.width / canvas.clientWidth;
     canvas.addEventListener("pointerdown", (e) => {
-      drag = { x: e.offsetX, y: e.offsetY, moved: false };
+      drag = { x: e.offsetX, y: e.offsetY, x0: e.offsetX, y0: e.offsetY, moved: false,
+               select: e.shiftKey };
       canvas.setPointerCapture(e.pointerId);
     });
     canvas.addEventListener("pointermove", (e) => {
       if (!drag) return;
+      if (drag.select) {
+        drag.moved = true;
+        box.hidden = false;
+        box.style.left = `${canvas.offsetLeft + Math.min(drag.x0, e.offsetX)}px`;
+        box.style.top = `${canvas.offsetTop + Math.min(drag.y0, e.offsetY)}px`;
+        box.style.width = `${Math.abs(e.offsetX - drag.x0)}px`;
+        box.style.height = `${Math.abs(e.offsetY - drag.y0)}px`;
+        return;
+      }
       const dx = e.offsetX - drag.x, dy = e.offsetY - drag.y;
       if (Math.abs(dx) + Math.abs(dy) > 2) drag.moved = true;
       if (!drag.moved) return;
@@ -214,11 +249,20 @@ const Projector = (() => {
       redraw();
     });
     canvas.addEventListener("pointerup", (e) => {
-      const wasClick = drag && !drag.moved;
+      const was = drag;
       drag = null;
-      if (!wasClick || !st.n) return;
-      const scale = canvas.width / canvas.clientWidth;
-      const i = pick(e.offsetX * scale, e.offsetY * scale);
+      if (!was || !st.n) return;
+      if (was.select) {
+        box.hidden = true;
+        const k = scale();
+        const chosen = inside(was.x0 * k, was.y0 * k, e.offsetX * k, e.offsetY * k);
+        st.marked = chosen;
+        redraw();
+        onSelect(chosen);
+        return;
+      }
+      if (was.moved) return;
+      const i = pick(e.offsetX * scale(), e.offsetY * scale());
       if (i >= 0) { st.picked = i; redraw(); onPick(i); }
     });
     canvas.addEventListener("wheel", (e) => {
@@ -249,6 +293,6 @@ const Projector = (() => {
     return { frames: st.frames, points: st.n, medianDrawMs: t.length ? t[t.length >> 1] : null };
   }
 
-  return { st, init, load, colour, draw, redraw, flyTo, attach, pick, stats, spin,
+  return { st, init, load, colour, draw, redraw, flyTo, attach, pick, inside, stats, spin,
            mark(list) { st.marked = list; redraw(); } };
 })();
