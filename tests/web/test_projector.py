@@ -41,10 +41,18 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Vect
     from toyencoders import WordHash
 
     root = tmp_path_factory.mktemp("projector")
+    from embedlab.search import Collection
+
     vec = _words(root / "words.embedlab")
+    col = Collection.create(root / "docs", WordHash(dim=16), index="exact")
+    topics = {"space": "rocket orbit moon launch", "food": "bread oven flour recipe"}
+    texts = [f"{words.split()[i % 4]} {words} {i}" for i in range(60) for words in topics.values()]
+    col.add([f"d{i}" for i in range(120)], texts,
+            [{"topic": t, "n": i} for i in range(60) for t in topics])  # fmt: skip
     cfg = ServerConfig(models={}, base=root)
     cfg.vectors = {"words": "words.embedlab"}
-    with Running(create_app(cfg, encoders={"toy": WordHash(dim=8)})) as url:
+    app = create_app(cfg, encoders={"toy": WordHash(dim=8)}, collections={"docs": col})
+    with Running(app) as url:
         yield url, vec
 
 
@@ -179,4 +187,33 @@ def test_select_a_region_and_export_its_ids(browser: Any, served: tuple[str, Vec
     assert len(lines) == half and set(lines) <= set(job["ids"])
     assert all(xy[job["ids"].index(k), 0] < 2 * px for k in lines[:200])
     assert info.value.suggested_filename == "words-selection.txt"
+    page.close()
+
+
+def test_a_collection_in_the_projector(browser: Any, served: tuple[str, Vectors]) -> None:
+    import httpx
+
+    url, _ = served
+    assert "collection:docs" in httpx.get(url + "/v1/ui/catalog").json()["vectors"]
+    job = _done(url, {"source": "collection:docs", "method": "pca", "dims": 2})
+    assert job["status"] == "done" and len(job["ids"]) == 120
+    assert job["columns"]["topic"][:2] == ["space", "food"] and job["columns"]["n"][:2] == [0, 0]
+    assert job["columns"]["text"][0].startswith("rocket rocket orbit")
+    r = httpx.get(url + "/v1/ui/neighbours", params={"source": "collection:docs", "key": "d0"})
+    near = [d["key"] for d in r.json()["data"]]
+    assert all(int(k[1:]) % 2 == 0 for k in near)  # the same topic: even ids are space
+    page = browser.new_page()
+    page.goto(url + "/#projector")
+    page.wait_for_selector("#pj-source option[value='collection:docs']", state="attached")
+    page.select_option("#pj-source", "collection:docs")
+    page.select_option("#pj-dims", "2")
+    page.click("#pj-go")
+    page.wait_for_selector("#pj-canvas[data-points='120']", timeout=60_000)
+    options = page.eval_on_selector_all("#pj-colour option", "os => os.map(o => o.value)")
+    assert options == ["", "n", "topic", "cluster"]  # the text is shown, not coloured by
+    page.select_option("#pj-colour", "topic")
+    page.fill("#pj-search", "d1")
+    page.press("#pj-search", "Enter")
+    page.wait_for_selector("#pj-neighbours li[data-key]")
+    assert "food" in page.inner_text("#pj-meta")
     page.close()

@@ -336,6 +336,13 @@ class Collection:
         return sum(int(load_npy(self.folder / s, mmap=True).shape[0]) for s in self._segments)
 
     @_locked
+    def documents(self, limit: int | None = None) -> list[Document]:
+        """The first ``limit`` documents (all with None), in the order they were added."""
+        rows = self._con.execute("SELECT id, text, meta FROM docs ORDER BY row LIMIT ?",
+                                 (-1 if limit is None else limit,)).fetchall()  # fmt: skip
+        return [Document(i, t, json.loads(m)) for i, t, m in rows]
+
+    @_locked
     def vectors(self, ids: Sequence[str]) -> npt.NDArray[np.float32]:
         """The stored (unit-length) vectors of ``ids``, read from the segments."""
         bounds, total = [], 0

@@ -214,7 +214,9 @@ class SimilarityRequest(BaseModel):
 class ProjectionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source: Name = Field(description="A vectors file served under the config's 'vectors'.")
+    source: Name = Field(
+        description="A vectors file under the config's 'vectors', or collection:NAME."
+    )
     method: Literal["pca", "umap", "tsne"] = "pca"
     dims: Literal[2, 3] = 3
     limit: Annotated[int, Strict(), Field(ge=3, le=200_000)] = Field(

@@ -56,7 +56,7 @@ class UiRoutes:
 
     def __init__(self, routes: Routes) -> None:
         self.routes = routes
-        self.projector = Projector(routes.cfg)
+        self.projector = Projector(routes.cfg, lambda: routes.served().collections)
 
     def register(self, app: Any) -> None:
         guarded = [Depends(self.routes.authorize)]
@@ -95,7 +95,7 @@ class UiRoutes:
         done its points: ``ids``, ``coords`` (base64 little-endian float32, ``dims`` a point,
         inside the unit box) and ``columns`` to colour by (row, count, cluster)."""
         if req.source not in self.projector.sources():
-            raise fail(404, f"vectors {short(req.source)!r} are not served", param="source")
+            raise fail(404, f"{short(req.source)!r} is not served to the projector", param="source")
         return self.projector.start(req.source, req.method, req.dims, req.limit).status()
 
     async def projection_status(self, job: str) -> dict[str, Any]:
@@ -108,7 +108,7 @@ class UiRoutes:
     async def neighbours(self, source: str, key: str, k: int = 10) -> dict[str, Any]:
         """``key``'s ``k`` nearest keys by cosine in the original vectors (not the projection)."""
         if source not in self.projector.sources():
-            raise fail(404, f"vectors {short(source)!r} are not served", param="source")
+            raise fail(404, f"{short(source)!r} is not served to the projector", param="source")
         if not 1 <= k <= 1000:
             raise fail(422, "k: must be from 1 to 1000", param="k")
         rows = await self.routes.bounded(self.projector.neighbours, source, key, k)

@@ -403,7 +403,7 @@ async function project() {
     const firstDraw = performance.now() - t0;
     const colour = $("pj-colour");
     for (const o of [...colour.options]) if (o.value) o.remove();
-    fill(colour, Object.keys(job.columns));
+    fill(colour, Object.keys(job.columns).filter((c) => c !== "text"));
     $("pj-side").hidden = true;
     $("pj-selection").hidden = true;
     $("pj-status").textContent = `${job.ids.length.toLocaleString("en")} points · ${job.method} ` +

@@ -89,6 +89,15 @@ const Projector = (() => {
       for (let i = 0; i < st.n; i++) out.set([0.36, 0.42, 0.55], i * 3);
     } else if (column === "cluster") {
       for (let i = 0; i < st.n; i++) out.set(PALETTE[values[i] % PALETTE.length], i * 3);
+    } else if (values.some((v) => typeof v === "string")) {
+      // categories: the most frequent values get a colour each, the rest grey
+      const freq = new Map();
+      values.forEach((v) => freq.set(v, (freq.get(v) || 0) + 1));
+      const top = [...freq.entries()].sort((a, b) => b[1] - a[1]).slice(0, PALETTE.length - 1);
+      const slot = new Map(top.map(([v], i) => [v, i]));
+      for (let i = 0; i < st.n; i++) {
+        out.set(slot.has(values[i]) ? PALETTE[slot.get(values[i])] : [0.8, 0.8, 0.8], i * 3);
+      }
     } else {
       const logs = values.map((v) => Math.log1p(Math.max(0, v)));
       const lo = Math.min(...logs), hi = Math.max(...logs) || 1;
