@@ -100,6 +100,16 @@ def test_a_projection_job_and_true_neighbours(served: tuple[str, Vectors]) -> No
     )
 
 
+def _project(page: Any, url: str, source: str, dims: str, points: int) -> None:
+    """Open the projector on ``source`` and wait for its ``points`` to be drawn."""
+    page.goto(url + "/#projector")
+    page.wait_for_selector(f"#pj-source option[value='{source}']", state="attached")
+    page.select_option("#pj-source", source)
+    page.select_option("#pj-dims", dims)
+    page.click("#pj-go")
+    page.wait_for_selector(f"#pj-canvas[data-points='{points}']", timeout=60_000)
+
+
 def _colours(page: Any) -> int:
     """How many distinct colours the projector's canvas shows."""
     import io
@@ -117,11 +127,7 @@ def test_search_click_neighbours_and_colour_in_the_browser(
 ) -> None:
     url, vec = served
     page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.goto(url + "/#projector")
-    page.wait_for_selector("#pj-source option[value=words]", state="attached")
-    page.select_option("#pj-source", "words")
-    page.click("#pj-go")
-    page.wait_for_selector("#pj-canvas[data-points='10000']", timeout=60_000)
+    _project(page, url, "words", "3", 10_000)
     assert "10,000 points" in page.inner_text("#pj-status")
     plain = _colours(page)
     page.select_option("#pj-colour", "cluster")
@@ -155,12 +161,7 @@ def test_select_a_region_and_export_its_ids(browser: Any, served: tuple[str, Vec
     job = _done(url, {"source": "words", "method": "pca", "dims": 2})
     xy = np.frombuffer(base64.b64decode(job["coords"]), "<f4").reshape(-1, 2)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.goto(url + "/#projector")
-    page.wait_for_selector("#pj-source option[value=words]", state="attached")
-    page.select_option("#pj-source", "words")
-    page.select_option("#pj-dims", "2")
-    page.click("#pj-go")
-    page.wait_for_selector("#pj-canvas[data-points='10000']", timeout=60_000)
+    _project(page, url, "words", "2", 10_000)
     box = page.query_selector("#pj-canvas").bounding_box()
     left, top, w, h = box["x"], box["y"], box["width"], box["height"]
 
@@ -203,12 +204,7 @@ def test_a_collection_in_the_projector(browser: Any, served: tuple[str, Vectors]
     near = [d["key"] for d in r.json()["data"]]
     assert all(int(k[1:]) % 2 == 0 for k in near)  # the same topic: even ids are space
     page = browser.new_page()
-    page.goto(url + "/#projector")
-    page.wait_for_selector("#pj-source option[value='collection:docs']", state="attached")
-    page.select_option("#pj-source", "collection:docs")
-    page.select_option("#pj-dims", "2")
-    page.click("#pj-go")
-    page.wait_for_selector("#pj-canvas[data-points='120']", timeout=60_000)
+    _project(page, url, "collection:docs", "2", 120)
     options = page.eval_on_selector_all("#pj-colour option", "os => os.map(o => o.value)")
     assert options == ["", "n", "topic", "cluster"]  # the text is shown, not coloured by
     page.select_option("#pj-colour", "topic")

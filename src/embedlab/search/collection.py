@@ -316,9 +316,8 @@ class Collection:
 
     @_locked
     def __contains__(self, key: object) -> bool:
-        return (
-            self._con.execute("SELECT 1 FROM docs WHERE id=?", (str(key),)).fetchone() is not None
-        )
+        row = self._con.execute("SELECT 1 FROM docs WHERE id=?", (str(key),)).fetchone()
+        return row is not None
 
     def close(self) -> None:
         self._con.close()
@@ -336,11 +335,10 @@ class Collection:
         return sum(int(load_npy(self.folder / s, mmap=True).shape[0]) for s in self._segments)
 
     @_locked
-    def documents(self, limit: int | None = None) -> list[Document]:
-        """The first ``limit`` documents (all with None), in the order they were added."""
-        rows = self._con.execute("SELECT id, text, meta FROM docs ORDER BY row LIMIT ?",
-                                 (-1 if limit is None else limit,)).fetchall()  # fmt: skip
-        return [Document(i, t, json.loads(m)) for i, t, m in rows]
+    def documents(self, limit: int = -1) -> list[Document]:
+        """The first ``limit`` documents (all: -1), in the order they were added."""
+        rows = self._con.execute("SELECT id, text, meta FROM docs ORDER BY row LIMIT ?", (limit,))
+        return [Document(i, t, json.loads(m)) for i, t, m in rows.fetchall()]
 
     @_locked
     def vectors(self, ids: Sequence[str]) -> npt.NDArray[np.float32]:

@@ -117,54 +117,50 @@ function heatmap(texts, matrix) {
   table.append(head, body);
 }
 
-async function neighbours(collection, texts) {
-  const box = $("neighbours");
+async function perText(section, name, texts, show) {
+  // one block a text in the section's box: the text as a heading, then what ``show`` adds
+  const box = $(section);
   box.replaceChildren();
-  $("neighbours-of").textContent = collection;
-  $("neighbours-box").hidden = false;
+  $(`${section}-of`).textContent = name;
+  $(`${section}-box`).hidden = false;
   for (const text of texts) {
     const part = el("div", undefined, "hits");
     part.append(el("h3", text));
     box.append(part);
     try {
-      const r = await api("/v1/search", { collection, query: text, k: 5 });
-      const list = el("ol");
-      for (const hit of r.data) {
-        const li = el("li");
-        li.append(el("b", hit.id), document.createTextNode(" " + (hit.text || "")),
-                  el("span", hit.score.toFixed(4), "score"));
-        list.append(li);
-      }
-      part.append(list);
+      await show(part, text);
     } catch (e) {
       part.append(el("p", e.message, "error"));
     }
   }
 }
 
-async function answers(faq, texts) {
-  const box = $("answers");
-  box.replaceChildren();
-  $("answers-of").textContent = faq;
-  $("answers-box").hidden = false;
-  for (const text of texts) {
-    const part = el("div", undefined, "hits");
-    part.append(el("h3", text));
-    box.append(part);
-    try {
-      const r = await api("/v1/faq/ask", { faq, question: text, k: 3 });
-      const line = `confidence ${r.confidence.toFixed(2)}, threshold ${r.threshold.toFixed(2)}`;
-      if (r.answered && r.answers.length) {
-        const p = el("p", undefined, "answer");
-        p.append(el("span", r.answers[0].text), el("span", line, "score"));
-        part.append(p);
-      } else {
-        part.append(el("p", `no confident answer (${line})`, "below"));
-      }
-    } catch (e) {
-      part.append(el("p", e.message, "error"));
+function neighbours(collection, texts) {
+  return perText("neighbours", collection, texts, async (part, text) => {
+    const r = await api("/v1/search", { collection, query: text, k: 5 });
+    const list = el("ol");
+    for (const hit of r.data) {
+      const li = el("li");
+      li.append(el("b", hit.id), document.createTextNode(" " + (hit.text || "")),
+                el("span", hit.score.toFixed(4), "score"));
+      list.append(li);
     }
-  }
+    part.append(list);
+  });
+}
+
+function answers(faq, texts) {
+  return perText("answers", faq, texts, async (part, text) => {
+    const r = await api("/v1/faq/ask", { faq, question: text, k: 3 });
+    const line = `confidence ${r.confidence.toFixed(2)}, threshold ${r.threshold.toFixed(2)}`;
+    if (r.answered && r.answers.length) {
+      const p = el("p", undefined, "answer");
+      p.append(el("span", r.answers[0].text), el("span", line, "score"));
+      part.append(p);
+    } else {
+      part.append(el("p", `no confident answer (${line})`, "below"));
+    }
+  });
 }
 
 function snippets(model, texts) {
