@@ -79,7 +79,8 @@ class UiRoutes:
         return _sent(name, FILES[name] + "; charset=utf-8")
 
     async def catalog(self) -> dict[str, Any]:
-        """What the server serves: models (with their dimension), collections and FAQs."""
+        """What the server serves: models (with their dimension), collections, FAQs, reports,
+        training runs, and the projector's sources (vectors files and ``collection:NAME``)."""
         st = self.routes.served()
         return {
             "models": [{"id": n, "dimensions": m.dim} for n, m in sorted(st.models.items())],
@@ -91,9 +92,10 @@ class UiRoutes:
         }
 
     async def projection(self, req: ProjectionRequest) -> dict[str, Any]:
-        """Start (or find) the projection of a served vectors file; its state, and when it is
-        done its points: ``ids``, ``coords`` (base64 little-endian float32, ``dims`` a point,
-        inside the unit box) and ``columns`` to colour by (row, count, cluster)."""
+        """Start (or find) the projection of a projector source; its state, and when it is done
+        its points: ``ids``, ``coords`` (base64 little-endian float32, ``dims`` a point, inside
+        the unit box) and ``columns`` (row and count, or a collection's text and metadata, and
+        a k-means cluster)."""
         if req.source not in self.projector.sources():
             raise fail(404, f"{short(req.source)!r} is not served to the projector", param="source")
         return self.projector.start(req.source, req.method, req.dims, req.limit).status()
