@@ -224,15 +224,18 @@ function fmt(v) {
   return x !== 0 && Math.abs(x) < 0.001 ? x.toExponential(2) : x.toFixed(4);
 }
 
-function reportTable(r) {
-  const table = $("report-table");
-  table.replaceChildren();
+function headed(table, names) {
+  // empties ``table``, writes a header row of ``names``, returns the body to fill
   const head = el("tr");
-  head.append(el("th", "task"), el("th", "metric"));
-  r.models.forEach((m) => head.append(el("th", m)));
-  const thead = el("thead");
+  names.forEach((n) => head.append(el("th", n)));
+  const thead = el("thead"), body = el("tbody");
   thead.append(head);
-  const body = el("tbody");
+  table.replaceChildren(thead, body);
+  return body;
+}
+
+function reportTable(r) {
+  const body = headed($("report-table"), ["task", "metric", ...r.models]);
   for (const task of r.tasks) {
     const tr = el("tr");
     const cells = r.models.map((m) => r.cells.find((c) => c.model === m && c.task === task));
@@ -250,7 +253,6 @@ function reportTable(r) {
     });
     body.append(tr);
   }
-  table.append(thead, body);
 }
 
 function reportBars(r) {
@@ -285,15 +287,8 @@ function reportBars(r) {
 
 function retentionTable(r) {
   $("retention-box").hidden = r.retention.length === 0;
-  const table = $("retention-table");
-  table.replaceChildren();
-  if (!r.retention.length) return;
-  const head = el("tr");
-  ["variant", "bytes/vector", "mean kept"].forEach((t) => head.append(el("th", t)));
-  r.tasks.forEach((t) => head.append(el("th", t)));
-  const thead = el("thead");
-  thead.append(head);
-  const body = el("tbody");
+  if (!r.retention.length) { $("retention-table").replaceChildren(); return; }
+  const body = headed($("retention-table"), ["variant", "bytes/vector", "mean kept", ...r.tasks]);
   for (const v of r.retention) {
     const tr = el("tr");
     tr.append(el("td", v.variant), el("td", v.bytes_per_vector ?? "-"),
@@ -304,7 +299,6 @@ function retentionTable(r) {
     });
     body.append(tr);
   }
-  table.append(thead, body);
 }
 
 function lineChart(name, points) {
