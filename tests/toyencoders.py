@@ -45,3 +45,18 @@ class ToySplade:
 
     encode_query = encode_document
     encode = encode_document
+
+
+class ToyImages(WordHash):
+    """A multimodal stand-in: texts as WordHash, an image as a fixed random projection of its
+    4 x 4 thumbnail (the same picture, the same vector; a different one, another)."""
+
+    def __init__(self, name: str = "toy-images", dim: int = 24) -> None:
+        super().__init__(name, dim)
+        self._w = np.random.default_rng(7).normal(size=(48, dim))
+
+    def encode_images(self, images: Any, *, normalize: Any = True, **_: object) -> np.ndarray:
+        rows = [np.asarray(im.convert("RGB").resize((4, 4)), np.float64).reshape(-1) / 255
+                for im in images]  # fmt: skip
+        out = (np.array(rows) - 0.5) @ self._w
+        return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)

@@ -92,3 +92,61 @@ def test_read_mapping_reads_json_and_yaml_and_names_the_file_on_errors(tmp_path:
     (tmp_path / "bad.json").write_text('{"models": ')
     with pytest.raises(FormatError, match=r"bad\.json.*not a valid server config"):
         read_mapping(tmp_path / "bad.json", "server config")
+
+
+def test_embed_outputs_read_back_with_their_ids_and_columns(tmp_path: Path) -> None:
+    from embedlab.io.tables import read_embeddings
+
+    rows = np.arange(12, dtype=np.float32).reshape(4, 3)
+    write_embeddings(tmp_path / "e.npy", ["a", "b c", "d", "é"], rows)
+    ids, got, columns = read_embeddings(tmp_path / "e.npy")
+    assert ids == ["a", "b c", "d", "é"] and columns == {}
+    np.testing.assert_array_equal(got, rows)
+    np.save(tmp_path / "bare.npy", rows[:2].astype(np.float64))  # a plain numpy file: row ids
+    assert read_embeddings(tmp_path / "bare.npy")[0] == ["0", "1"]
+    (tmp_path / "e.ids.txt").write_text("a\nb\n")
+    with pytest.raises(FormatError, match=r"e.ids.txt: expected 4 ids \(one a row\), found 2"):
+        read_embeddings(tmp_path / "e.npy")
+    np.save(tmp_path / "flat.npy", np.zeros(5))
+    with pytest.raises(FormatError, match=r"flat.npy: expected a 2-D array of numbers, found"):
+        read_embeddings(tmp_path / "flat.npy")
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(FormatError, match=r"objects.npy: not a numeric \.npy array"):
+        read_embeddings(tmp_path / "objects.npy")  # never unpickled
+
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"id": ["x", "y"], "embedding": [[1.0, 2.0], [3.0, 4.0]],
+                             "lang": ["en", "fr"], "n": [1, 2], "tags": [["a"], []]}),
+                   tmp_path / "t.parquet")  # fmt: skip
+    ids, got, columns = read_embeddings(tmp_path / "t.parquet")
+    assert ids == ["x", "y"] and got.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    assert columns == {"lang": ["en", "fr"], "n": [1, 2]}  # lists are no column to colour by
+    pq.write_table(pa.table({"embedding": [[1.0, 2.0], [3.0]]}), tmp_path / "ragged.parquet")
+    with pytest.raises(FormatError, match="row 2 of 'embedding' is not a list of 2 floats"):
+        read_embeddings(tmp_path / "ragged.parquet")
+
+
+def test_metadata_joins_on_ids_or_goes_row_by_row(tmp_path: Path) -> None:
+    from embedlab.io.tables import read_metadata
+
+    ids = ["a", "b", "c"]
+    (tmp_path / "m.tsv").write_text("id\tlabel\tscore\nc\tcat\t0.5\na\tdog\t2\n")
+    assert read_metadata(tmp_path / "m.tsv", ids) == {
+        "label": ["dog", None, "cat"], "score": ["2", None, "0.5"]
+    }  # fmt: skip
+    (tmp_path / "tb.tsv").write_text("x\ny\nz\n")  # TensorBoard: one column, no header
+    assert read_metadata(tmp_path / "tb.tsv", ids) == {"label": ["x", "y", "z"]}
+    (tmp_path / "m.csv").write_text("kind,size\nfruit,1\nveg,2\nfruit,3\n")
+    assert read_metadata(tmp_path / "m.csv", ids) == {
+        "kind": ["fruit", "veg", "fruit"], "size": ["1", "2", "3"]
+    }  # fmt: skip
+    (tmp_path / "m.jsonl").write_text('{"id": "b", "n": 4, "deep": {"x": 1}}\n')
+    assert read_metadata(tmp_path / "m.jsonl", ids) == {"n": [None, 4, None], "deep": [None] * 3}
+    (tmp_path / "short.csv").write_text("kind\nfruit\n")
+    with pytest.raises(FormatError, match=r"expected an 'id' column or one row a point \(3\)"):
+        read_metadata(tmp_path / "short.csv", ids)
+    (tmp_path / "ragged.tsv").write_text("id\tlabel\na\tx\nb\n")
+    with pytest.raises(FormatError, match=r"ragged.tsv, line 3: expected 2 fields"):
+        read_metadata(tmp_path / "ragged.tsv", ids)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from embedlab.server import ServerConfig
-from toyencoders import WordHash
+from toyencoders import ToyImages, ToySplade, WordHash
 
 pytest.importorskip("fastapi")
 XSS = "<img src=x onerror=\"document.title='pwned'\">"
@@ -27,8 +27,8 @@ def _app(root: Path, key: str | None = None) -> Any:
     faq = FAQ.build(root / "faq", WordHash(dim=24), ["how to reset password", "where is my parcel"],
                     [f"Use the reset link. {XSS}", "Track it online."])  # fmt: skip
     cfg = ServerConfig(models={}, max_wait_ms=5, api_key=key)
-    return create_app(cfg, encoders={"toy": WordHash(dim=24)}, collections={"docs": col},
-                      faqs={"support": faq})  # fmt: skip
+    encoders = {"toy": WordHash(dim=24), "pics": ToyImages(), "terms": ToySplade()}
+    return create_app(cfg, encoders=encoders, collections={"docs": col}, faqs={"support": faq})
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +43,7 @@ def test_the_playground_shows_the_servers_cosines(browser: Any, url: str) -> Non
     page = browser.new_page()
     page.goto(url + "/")
     page.wait_for_selector("#model option[value=toy]", state="attached")
+    page.select_option("#model", "toy")
     texts = ["how to reset password", "reset my password", "where is my parcel"]
     page.fill("#texts", "\n".join(texts))
     page.select_option("#collection", "docs")
@@ -72,6 +73,7 @@ def test_markup_in_data_stays_text(browser: Any, url: str) -> None:
     page = context.new_page()
     page.goto(url + "/")
     page.wait_for_selector("#model option[value=toy]", state="attached")
+    page.select_option("#model", "toy")
     page.fill("#texts", f"parcel tracking page\nhow to reset password\n{XSS}")
     page.select_option("#collection", "docs")
     page.select_option("#faq", "support")
@@ -110,3 +112,59 @@ def test_a_keyed_server_asks_for_its_key_once(browser: Any, tmp_path: Path) -> N
         page.wait_for_selector("#model option[value=toy]", state="attached")
         assert page.is_hidden("#login")
         page.close()
+
+
+def _matrix(page: Any, n: int) -> np.ndarray:
+    cells = page.eval_on_selector_all(
+        "#heatmap td", "tds => tds.map(td => [+td.dataset.row, +td.dataset.col, +td.dataset.value])"
+    )
+    shown = np.full((n, n), np.nan)
+    for i, j, v in cells:
+        shown[int(i), int(j)] = v
+    return shown
+
+
+def test_images_and_sparse_models_in_the_playground(browser: Any, url: str, tmp_path: Path) -> None:
+    from embedlab.imagefiles import load_image
+
+    photos = sorted((Path(__file__).parents[1] / "data" / "photos").glob("*.jpg"))[:2]
+    twin = tmp_path / "copy of it.jpg"  # the same picture under another name
+    twin.write_bytes(photos[0].read_bytes())
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(url + "/")
+    page.wait_for_selector("#model option[value=pics]", state="attached")
+    assert page.inner_text("#model option[value=pics]") == "pics (multimodal, 24)"
+    assert page.inner_text("#model option[value=terms]") == "terms (sparse, 97)"
+    page.select_option("#model", "toy")
+    assert page.is_hidden("#images-box")  # a model of texts only
+    page.select_option("#model", "pics")
+    assert page.is_visible("#images-box")
+    page.fill("#texts", "a dog on the beach")
+    page.set_input_files("#images", [str(photos[0]), str(twin), str(photos[1])])
+    page.click("#compare")
+    page.wait_for_selector("#heatmap td[data-row='3']")
+    enc = ToyImages()
+    rows = np.vstack(
+        [
+            enc.encode(["a dog on the beach"]),
+            enc.encode_images([load_image(p) for p in (photos[0], twin, photos[1])]),
+        ]
+    )
+    np.testing.assert_allclose(_matrix(page, 4), rows @ rows.T, atol=1e-4)  # fmt: skip
+    assert _matrix(page, 4)[1, 2] == pytest.approx(1.0)
+    assert len(page.query_selector_all("#heatmap thead img.thumb")) == 3
+    assert "copy of it.jpg" in page.inner_text("#heatmap")
+    assert "$(base64 -w0 'copy of it.jpg')" in page.inner_text("#curl")
+    assert 'b64("copy of it.jpg")' in page.inner_text("#openai")
+    assert "1 texts · 3 images" in page.inner_text("#status")
+    # a sparse model: the cosine of the term weights, and no image input
+    page.select_option("#model", "terms")
+    assert page.is_hidden("#images-box")
+    texts = ["reset password", "password reset now", "parcel"]
+    page.fill("#texts", "\n".join(texts))
+    page.click("#compare")
+    page.wait_for_selector("#status:has-text('3 texts')")
+    weights = ToySplade().encode(texts).toarray()
+    unit = weights / np.linalg.norm(weights, axis=1, keepdims=True)
+    np.testing.assert_allclose(_matrix(page, 3), unit @ unit.T, atol=1e-4)
+    page.close()

@@ -213,3 +213,70 @@ def test_a_collection_in_the_projector(browser: Any, served: tuple[str, Vectors]
     page.wait_for_selector("#pj-neighbours li[data-key]")
     assert "food" in page.inner_text("#pj-meta")
     page.close()
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str], Path]]:
+    """An ``embed`` output of a folder of photos (ids are paths inside it), a TSV of labels,
+    and the folder named for thumbnails; a photo outside the folder that must stay unread."""
+    import shutil
+
+    from embedlab.imagefiles import load_image
+    from embedlab.io.tables import write_embeddings
+    from embedlab.server.app import create_app
+    from serverrun import Running
+    from toyencoders import ToyImages, WordHash
+
+    root = tmp_path_factory.mktemp("photos")
+    files = sorted((Path(__file__).parents[1] / "data" / "photos").glob("*.jpg"))
+    for n, f in enumerate(files):
+        (root / "pics" / f"set{n % 2}").mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, root / "pics" / f"set{n % 2}" / f.name)
+    shutil.copy(files[0], root / "secret.jpg")
+    ids = sorted(p.relative_to(root / "pics").as_posix() for p in (root / "pics").rglob("*.jpg"))
+    rows = ToyImages().encode_images([load_image(root / "pics" / i) for i in ids])
+    write_embeddings(root / "pics.npy", ids, rows)
+    (root / "pics.tsv").write_text("id\tset\twidth\n" + "".join(
+        f"{i}\t{i.split('/')[0]}\t{load_image(root / 'pics' / i).width}\n" for i in ids))  # fmt: skip
+    cfg = ServerConfig(models={}, base=root)
+    cfg.vectors = {"pics": "pics.npy"}
+    cfg.metadata = {"pics": "pics.tsv"}
+    cfg.images = {"pics": "pics"}
+    with Running(create_app(cfg, encoders={"toy": WordHash(dim=8)})) as url:
+        yield url, ids, root
+
+
+def test_an_embed_output_with_metadata_and_thumbnails(
+    browser: Any, photos: tuple[str, list[str], Path]
+) -> None:
+    import io
+
+    import httpx
+    from PIL import Image
+
+    url, ids, root = photos
+    job = _done(url, {"source": "pics", "method": "pca", "dims": 2})
+    assert job["status"] == "done" and job["ids"] == ids and job["images"] is True
+    assert job["columns"]["set"] == [i.split("/")[0] for i in ids]
+    assert all(isinstance(w, int) and w > 100 for w in job["columns"]["width"])  # TSV numbers
+    r = httpx.get(url + "/v1/ui/thumbnails", params={"source": "pics", "key": ids[0]})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    assert max(Image.open(io.BytesIO(r.content)).size) == 128
+    for key in ("../secret.jpg", "set0/../../secret.jpg", str(root / "secret.jpg"), "nope.jpg"):
+        r = httpx.get(url + "/v1/ui/thumbnails", params={"source": "pics", "key": key})
+        assert r.status_code == 422, key  # nothing outside the folder, nothing not in the source
+        assert "is not" in r.text and str(root) not in r.text.replace(key, "")
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    _project(page, url, "pics", "2", len(ids))
+    options = page.eval_on_selector_all("#pj-colour option", "os => os.map(o => o.value)")
+    assert options == ["", "row", "set", "width", "cluster"]
+    page.fill("#pj-search", ids[3])
+    page.press("#pj-search", "Enter")
+    page.wait_for_selector("#pj-neighbours li[data-key] img.thumb")
+    page.wait_for_selector("#pj-image img.picked[src^='blob:']")
+    width = page.eval_on_selector(
+        "#pj-image img.picked", "i => i.decode().then(() => i.naturalWidth)"
+    )
+    assert 0 < width <= 128
+    assert ids[3].split("/")[0] in page.inner_text("#pj-meta")
+    page.close()

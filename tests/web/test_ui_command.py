@@ -49,3 +49,35 @@ def test_ui_serves_each_path_where_the_page_looks(
     assert code == 1 and "notes: expected an eval report (report.json)" in err
     code, _, err = run(capsys, "ui", str(tmp_path / "nothing.bin"), "--no-open")
     assert code == 1 and "nothing.bin does not exist" in err
+
+
+def test_ui_pairs_metadata_and_images_with_the_vectors_paths(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clirun import run
+    from embedlab.io.tables import write_embeddings
+
+    Vectors(["a", "b"], np.eye(2, dtype=np.float32)).save(tmp_path / "words.vec")
+    write_embeddings(tmp_path / "pics.npy", ["x.jpg", "y.jpg"], np.eye(2, dtype=np.float32))
+    (tmp_path / "words.tsv").write_text("p\nq\n")
+    (tmp_path / "pics.tsv").write_text("id\tkind\nx.jpg\tcat\n")
+    (tmp_path / "photos").mkdir()
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr("embedlab.server.app.create_app", lambda cfg: seen.setdefault("cfg", cfg))
+    monkeypatch.setattr("uvicorn.run", lambda app, **kw: None)
+    code, _, err = run(
+        capsys, "ui", str(tmp_path / "words.vec"), str(tmp_path / "pics.npy"), "--no-open",
+        "--metadata", str(tmp_path / "words.tsv"), "--metadata", str(tmp_path / "pics.tsv"),
+        "--images", str(tmp_path / "photos"),
+    )  # fmt: skip
+    assert code == 0, err
+    cfg = seen["cfg"]
+    assert cfg.vectors == {"words": str(tmp_path / "words.vec"), "pics": str(tmp_path / "pics.npy")}
+    assert cfg.metadata == {
+        "words": str(tmp_path / "words.tsv"),
+        "pics": str(tmp_path / "pics.tsv"),
+    }
+    assert cfg.images == {"pics": str(tmp_path / "photos")}  # the embed output, not words.vec
+    code, _, err = run(capsys, "ui", str(tmp_path / "words.vec"), "--no-open",
+                       "--images", str(tmp_path / "photos"), "--images", str(tmp_path))  # fmt: skip
+    assert code == 1 and "more --images than paths to pair with" in err

@@ -2,8 +2,11 @@
 
 Each PATH is recognised by what it holds: an ``eval run`` report folder (``report.json``), a
 training run (a folder with ``train_log.jsonl``, or such a log), an FAQ (``faq.json``), a search
-collection (its manifest), or a vectors file (any format ``embedlab convert`` reads) for the
-projector. The server is ``embedlab serve``'s, bound to 127.0.0.1 (a free port unless
+collection (its manifest), or for the projector a vectors file (any format ``embedlab convert``
+reads) or an ``embed`` output (``.npy`` with its ids, ``.parquet``); ``--metadata`` adds a
+file's columns to colour by (paired in order with the vectors paths) and ``--images`` the folder
+whose photos an image ``embed`` output's ids name, for thumbnails (paired in order with the
+``embed`` outputs). The server is ``embedlab serve``'s, bound to 127.0.0.1 (a free port unless
 ``--port``), serving MiniLM for the playground unless ``-m`` says otherwise; the browser opens
 on the page where there is one, and the address is printed either way.
 """
@@ -37,6 +40,8 @@ def kind_of(path: Path) -> str:
         )
     if path.name.endswith(".jsonl"):
         return "run"
+    if path.suffix.lower() in (".npy", ".parquet"):
+        return "vectors"
     from ..io.registry import detect_format
 
     detect_format(path)  # a clear error for a file that is no vectors format
@@ -51,6 +56,14 @@ def ui(
     model: Annotated[
         Optional[list[str]],
         typer.Option("--model", "-m", help="NAME=SOURCE for the playground (default: MiniLM)."),
+    ] = None,
+    metadata: Annotated[
+        Optional[list[Path]],
+        typer.Option(help="A .tsv/.csv/.jsonl/.parquet of columns per point (by id or row)."),
+    ] = None,
+    images: Annotated[
+        Optional[list[Path]],
+        typer.Option(help="The folder an image `embed` output's ids are paths in."),
     ] = None,
     port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1 (0: a free one).")] = 0,
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open a browser.")] = True,
@@ -71,7 +84,10 @@ def ui(
         cfg.models = dict(
             item.partition("=")[::2] if "=" in item else (item, item) for item in model
         )
+    from ..errors import ParameterError
+
     tables = {"report": cfg.reports, "run": cfg.runs, "vectors": cfg.vectors}
+    extras = {"metadata": list(metadata or []), "images": list(images or [])}
     for path in paths or []:
         kind = kind_of(path)
         name = _unique(path.stem if kind in ("vectors", "run") and path.is_file() else path.name,
@@ -83,6 +99,17 @@ def ui(
         else:
             tables[kind][name] = str(path.resolve())
         typer.echo(f"{kind:<10} {name}  ({path})")
+        embedded = path.suffix.lower() in (".npy", ".parquet")  # only `embed` writes image ids
+        for option, given in extras.items() if kind == "vectors" else ():
+            if given and (option == "metadata" or embedded):
+                extra = given.pop(0)
+                if not extra.exists():
+                    raise FileNotFoundError(f"--{option} {extra} does not exist")
+                getattr(cfg, option)[name] = str(extra.resolve())
+                typer.echo(f"{'':<10} {option}: {extra}")
+    for option, given in extras.items():
+        if given:
+            raise ParameterError(f"--{option} {given[0]}: more --{option} than paths to pair with")
     if port == 0:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))

@@ -15,8 +15,11 @@ Model sources are anything :func:`embedlab.encoders.load_encoder` opens (``"defa
 offline all-MiniLM-L6-v2; with ``isolate`` each neural model runs in its own process, see
 :mod:`embedlab.server.worker`), or ``"splade"`` / ``"splade:FOLDER"`` for a sparse SPLADE model
 (answered as ``{"indices", "values"}``); collections and FAQs open with the encoder they were
-built with. The
-API key comes from ``EMBEDLAB_API_KEY`` (never from the file). This module does not serve.
+built with. The web page's projector shows ``"vectors"``: ``{"words": "words.vec", "photos":
+{"path": "photos.npy", "metadata": "photos.tsv", "images": "photos/"}}`` (vectors files or
+``embed`` outputs; a metadata file's columns to colour by; the folder whose files the ids name,
+for thumbnails). The API key comes from ``EMBEDLAB_API_KEY`` (never from the file). This module
+does not serve.
 """
 
 from __future__ import annotations
@@ -70,7 +73,9 @@ class ServerConfig:
     monitors: dict[str, dict[str, Any]] = field(default_factory=dict)
     reports: dict[str, str] = field(default_factory=dict)  # name -> an `eval run` report folder
     runs: dict[str, str] = field(default_factory=dict)  # name -> a training run's JSONL log
-    vectors: dict[str, str] = field(default_factory=dict)  # name -> a vectors file (projector)
+    vectors: dict[str, str] = field(default_factory=dict)  # name -> vectors or `embed` output
+    metadata: dict[str, str] = field(default_factory=dict)  # name -> its metadata file
+    images: dict[str, str] = field(default_factory=dict)  # name -> the folder its ids are in
     limits: Limits = field(default_factory=Limits)
     max_batch: int = 256
     max_wait_ms: float = 5.0
@@ -93,6 +98,7 @@ class ServerConfig:
         except TypeError as e:
             raise FormatError(p, f"limits: {e}") from e
         batching = raw.get("batching", {})
+        vectors, metadata, images = _projected(p, raw.get("vectors", {}))
         return cls(
             models={str(k): str(v) for k, v in raw.get("models", {}).items()}
             or {"all-MiniLM-L6-v2": "default"},
@@ -102,7 +108,9 @@ class ServerConfig:
             monitors=dict(raw.get("monitors", {})),
             reports={str(k): str(v) for k, v in raw.get("reports", {}).items()},
             runs={str(k): str(v) for k, v in raw.get("runs", {}).items()},
-            vectors={str(k): str(v) for k, v in raw.get("vectors", {}).items()},
+            vectors=vectors,
+            metadata=metadata,
+            images=images,
             limits=limits,
             max_batch=int(batching.get("max_batch", 256)),
             max_wait_ms=float(batching.get("max_wait_ms", 5.0)),
@@ -125,3 +133,26 @@ class ServerConfig:
                 "without authentication"
             )
         return key
+
+
+def _projected(path: Path, raw: Any) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The projector's sources: ``NAME: PATH`` or ``NAME: {"path": PATH, "metadata": FILE,
+    "images": FOLDER}``, as three tables."""
+    if not isinstance(raw, dict):
+        raise FormatError(path, f"vectors: expected a mapping of names to files, found {raw!r}")
+    vectors: dict[str, str] = {}
+    metadata: dict[str, str] = {}
+    images: dict[str, str] = {}
+    for name, entry in raw.items():
+        if isinstance(entry, dict):
+            if set(entry) - {"path", "metadata", "images"} or "path" not in entry:
+                raise FormatError(
+                    path, f"vectors.{name}: expected path (and metadata, images), found "
+                    f"{sorted(entry)}",
+                )  # fmt: skip
+            for table, key in ((metadata, "metadata"), (images, "images")):
+                if key in entry:
+                    table[str(name)] = str(entry[key])
+            entry = entry["path"]
+        vectors[str(name)] = str(entry)
+    return vectors, metadata, images

@@ -189,29 +189,7 @@ class Routes:
             raise fail(
                 422, f"dimensions must be in [1, {model.dim}] for {name}", param="dimensions"
             )
-        images = [i for i, item in enumerate(items) if isinstance(item, bytes)]
-        if images and not callable(getattr(model.encoder, "encode_images", None)):
-            raise fail(
-                422, f"{name} encodes texts only; image inputs need a CLIP-family model",
-                param="input",
-            )  # fmt: skip
-        try:
-            if images:
-                vectors, tokens = await self._with_images(model, items, images)
-            else:
-                vectors, tokens = await asyncio.wait_for(
-                    model.batcher.embed_counted(req.texts()), self.cfg.limits.request_timeout_s
-                )
-        except QueueFull as e:
-            raise fail(
-                503, f"the server is busy: {e}", kind="server_error", code="overloaded"
-            ) from e
-        except asyncio.TimeoutError as e:
-            raise self.timed_out() from e
-        except HTTPException:
-            raise
-        except Exception as e:  # the encoder failed (or its process died): logged, not echoed
-            raise HTTPException(500, internal_error(e, f"encoding {len(items)} inputs")) from e
+        vectors, tokens = await self.encoded(name, model, items)
         if hasattr(vectors, "tocsr"):
             return self._sparse_answer(name, vectors, tokens, req)
         if req.dimensions is not None:
@@ -239,6 +217,37 @@ class Routes:
         if ranges is not None:
             answer["quantization"] = {"precision": fmt, "ranges": ranges.tolist()}
         return Response(json.dumps(answer).encode(), media_type="application/json")
+
+    async def encoded(
+        self, name: str, model: ServedModel, items: list[str | bytes]
+    ) -> tuple[Any, int]:
+        """``items`` (texts, and image bytes for a CLIP-family model) encoded in order, with the
+        texts' token count; a busy queue, a timeout or a failed encoder as the API answers them."""
+        images = [i for i, item in enumerate(items) if isinstance(item, bytes)]
+        if images and not callable(getattr(model.encoder, "encode_images", None)):
+            raise fail(
+                422, f"{name} encodes texts only; image inputs need a CLIP-family model",
+                param="input",
+            )  # fmt: skip
+        try:
+            if images:
+                vectors, tokens = await self._with_images(model, items, images)
+            else:
+                vectors, tokens = await asyncio.wait_for(
+                    model.batcher.embed_counted([str(item) for item in items]),
+                    self.cfg.limits.request_timeout_s,
+                )
+        except QueueFull as e:
+            raise fail(
+                503, f"the server is busy: {e}", kind="server_error", code="overloaded"
+            ) from e
+        except asyncio.TimeoutError as e:
+            raise self.timed_out() from e
+        except HTTPException:
+            raise
+        except Exception as e:  # the encoder failed (or its process died): logged, not echoed
+            raise HTTPException(500, internal_error(e, f"encoding {len(items)} inputs")) from e
+        return vectors, tokens
 
     async def _with_images(
         self, model: ServedModel, items: list[str | bytes], images: list[int]

@@ -22,6 +22,7 @@ from pydantic import (
     Strict,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -206,9 +207,30 @@ class SimilarityRequest(BaseModel):
 
     model: Name
     texts: Annotated[
-        list[Annotated[Text, Field(min_length=1, max_length=32768)]],
-        Field(min_length=1, max_length=64),
-    ] = Field(description="Up to 64 texts; the answer is their cosine similarity matrix.")
+        list[Annotated[Text, Field(min_length=1, max_length=32768)]], Field(max_length=64)
+    ] = Field([], description="Up to 64 texts; the answer is their cosine similarity matrix.")
+    images: Annotated[list[str], Field(max_length=16)] = Field(
+        [],
+        description="Up to 16 images (base64 or data URLs) for a CLIP-family model; they come "
+        "after the texts in the matrix.",
+    )
+
+    @field_validator("images")
+    @classmethod
+    def _decodable(cls, value: list[str]) -> list[str]:
+        for i, data in enumerate(value):
+            _item({"type": "image", "data": data}, i, None)
+        return value
+
+    @model_validator(mode="after")
+    def _some(self) -> SimilarityRequest:
+        if not self.texts and not self.images:
+            raise _invalid("give at least one text or image")
+        return self
+
+    def items(self) -> list[str | bytes]:
+        """The texts, then the images' file bytes."""
+        return [*self.texts, *(_image_bytes(d) for d in self.images)]
 
 
 class ProjectionRequest(BaseModel):

@@ -16,7 +16,6 @@ script, so a key such as ``<img src=x onerror=...>`` stays text.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
@@ -25,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError
 from ..files import read_json
 from ..optional import require
 from ..rows import normalized
@@ -44,9 +43,10 @@ __all__ = ["UiRoutes", "read_report", "read_run"]
 logger = logging.getLogger(__name__)
 
 WEB = Path(__file__).with_name("web")
-FILES = {"app.js": "text/javascript", "projector.js": "text/javascript", "style.css": "text/css"}
+FILES = {"app.js": "text/javascript", "playground.js": "text/javascript",
+         "projector.js": "text/javascript", "style.css": "text/css"}  # fmt: skip
 POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
@@ -69,6 +69,7 @@ class UiRoutes:
         app.post("/v1/ui/projections", dependencies=guarded)(self.projection)
         app.get("/v1/ui/projections/{job}", dependencies=guarded)(self.projection_status)
         app.get("/v1/ui/neighbours", dependencies=guarded)(self.neighbours)
+        app.get("/v1/ui/thumbnails", dependencies=guarded)(self.thumbnail)
 
     async def page(self) -> Response:
         return _sent("index.html", "text/html; charset=utf-8")
@@ -79,11 +80,15 @@ class UiRoutes:
         return _sent(name, FILES[name] + "; charset=utf-8")
 
     async def catalog(self) -> dict[str, Any]:
-        """What the server serves: models (with their dimension), collections, FAQs, reports,
+        """What the server serves: models (with their dimension and kind: ``dense``, ``static``,
+        ``sparse`` or ``multimodal``, which also takes images), collections, FAQs, reports,
         training runs, and the projector's sources (vectors files and ``collection:NAME``)."""
         st = self.routes.served()
         return {
-            "models": [{"id": n, "dimensions": m.dim} for n, m in sorted(st.models.items())],
+            "models": [
+                {"id": n, "dimensions": m.dim, "kind": _kind(m.encoder)}
+                for n, m in sorted(st.models.items())
+            ],
             "collections": sorted(st.collections),
             "faqs": [{"id": n, "threshold": f.threshold} for n, f in sorted(st.faqs.items())],
             "reports": sorted(self.routes.cfg.reports),
@@ -143,25 +148,49 @@ class UiRoutes:
         return answer
 
     async def similarity(self, req: SimilarityRequest) -> dict[str, Any]:
-        """The cosine similarity of every pair of ``texts`` under ``model`` (rows and columns in
-        the order given), rounded to 4 digits."""
+        """The cosine similarity of every pair of ``texts`` and ``images`` (a CLIP-family model)
+        under ``model``, texts first, in the order given, rounded to 4 digits. A sparse (SPLADE)
+        model's rows are compared as they are: cosine of the term weights."""
         model = self.routes.served().models.get(req.model)
         if model is None:
             raise fail(404, f"model {short(req.model)!r} is not served", param="model")
-        try:
-            vectors, tokens = await asyncio.wait_for(
-                model.batcher.embed_counted(req.texts), self.routes.cfg.limits.request_timeout_s
-            )
-        except asyncio.TimeoutError as e:
-            raise self.routes.timed_out() from e
-        unit = normalized(np.asarray(vectors, dtype=np.float32))
-        matrix = np.clip(unit @ unit.T, -1.0, 1.0)
+        items = req.items()
+        most = self.routes.cfg.limits.max_image_bytes
+        for i, item in enumerate(items):
+            if isinstance(item, bytes) and len(item) > most:
+                raise fail(422, f"image {i - len(req.texts)} has {len(item):,} bytes; at most "
+                           f"{most:,}", param="images")  # fmt: skip
+        vectors, tokens = await self.routes.encoded(req.model, model, items)
+        if hasattr(vectors, "tocsr"):
+            rows = vectors.tocsr().astype(np.float64)
+            gram = (rows @ rows.T).toarray()
+            norms = np.sqrt(np.clip(np.diag(gram), 1e-24, None))
+            matrix = gram / norms[:, None] / norms[None, :]
+        else:
+            unit = normalized(np.asarray(vectors, dtype=np.float32))
+            matrix = unit @ unit.T
+        matrix = np.clip(np.asarray(matrix, dtype=np.float64), -1.0, 1.0)
         return {
             "model": req.model,
             "texts": req.texts,
-            "matrix": np.round(matrix.astype(np.float64), 4).tolist(),
+            "images": len(req.images),
+            "matrix": np.round(matrix, 4).tolist(),
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
+
+    async def thumbnail(self, source: str, key: str) -> Response:
+        """A JPEG thumbnail (at most 128 pixels a side) of the image ``key`` names, for a source
+        whose config names its images folder; only files inside that folder are read."""
+        if source not in self.projector.sources():
+            raise fail(404, f"{short(source)!r} is not served to the projector", param="source")
+        try:
+            data = await self.routes.bounded(self.projector.thumbnail, source, key)
+        except (ParameterError, FormatError, OSError) as e:
+            logger.info("no thumbnail of %r in %r: %s", key, source, e)
+            raise fail(404, f"no image {short(key)!r} in {short(source)!r}", param="key") from None
+        return Response(
+            data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+        )
 
 
 def read_report(folder: Path) -> dict[str, Any]:
@@ -208,6 +237,16 @@ def read_run(path: Path, most: int = 200_000) -> dict[str, Any]:
                 if key != "step" and number and math.isfinite(value):
                     series.setdefault(key, []).append([row["step"], value])
     return {"series": series, "skipped_lines": skipped}
+
+
+def _kind(encoder: Any) -> str:
+    from ..encoders import StaticEncoder
+
+    if callable(getattr(encoder, "encode_images", None)):
+        return "multimodal"
+    if callable(getattr(encoder, "encode_document", None)):  # SPLADE: sparse term weights
+        return "sparse"
+    return "static" if isinstance(encoder, StaticEncoder) else "dense"
 
 
 def _sent(name: str, kind: str) -> Response:

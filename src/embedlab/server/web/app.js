@@ -31,6 +31,28 @@ async function api(path, body) {
   return data;
 }
 
+async function apiImage(path) {
+  // an image route's answer as an object URL (an <img src> could not send the bearer token)
+  const headers = {};
+  const token = sessionStorage.getItem(TOKEN);
+  if (token) headers["Authorization"] = "Bearer " + token;
+  const r = await fetch(path, { headers });
+  if (r.status === 401) throw new NeedsKey("the API key was refused");
+  if (!r.ok) throw new Error(`${r.status} ${r.statusText}`);
+  return URL.createObjectURL(await r.blob());
+}
+
+function thumbnail(key, cls) {
+  // an <img> that fills in with the projector source's thumbnail of ``key`` (or stays empty)
+  const img = el("img", undefined, cls);
+  img.alt = key;
+  const source = $("pj-source").value;
+  apiImage(`/v1/ui/thumbnails?source=${encodeURIComponent(source)}&key=${encodeURIComponent(key)}`)
+    .then((url) => { img.src = url; img.onload = () => URL.revokeObjectURL(url); })
+    .catch(() => img.classList.add("missing"));
+  return img;
+}
+
 function fill(select, names) {
   for (const name of names) select.append(new Option(name, name));
 }
@@ -53,10 +75,10 @@ async function start() {
     const catalog = await api("/v1/ui/catalog");
     $("login").hidden = true;
     show();
-    for (const id of ["model", "collection", "faq", "report", "run", "pj-source"]) {
+    for (const id of ["collection", "faq", "report", "run", "pj-source"]) {
       for (const o of [...$(id).options]) if (o.value) o.remove();
     }
-    fill($("model"), catalog.models.map((m) => m.id));
+    modelsServed(catalog.models);
     fill($("collection"), catalog.collections);
     fill($("faq"), catalog.faqs.map((f) => f.id));
     fill($("report"), catalog.reports);
@@ -78,132 +100,6 @@ async function start() {
       show();
       $("error").textContent = e.message;
     }
-  }
-}
-
-function shade(v) {
-  // -1 red ... 0 white ... 1 blue
-  const light = 100 - 55 * Math.min(1, Math.abs(v));
-  return v >= 0 ? `hsl(220, 75%, ${light}%)` : `hsl(5, 75%, ${light}%)`;
-}
-
-function heatmap(texts, matrix) {
-  const table = $("heatmap");
-  table.replaceChildren();
-  const head = el("thead");
-  const top = el("tr");
-  top.append(el("th"));
-  texts.forEach((t) => { const th = el("th", t); th.title = t; th.scope = "col"; top.append(th); });
-  head.append(top);
-  const body = el("tbody");
-  matrix.forEach((row, i) => {
-    const tr = el("tr");
-    const th = el("th", texts[i]);
-    th.title = texts[i];
-    th.scope = "row";
-    tr.append(th);
-    row.forEach((v, j) => {
-      const td = el("td", v.toFixed(3));
-      td.dataset.value = String(v);
-      td.dataset.row = String(i);
-      td.dataset.col = String(j);
-      td.title = `${texts[i]}\n${texts[j]}\ncosine ${v.toFixed(4)}`;
-      td.style.backgroundColor = shade(v);
-      if (Math.abs(v) > 0.6) td.style.color = "#fff";
-      tr.append(td);
-    });
-    body.append(tr);
-  });
-  table.append(head, body);
-}
-
-async function perText(section, name, texts, show) {
-  // one block a text in the section's box: the text as a heading, then what ``show`` adds
-  const box = $(section);
-  box.replaceChildren();
-  $(`${section}-of`).textContent = name;
-  $(`${section}-box`).hidden = false;
-  for (const text of texts) {
-    const part = el("div", undefined, "hits");
-    part.append(el("h3", text));
-    box.append(part);
-    try {
-      await show(part, text);
-    } catch (e) {
-      part.append(el("p", e.message, "error"));
-    }
-  }
-}
-
-function neighbours(collection, texts) {
-  return perText("neighbours", collection, texts, async (part, text) => {
-    const r = await api("/v1/search", { collection, query: text, k: 5 });
-    const list = el("ol");
-    for (const hit of r.data) {
-      const li = el("li");
-      li.append(el("b", hit.id), document.createTextNode(" " + (hit.text || "")),
-                el("span", hit.score.toFixed(4), "score"));
-      list.append(li);
-    }
-    part.append(list);
-  });
-}
-
-function answers(faq, texts) {
-  return perText("answers", faq, texts, async (part, text) => {
-    const r = await api("/v1/faq/ask", { faq, question: text, k: 3 });
-    const line = `confidence ${r.confidence.toFixed(2)}, threshold ${r.threshold.toFixed(2)}`;
-    if (r.answered && r.answers.length) {
-      const p = el("p", undefined, "answer");
-      p.append(el("span", r.answers[0].text), el("span", line, "score"));
-      part.append(p);
-    } else {
-      part.append(el("p", `no confident answer (${line})`, "below"));
-    }
-  });
-}
-
-function snippets(model, texts) {
-  const origin = window.location.origin;
-  const keyed = sessionStorage.getItem(TOKEN) !== null;
-  const body = JSON.stringify({ model, texts }).replaceAll("'", "'\\''");
-  $("curl").textContent =
-    `curl -s ${origin}/v1/ui/similarity -H 'Content-Type: application/json' \\\n` +
-    (keyed ? `  -H "Authorization: Bearer $EMBEDLAB_API_KEY" \\\n` : "") +
-    `  -d '${body}'`;
-  $("openai").textContent =
-    "import os\nfrom openai import OpenAI\n\n" +
-    `client = OpenAI(base_url="${origin}/v1", api_key=os.environ.get("EMBEDLAB_API_KEY", "none"))\n` +
-    `r = client.embeddings.create(model=${JSON.stringify(model)}, input=${JSON.stringify(texts)})\n` +
-    "vectors = [d.embedding for d in r.data]";
-}
-
-async function compare() {
-  const texts = $("texts").value.split("\n").map((t) => t.trim()).filter((t) => t.length > 0);
-  const model = $("model").value;
-  $("error").textContent = "";
-  if (!texts.length) { $("error").textContent = "Type at least one text."; return; }
-  if (texts.length > 64) { $("error").textContent = "At most 64 texts at a time."; return; }
-  $("compare").disabled = true;
-  $("status").textContent = "computing...";
-  try {
-    const r = await api("/v1/ui/similarity", { model, texts });
-    heatmap(r.texts, r.matrix);
-    snippets(model, texts);
-    $("results").hidden = false;
-    $("neighbours-box").hidden = true;
-    $("answers-box").hidden = true;
-    const work = [];
-    if ($("collection").value) work.push(neighbours($("collection").value, texts));
-    if ($("faq").value) work.push(answers($("faq").value, texts));
-    await Promise.all(work);
-    $("status").textContent = `${texts.length} texts · ${r.usage.total_tokens} tokens`;
-  } catch (e) {
-    if (e instanceof NeedsKey) { start(); return; }
-    $("error").textContent = e.message;
-    $("status").textContent = "";
-  } finally {
-    $("compare").disabled = false;
   }
 }
 
@@ -412,6 +308,7 @@ async function showPoint(i) {
   $("pj-side").hidden = false;
   $("pj-picked").textContent = key;
   $("pj-side").dataset.key = key;
+  $("pj-image").replaceChildren(...(st.images ? [thumbnail(key, "picked")] : []));
   const meta = $("pj-meta");
   meta.replaceChildren();
   for (const [name, values] of Object.entries(st.columns)) meta.append(el("dt", name), el("dd", values[i]));
@@ -426,6 +323,7 @@ async function showPoint(i) {
     for (const n of r.data) {
       const li = el("li");
       li.dataset.key = n.key;
+      if (st.images) li.append(thumbnail(n.key, "thumb"));
       li.append(el("span", n.key), el("span", n.score.toFixed(4), "score"));
       const j = st.index.get(n.key);
       if (j !== undefined) {
@@ -486,5 +384,6 @@ document.addEventListener("DOMContentLoaded", () => {
     start();
   });
   $("compare").addEventListener("click", compare);
+  $("model").addEventListener("change", modelChosen);
   start();
 });

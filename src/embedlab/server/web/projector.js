@@ -89,8 +89,9 @@ const Projector = (() => {
       for (let i = 0; i < st.n; i++) out.set([0.36, 0.42, 0.55], i * 3);
     } else if (column === "cluster") {
       for (let i = 0; i < st.n; i++) out.set(PALETTE[values[i] % PALETTE.length], i * 3);
-    } else if (values.some((v) => typeof v === "string")) {
-      // categories: the most frequent values get a colour each, the rest grey
+    } else if (values.some((v) => typeof v === "string") || new Set(values).size <= PALETTE.length) {
+      // categories (text, or few distinct numbers such as labels): the most frequent values get
+      // a colour each, the rest grey
       const freq = new Map();
       values.forEach((v) => freq.set(v, (freq.get(v) || 0) + 1));
       const top = [...freq.entries()].sort((a, b) => b[1] - a[1]).slice(0, PALETTE.length - 1);
@@ -99,10 +100,15 @@ const Projector = (() => {
         out.set(slot.has(values[i]) ? PALETTE[slot.get(values[i])] : [0.8, 0.8, 0.8], i * 3);
       }
     } else {
-      const logs = values.map((v) => Math.log1p(Math.max(0, v)));
-      const lo = Math.min(...logs), hi = Math.max(...logs) || 1;
+      // a number: a blue-to-orange ramp, on a log scale when it spans orders of magnitude
+      let lo = Infinity, hi = -Infinity;
+      for (const v of values) if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      const log = lo >= 0 && hi > 100 * Math.max(lo, 1);
+      const f = log ? (v) => Math.log1p(v) : (v) => v;
+      const a = f(lo), b = f(hi);
       for (let i = 0; i < st.n; i++) {
-        const t = hi > lo ? (logs[i] - lo) / (hi - lo) : 0.5;
+        if (values[i] === null) { out.set([0.8, 0.8, 0.8], i * 3); continue; }
+        const t = b > a ? (f(values[i]) - a) / (b - a) : 0.5;
         out.set([0.14 + 0.71 * t, 0.34 + 0.17 * t, 0.77 - 0.6 * t], i * 3);
       }
     }
@@ -162,6 +168,7 @@ const Projector = (() => {
     st.ids = data.ids;
     st.n = data.ids.length;
     st.columns = data.columns;
+    st.images = Boolean(data.images);
     st.index = new Map(data.ids.map((k, i) => [k, i]));
     st.picked = -1;
     st.marked = [];
