@@ -27,7 +27,17 @@ def _app(root: Path, key: str | None = None) -> Any:
     faq = FAQ.build(root / "faq", WordHash(dim=24), ["how to reset password", "where is my parcel"],
                     [f"Use the reset link. {XSS}", "Track it online."])  # fmt: skip
     cfg = ServerConfig(models={}, max_wait_ms=5, api_key=key)
-    encoders = {"toy": WordHash(dim=24), "pics": ToyImages(), "terms": ToySplade()}
+    from embedlab.compress import PCA
+    from embedlab.encoders import StaticEncoder
+    from embedlab.encoders.compressed import CompressedEncoder
+    from embedlab.vectors import Vectors
+
+    rng = np.random.default_rng(0)
+    table = Vectors(["reset", "password", "parcel"], rng.normal(size=(3, 8)).astype(np.float32))
+    small = PCA(4).fit(WordHash(dim=24).encode([f"text {i} of {i % 7}" for i in range(40)]))
+    encoders = {"toy": WordHash(dim=24), "pics": ToyImages(), "terms": ToySplade(),
+                "table": StaticEncoder(table, remove_components=0),
+                "small": CompressedEncoder(WordHash(dim=24), small)}  # fmt: skip
     return create_app(cfg, encoders=encoders, collections={"docs": col}, faqs={"support": faq})
 
 
@@ -112,6 +122,20 @@ def test_a_keyed_server_asks_for_its_key_once(browser: Any, tmp_path: Path) -> N
         page.wait_for_selector("#model option[value=toy]", state="attached")
         assert page.is_hidden("#login")
         page.close()
+
+
+def test_the_catalog_says_what_kind_each_model_is(url: str) -> None:
+    import httpx
+
+    models = httpx.get(url + "/v1/ui/catalog").json()["models"]
+    assert {m["id"]: (m["kind"], m["dimensions"]) for m in models} == {
+        "pics": ("multimodal", 24), "small": ("compressed", 4), "table": ("static", 8),
+        "terms": ("sparse", 97), "toy": ("dense", 24),
+    }  # fmt: skip
+    r = httpx.post(url + "/v1/ui/similarity", json={"model": "toy"})
+    assert r.status_code == 422 and "at least one text or image" in r.text
+    r = httpx.post(url + "/v1/ui/similarity", json={"model": "toy", "images": ["aGk="]})
+    assert r.status_code == 422 and "encodes texts only" in r.text
 
 
 def _matrix(page: Any, n: int) -> np.ndarray:

@@ -27,10 +27,14 @@ def _report(folder: Path) -> None:
     report = EvalReport(
         [cell("minilm", "stsb", 0.8203), cell("glove", "stsb", 0.5512),
          cell("minilm", "sick-r", 0.7754), cell("glove", "sick-r", None, "no <b>vocab</b>"),
-         cell("minilm~int8", "stsb", 0.8121), cell("minilm~int8", "sick-r", 0.7698)],
+         cell("minilm~int8", "stsb", 0.8121), cell("minilm~int8", "sick-r", 0.7698),
+         cell("minilm~binary", "stsb", 0.7382), cell("minilm~binary", "sick-r", 0.6979)],
         seconds=12.0,
         variants={"minilm~int8": {"base": "minilm", "compression": "int8", "bytes_per_vector": 384,
-                                  "index_bytes": 2**20, "queries_per_s": 900.0}},
+                                  "index_bytes": 2**20, "queries_per_s": 900.0},
+                  "minilm~binary": {"base": "minilm", "compression": "binary",
+                                    "bytes_per_vector": 48, "index_bytes": 2**17,
+                                    "queries_per_s": 4000.0}},
     )  # fmt: skip
     save_report(report, folder, plots=False)
 
@@ -61,7 +65,8 @@ def test_the_report_routes_alone(url: str) -> None:
     import httpx
 
     r = httpx.get(url + "/v1/ui/reports/sts").json()
-    assert r["tasks"] == ["stsb", "sick-r"] and r["models"] == ["minilm", "glove", "minilm~int8"]
+    assert r["tasks"] == ["stsb", "sick-r"]
+    assert r["models"] == ["minilm", "glove", "minilm~int8", "minilm~binary"]
     kept = r["retention"][0]["retained"]
     assert kept["stsb"] == pytest.approx(0.8121 / 0.8203)
     run = httpx.get(url + "/v1/ui/runs/clf").json()
@@ -89,6 +94,12 @@ def test_a_report_and_a_run_render(browser: Any, url: str) -> None:
     )
     assert len(page.query_selector_all("#report-bars rect")) >= 4  # 4 bars and the legend
     assert "99.0%" in page.inner_text("#retention-table")  # 0.8121 / 0.8203 kept
+    dots = page.eval_on_selector_all(
+        "#retention-chart circle", "cs => cs.map(c => [c.dataset.variant, +c.getAttribute('cx'),"
+        " +c.getAttribute('cy')])",
+    )
+    assert [d[0] for d in dots] == ["minilm~binary", "minilm~int8"]  # by size, one line
+    assert dots[0][1] < dots[1][1] and dots[0][2] > dots[1][2]  # smaller, and lower: less kept
     page.select_option("#run", "clf")
     page.wait_for_selector("#run-charts .series")
     assert page.get_attribute(".series[data-series='train/loss']", "data-points") == "10"

@@ -81,7 +81,7 @@ class UiRoutes:
 
     async def catalog(self) -> dict[str, Any]:
         """What the server serves: models (with their dimension and kind: ``dense``, ``static``,
-        ``sparse`` or ``multimodal``, which also takes images), collections, FAQs, reports,
+        ``compressed``, ``sparse`` or ``multimodal``, which also takes images), collections, FAQs, reports,
         training runs, and the projector's sources (vectors files and ``collection:NAME``)."""
         st = self.routes.served()
         return {
@@ -240,13 +240,22 @@ def read_run(path: Path, most: int = 200_000) -> dict[str, Any]:
 
 
 def _kind(encoder: Any) -> str:
+    """What the playground calls a served model: what it takes and what it answers."""
     from ..encoders import StaticEncoder
+    from ..encoders.compressed import CompressedEncoder
 
     if callable(getattr(encoder, "encode_images", None)):
         return "multimodal"
     if callable(getattr(encoder, "encode_document", None)):  # SPLADE: sparse term weights
         return "sparse"
-    return "static" if isinstance(encoder, StaticEncoder) else "dense"
+    if isinstance(encoder, StaticEncoder):
+        return "static"
+    source = getattr(encoder, "source", None)  # a model in its own process: its folder says
+    if isinstance(encoder, CompressedEncoder) or (
+        isinstance(source, str) and (Path(source).expanduser() / "compressed_encoder.json").exists()
+    ):
+        return "compressed"
+    return "dense"
 
 
 def _sent(name: str, kind: str) -> Response:

@@ -197,6 +197,46 @@ function retentionTable(r) {
   }
 }
 
+function retentionChart(r) {
+  // the retention curve: score kept (mean over tasks) against bytes per vector, on a log scale,
+  // one line a base model through its variants
+  const box = $("retention-chart");
+  box.replaceChildren();
+  const points = r.retention.filter((v) => v.mean_retained !== null && v.bytes_per_vector > 0);
+  if (!points.length) return;
+  const w = 560, h = 200, left = 48, top = 10, bottom = 30;
+  const lx = points.map((v) => Math.log2(v.bytes_per_vector));
+  const x0 = Math.min(...lx) - 0.5, x1 = Math.max(...lx) + 0.5;
+  const ys = points.map((v) => v.mean_retained);
+  const y0 = Math.min(0.5, ...ys), y1 = Math.max(1, ...ys);
+  const sx = (b) => left + ((Math.log2(b) - x0) / (x1 - x0)) * (w - left - 10);
+  const sy = (y) => top + (1 - (y - y0) / (y1 - y0)) * h;
+  const chart = svg("svg", { width: w, height: h + top + bottom, role: "img" });
+  chart.append(svg("line", { x1: left, y1: sy(1), x2: w, y2: sy(1), stroke: "#bbb",
+                             "stroke-dasharray": "4 3" }));
+  chart.append(svg("text", { x: 0, y: sy(1) + 4 }, "100%"),
+               svg("text", { x: 0, y: sy(y0) }, `${(100 * y0).toFixed(0)}%`));
+  const bases = [...new Set(points.map((v) => v.base))];
+  bases.forEach((base, k) => {
+    const mine = points.filter((v) => v.base === base)
+      .sort((a, b) => a.bytes_per_vector - b.bytes_per_vector);
+    const colour = COLOURS[k % COLOURS.length];
+    const at = (v) => [sx(v.bytes_per_vector), sy(v.mean_retained)];
+    chart.append(svg("polyline", { points: mine.map((v) => at(v).join(",")).join(" "),
+                                   fill: "none", stroke: colour, "stroke-width": 1.5 }));
+    for (const v of mine) {
+      const [x, y] = at(v);
+      const dot = svg("circle", { cx: x, cy: y, r: 4, fill: colour, "data-variant": v.variant,
+                                  "data-kept": v.mean_retained });
+      const kept = `${(100 * v.mean_retained).toFixed(1)}% kept`;
+      dot.append(svg("title", {}, `${v.variant}: ${v.bytes_per_vector} bytes, ${kept}`));
+      chart.append(dot, svg("text", { x: x + 6, y: y - 6 }, v.variant));
+    }
+  });
+  chart.append(svg("text", { x: left, y: h + top + bottom - 4 }, "bytes per vector (log scale)"));
+  box.append(chart);
+}
+
 function lineChart(name, points) {
   const w = 560, h = 160, left = 56, top = 8, bottom = 22;
   const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
@@ -226,6 +266,7 @@ async function openReport() {
     reportTable(r);
     reportBars(r);
     retentionTable(r);
+    retentionChart(r);
     $("report-box").hidden = false;
   } catch (e) {
     if (e instanceof NeedsKey) { start(); return; }

@@ -138,7 +138,8 @@ function snippets(model, texts, images) {
   ];
   $("openai").textContent =
     "import os\nfrom openai import OpenAI\n\n" +
-    (images.length ? "import base64\nb64 = lambda path: base64.b64encode(open(path, 'rb').read()).decode()\n" : "") +
+    (images.length ? "import base64\n" : "") +
+    (images.length ? "b64 = lambda path: base64.b64encode(open(path, 'rb').read()).decode()\n" : "") +
     `client = OpenAI(base_url="${origin}/v1", api_key=os.environ.get("EMBEDLAB_API_KEY", "none"))\n` +
     `r = client.embeddings.create(model=${JSON.stringify(model)}, input=[${inputs.join(", ")}])\n` +
     "vectors = [d.embedding for d in r.data]";
