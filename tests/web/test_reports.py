@@ -95,8 +95,8 @@ def test_a_report_and_a_run_render(browser: Any, url: str) -> None:
     assert len(page.query_selector_all("#report-bars rect")) >= 4  # 4 bars and the legend
     assert "99.0%" in page.inner_text("#retention-table")  # 0.8121 / 0.8203 kept
     dots = page.eval_on_selector_all(
-        "#retention-chart circle", "cs => cs.map(c => [c.dataset.variant, +c.getAttribute('cx'),"
-        " +c.getAttribute('cy')])",
+        "#retention-chart circle",
+        "cs => cs.map(c => [c.dataset.variant, +c.getAttribute('cx'), +c.getAttribute('cy')])",
     )
     assert [d[0] for d in dots] == ["minilm~binary", "minilm~int8"]  # by size, one line
     assert dots[0][1] < dots[1][1] and dots[0][2] > dots[1][2]  # smaller, and lower: less kept
