@@ -122,107 +122,48 @@ def _spec(name: str, type_: str, language: str = "en", **kw: Any) -> TaskSpec:
     return TaskSpec(name=name, type=type_, language=language, **kw)
 
 
-#: Ready specs for the public sets under ../shared/data (paths relative to ``data_dir``).
-BUILTIN_TASKS: dict[str, TaskSpec] = {
-    t.name: t
-    for t in [
-        _spec(
-            "stsb-en",
-            "sts",
-            files={"data": "sts/stsb/stsb-en-test.csv"},
-            columns={"text1": 0, "text2": 1, "score": 2},
-            header=False,
-        ),
-        _spec(
-            "sst2",
-            "classification",
-            files={"train": "sentiment/en/sst2/train.tsv", "test": "sentiment/en/sst2/test.tsv"},
-            columns={"text": "sentence", "label": "label"},
-            options={"max_train": 8000},
-        ),
-        _spec(
-            "movie-reviews",
-            "classification",
-            files={"data": "sentiment/en/movie_reviews_polarity_v2.tsv"},
-            columns={"text": "text", "label": "label"},
-            options={"folds": 5},
-        ),
-        _spec(
-            "banking77",
-            "classification",
-            files={"train": "faq/banking77/banking77_train.csv", "test": "faq/banking77/test.csv"},
-            columns={"text": "text", "label": "label"},
-            options={"test_columns": {"text": 2, "label": 0}, "test_header": False},
-        ),
-        _spec(
-            "banking77-clustering",
-            "clustering",
-            files={"data": "faq/banking77/test.csv"},
-            columns={"text": 2, "label": 0},
-            header=False,
-        ),
-        _spec(
-            "stackfaq",
-            "retrieval",
-            files={"data": "faq/stackfaq/stackExchange-FAQ.xml"},
-            options={"layout": "stackfaq"},
-        ),
-        _spec(
-            "lee",
-            "docsim",
-            files={"documents": "small/lee.cor", "matrix": "small/similarities0-1.txt"},
-            encoding="latin-1",
-        ),
-        _spec(
-            "en-photos",
-            "image-text-retrieval",
-            files={
-                "data": "image_caption/en_photos/captions.tsv",
-                "images": "image_caption/en_photos/images",
-                "split": "image_caption/en_photos/split.tsv",
-            },
-            columns={"image": "image", "caption": "caption"},
-            options={"split": "test"},
-        ),
-        _spec(
-            "vi-photos",
-            "image-text-retrieval",
-            "vi",
-            files={
-                "data": "image_caption/vi_photos_200/captions.tsv",
-                "images": "image_caption/vi_photos_200/images",
-            },
-            columns={"image": "image", "caption": "caption_vi"},
-        ),
-        _spec("ws353", "word-similarity", files={"data": "ws353"}),
-        _spec("simlex999", "word-similarity", files={"data": "simlex999"}),
-        _spec("google-analogy", "word-analogy", files={"data": "google"}),
-        _spec(
-            "stsb-zh",
-            "sts",
-            "zh",
-            files={"data": "sts/stsb/stsb-zh-test.csv"},
-            columns={"text1": 0, "text2": 1, "score": 2},
-            header=False,
-        ),
-        _spec(
-            "lcqmc",
-            "pairs",
-            "zh",
-            files={"data": "sts/zh/lcqmc_test.tsv"},
-            columns={"text1": 0, "text2": 1, "label": 2},
-            header=False,
-        ),
-        _spec(
-            "chnsenticorp",
-            "classification",
-            "zh",
-            files={"data": "sentiment/zh/ChnSentiCorp_htl_all.csv"},
-            columns={"text": "review", "label": "label"},
-            options={"folds": 5},
-        ),
-    ]
-}
+#: Ready specs for the public sets under ../shared/data (paths relative to ``data_dir``): a table,
+#: one set a row.
+# fmt: off
+BUILTIN_TASKS: dict[str, TaskSpec] = {t.name: t for t in [
+    _spec("stsb-en", "sts", files={"data": "sts/stsb/stsb-en-test.csv"},
+          columns={"text1": 0, "text2": 1, "score": 2}, header=False),
+    _spec("sst2", "classification",
+          files={"train": "sentiment/en/sst2/train.tsv", "test": "sentiment/en/sst2/test.tsv"},
+          columns={"text": "sentence", "label": "label"}, options={"max_train": 8000}),
+    _spec("movie-reviews", "classification", options={"folds": 5},
+          files={"data": "sentiment/en/movie_reviews_polarity_v2.tsv"},
+          columns={"text": "text", "label": "label"}),
+    _spec("banking77", "classification", columns={"text": "text", "label": "label"},
+          files={"train": "faq/banking77/banking77_train.csv", "test": "faq/banking77/test.csv"},
+          options={"test_columns": {"text": 2, "label": 0}, "test_header": False}),
+    _spec("banking77-clustering", "clustering", files={"data": "faq/banking77/test.csv"},
+          columns={"text": 2, "label": 0}, header=False),
+    _spec("stackfaq", "retrieval", files={"data": "faq/stackfaq/stackExchange-FAQ.xml"},
+          options={"layout": "stackfaq"}),
+    _spec("lee", "docsim", encoding="latin-1",
+          files={"documents": "small/lee.cor", "matrix": "small/similarities0-1.txt"}),
+    _spec("en-photos", "image-text-retrieval", options={"split": "test"},
+          files={"data": "image_caption/en_photos/captions.tsv",
+                 "images": "image_caption/en_photos/images",
+                 "split": "image_caption/en_photos/split.tsv"},
+          columns={"image": "image", "caption": "caption"}),
+    _spec("vi-photos", "image-text-retrieval", "vi",
+          files={"data": "image_caption/vi_photos_200/captions.tsv",
+                 "images": "image_caption/vi_photos_200/images"},
+          columns={"image": "image", "caption": "caption_vi"}),
+    _spec("ws353", "word-similarity", files={"data": "ws353"}),
+    _spec("simlex999", "word-similarity", files={"data": "simlex999"}),
+    _spec("google-analogy", "word-analogy", files={"data": "google"}),
+    _spec("stsb-zh", "sts", "zh", files={"data": "sts/stsb/stsb-zh-test.csv"},
+          columns={"text1": 0, "text2": 1, "score": 2}, header=False),
+    _spec("lcqmc", "pairs", "zh", files={"data": "sts/zh/lcqmc_test.tsv"},
+          columns={"text1": 0, "text2": 1, "label": 2}, header=False),
+    _spec("chnsenticorp", "classification", "zh", options={"folds": 5},
+          files={"data": "sentiment/zh/ChnSentiCorp_htl_all.csv"},
+          columns={"text": "review", "label": "label"}),
+]}
+# fmt: on
 ENGLISH = [n for n, t in BUILTIN_TASKS.items() if t.language == "en"]
 CHINESE = [n for n, t in BUILTIN_TASKS.items() if t.language == "zh"]
 
