@@ -3,9 +3,9 @@
 Run in the bench venv: .bench-venv/bin/python benchmarks/static_training.py [--seeds 3] [--modes sg,cbow]
 Corpus: ../shared/data/corpora/en_gutenberg_10m.txt tokenized once as lowercase [a-z]+('[a-z]+)?
 runs (one line per input line) into benchmarks/_work/en10m.tok, which both tools read (gensim through
-corpus_file). dim 100, window 5, negative 5, sample 1e-3, min_count 5, 5 epochs, 2 threads. Each run
-is a fresh process (clean peak-RSS figure); time includes the vocabulary scan. Quality: Google
-analogies (restrict_vocab 30000), WS-353 and SimLex-999 Spearman, scored by embedlab.evaluate
+corpus_file). dim 100, window 5, negative 5, sample 1e-3, min_count 5, 5 epochs (--epochs), 2
+threads. Each run is a fresh process (clean peak-RSS figure); time includes the vocabulary scan.
+Quality: Google analogies (restrict_vocab 30000), WS-353 and SimLex-999 Spearman, scored by embedlab.evaluate
 (which matches gensim's own evaluations, see crosscheck_gensim.py).
 """
 
@@ -150,7 +150,8 @@ def fasttext_rows(path: str, seeds: int) -> list[list[str]]:
             "fastText skip-gram (subwords 3-6, 2M buckets)",
             f"{mean(e, 'words_per_s') / 1e6:.2f}M w/s ({mean(e, 'time'):.1f} s)",
             # same corpus, raw words for both (fastText's own count adds one </s> per line)
-            f"{mean(e, 'words') * 5 / mean(f, 'time') / 1e6:.2f}M w/s ({mean(f, 'time'):.1f} s,"
+            f"{mean(e, 'words') * int(SETTINGS['epochs']) / mean(f, 'time') / 1e6:.2f}M w/s "
+            f"({mean(f, 'time'):.1f} s,"
             " fastText 0.9.3)",
             f"{mean(f, 'time') / mean(e, 'time'):.2f}x",
         ]
@@ -218,7 +219,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--modes", default="sg,cbow")
     ap.add_argument("--fasttext-seeds", type=int, default=1)
+    ap.add_argument(
+        "--epochs", type=int, default=5, help="Epochs of every run (5; 1 for large corpora)."
+    )
     args = ap.parse_args()
+    SETTINGS["epochs"] = args.epochs
     big = tokenize("en_gutenberg_10m.txt", "en10m.tok")
     small = tokenize("en_gutenberg_1m.txt", "en1m.tok")
     rows = []

@@ -65,7 +65,11 @@ def train_word2vec(
     sample: float = 1e-3,
     alpha: Annotated[
         Optional[float],
-        typer.Option("--alpha", "--lr", help="Start learning rate; 0.025 skip-gram, 0.05 CBOW."),
+        typer.Option(
+            "--alpha",
+            "--lr",
+            help="Start learning rate (0.05; 0.025 for skip-gram with --hs --negative 0).",
+        ),
     ] = None,
     epochs: int = 5,
     min_count: int = 5,
