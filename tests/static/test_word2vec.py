@@ -253,3 +253,12 @@ def test_resume_reads_the_old_checkpoint_when_its_replacement_was_cut(tmp_path: 
     assert seen == [3, 4] and (ckpt / "state.json").exists()
     assert not (tmp_path / ".ckpt.old").exists()
     assert np.array_equal(resumed.vectors_.vectors, whole.vectors_.vectors)
+
+
+def test_default_learning_rates() -> None:
+    # skip-gram with negatives starts at 0.05 (chosen on dev sets: 0.025 under-trains one epoch);
+    # word2vec C's 0.025 stays for skip-gram with hierarchical softmax only; CBOW 0.05
+    assert Word2Vec(sg=True).alpha_ == 0.05
+    assert Word2Vec(sg=True, hs=True, negative=0).alpha_ == 0.025
+    assert Word2Vec(sg=False).alpha_ == 0.05
+    assert Word2Vec(sg=True, alpha=0.01).alpha_ == 0.01
