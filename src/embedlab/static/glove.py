@@ -28,6 +28,7 @@ from ..text import Corpus, Vocabulary
 from ..vectors import Vectors
 from . import _glove_kernels as GK
 from ._encode import EncodedCorpus, select_vocabulary
+from ._jit import announce
 from ._params import Constraint, Interval, OneOf, check_params
 from ._tensorboard import ScalarWriter
 from .word2vec import Callback, _threads
@@ -216,6 +217,7 @@ class GloVe:
                 enabled=self.show_progress,
             ) as bar,
         ):
+            first = announce(kernel, "GloVe", bar)
             for epoch in range(1, self.epochs + 1):
                 cost = 0.0
                 for c in range(0, chunks.size - 1, per_call):
@@ -225,6 +227,9 @@ class GloVe:
                         rows, cols, values, part, w, w_ctx, b, b_ctx, gw, gw_ctx, gb, gb_ctx,
                         float(self.x_max), float(self.alpha), float(self.eta), out,
                     )  # fmt: skip
+                    if first:  # compiled: the bar says what it does again
+                        bar.set_description("GloVe training")
+                        first = False
                     cost += float(out.sum())
                     bar.update(int(part[-1] - part[0]))
                     bar.set_postfix(epoch=epoch, cost=f"{cost / max(int(part[-1]), 1):.4f}")

@@ -35,6 +35,7 @@ from . import _kernels as K
 from ._checkpoint import Checkpoint, vocab_digest
 from ._encode import EncodedCorpus, select_vocabulary
 from ._huffman import huffman_tree
+from ._jit import announce
 from ._params import Constraint, Either, Interval, OneOf, check_params
 from ._tensorboard import ScalarWriter
 
@@ -380,6 +381,7 @@ class Word2Vec:
                 enabled=self.show_progress,
             ) as bar,
         ):
+            first = announce(self._kernel(), type(self).__name__, bar)
             for epoch in range(start_epoch, self.epochs):
                 began = time.perf_counter()
                 loss_sum, trained, done = 0.0, 0, 0
@@ -403,6 +405,9 @@ class Word2Vec:
                         shared["log_sig"], *settings, self.alpha_, self.min_alpha, progress0,
                         step, seeds[b : b + n], out_loss, out_trained, out_seen,
                     )  # fmt: skip
+                    if first:  # compiled: the bar says what it does again
+                        bar.set_description(f"{type(self).__name__} training")
+                        first = False
                     done += int(bounds[-1])
                     loss_sum += float(out_loss.sum())
                     trained += int(out_trained.sum())
