@@ -165,11 +165,11 @@ def _parquet_embeddings(
     if "embedding" not in table.column_names:
         raise FormatError(p, f"expected a column 'embedding', found {table.column_names}")
     rows = table.column("embedding").to_pylist()
-    dims = {len(r) for r in rows if r is not None}
-    if None in rows or len(dims) > 1:
-        bad = next(i for i, r in enumerate(rows) if r is None or len(r) != len(rows[0]))
-        raise FormatError(p, f"row {bad + 1} of 'embedding' is not a list of {len(rows[0])} floats")
-    matrix = np.asarray(rows, dtype=np.float32).reshape(len(rows), dims.pop() if dims else 0)
+    width = next((len(r) for r in rows if r is not None), 0)
+    bad = next((i for i, r in enumerate(rows) if r is None or len(r) != width), None)
+    if bad is not None:
+        raise FormatError(p, f"row {bad + 1} of 'embedding' is not a list of {width} floats")
+    matrix = np.asarray(rows, dtype=np.float32).reshape(len(rows), width)
     if "id" in table.column_names:
         ids = [str(x) for x in table.column("id").to_pylist()]
     else:
