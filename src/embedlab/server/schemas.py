@@ -152,36 +152,38 @@ def _image_bytes(data: str) -> bytes:
     return base64.b64decode(data, validate=True)
 
 
-def _item(item: dict[str, Any], i: int, limits: Any) -> None:
+def _item(item: dict[str, Any], i: int, limits: Any, field: str = "input") -> None:
     kind = item.get("type")
     if kind == "text":
         text = item.get("text")
         if not isinstance(text, str) or not text or set(item) != {"type", "text"}:
-            raise _invalid(f'input[{i}]: a text item is {{"type": "text", "text": "<non-empty>"}}')
+            raise _invalid(
+                f'{field}[{i}]: a text item is {{"type": "text", "text": "<non-empty>"}}'
+            )
         if limits is not None and len(text) > limits.max_chars:
-            raise _invalid(f"input[{i}] has {len(text)} characters; at most {limits.max_chars}")
+            raise _invalid(f"{field}[{i}] has {len(text)} characters; at most {limits.max_chars}")
         _unicode(text)
         return
     if kind != "image" or set(item) != {"type", "data"} or not isinstance(item["data"], str):
         raise _invalid(
-            f'input[{i}]: an item is a string, {{"type": "image", "data": "<base64 or data URL>"}}'
+            f'{field}[{i}]: an item is a string, {{"type": "image", "data": "<base64 or data URL>"}}'
             ' or {"type": "text", "text": "..."}'
         )
     data = item["data"]
     if data.startswith("data:"):
         head, comma, _ = data.partition(",")
         if not comma or not head.endswith(";base64") or not head[5:].startswith("image/"):
-            raise _invalid(f"input[{i}]: a data URL must read data:image/<type>;base64,<data>")
+            raise _invalid(f"{field}[{i}]: a data URL must read data:image/<type>;base64,<data>")
     encoded = len(data.partition(",")[2]) if data.startswith("data:") else len(data)
     if limits is not None and encoded * 3 // 4 > limits.max_image_bytes:
         raise _invalid(
-            f"input[{i}] is an image of about {encoded * 3 // 4:,} bytes; at most "
+            f"{field}[{i}] is an image of about {encoded * 3 // 4:,} bytes; at most "
             f"{limits.max_image_bytes:,}"
         )
     try:
         _image_bytes(data)
     except (binascii.Error, ValueError):
-        raise _invalid(f"input[{i}]: the image data is not valid base64") from None
+        raise _invalid(f"{field}[{i}]: the image data is not valid base64") from None
 
 
 def _invalid(message: str) -> PydanticCustomError:
@@ -219,7 +221,7 @@ class SimilarityRequest(BaseModel):
     @classmethod
     def _decodable(cls, value: list[str]) -> list[str]:
         for i, data in enumerate(value):
-            _item({"type": "image", "data": data}, i, None)
+            _item({"type": "image", "data": data}, i, None, "images")
         return value
 
     @model_validator(mode="after")
