@@ -31,15 +31,38 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def machine() -> str:
+    """The CPU model, cores, Python, and the instruction sets the kernels can use: AVX-512 (with
+    bf16 / VNNI) or AVX2, AMX or not, and the CPU LLVM (numba) compiles for."""
     import os
 
     cpu = platform.processor() or platform.machine()
+    flags: set[str] = set()
     try:  # the model name (Intel with AMX and AMD EPYC hosts differ)
         with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+            lines = f.read().splitlines()
+        cpu = next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name"))
+        flags = set(next(ln for ln in lines if ln.startswith("flags")).split(":", 1)[1].split())
     except (OSError, StopIteration):
         pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {isa(flags)}"
+
+
+def isa(flags: set[str]) -> str:
+    """``AVX-512 (bf16, VNNI), no AMX, LLVM target znver4`` from /proc/cpuinfo's flags."""
+    if "avx512f" in flags:
+        extra = [name for flag, name in (("avx512_bf16", "bf16"), ("avx512_vnni", "VNNI"))
+                 if flag in flags]  # fmt: skip
+        parts = ["AVX-512" + (f" ({', '.join(extra)})" if extra else "")]
+    else:
+        parts = ["AVX2" if "avx2" in flags else "no AVX2"]
+    parts.append("AMX" if "amx_tile" in flags else "no AMX")
+    try:
+        from llvmlite import binding
+
+        parts.append(f"LLVM target {binding.get_host_cpu_name()}")
+    except ImportError:
+        pass
+    return ", ".join(parts)
 
 
 def start_server(args: list[str], env: dict[str, str]) -> tuple[Any, str]:

@@ -195,9 +195,15 @@ def main() -> None:
             speed = f"{ratio:.2f}x{goal}"
             sts = f"{100 * r['sts']:.2f}"
         rows.append([LABELS[config], f"{r['sent_s']:,.0f}", speed, f"{r['rss']:.0f} MB", sts, fid])
+    import onnxruntime
+    import torch
+
     print(
         f"# encoders ({machine()}, {THREADS} threads, {n:,} sentences of 10-40 words, "
-        f"batch {BATCH}, {time.strftime('%Y-%m-%d')})\n"
+        f"batch {BATCH}, {time.strftime('%Y-%m-%d')})\n\n"
+        f"torch {torch.__version__} (CPU kernels: {torch.backends.cpu.get_cpu_capability()}, "
+        f"oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'}), onnxruntime "
+        f"{onnxruntime.__version__}\n"
     )
     print(
         table(
