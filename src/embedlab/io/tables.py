@@ -33,7 +33,13 @@ from ..records import json_object
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["read_embeddings", "read_metadata", "write_embeddings", "write_sparse_embeddings"]
+__all__ = [
+    "is_scalar",
+    "read_embeddings",
+    "read_metadata",
+    "write_embeddings",
+    "write_sparse_embeddings",
+]
 
 
 def _pyarrow() -> Any:
@@ -178,12 +184,13 @@ def _parquet_embeddings(
     for name in table.column_names:
         if name not in ("id", "embedding"):
             values = table.column(name).to_pylist()
-            if all(v is None or _scalar(v) for v in values):
+            if all(v is None or is_scalar(v) for v in values):
                 columns[name] = values
     return ids, matrix, columns
 
 
-def _scalar(value: Any) -> bool:
+def is_scalar(value: Any) -> bool:
+    """A text or a number (not a bool, a list, a mapping): a value a column can be coloured by."""
     return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
@@ -223,7 +230,7 @@ def read_metadata(path: str | os.PathLike[str], ids: list[str]) -> dict[str, lis
             p, f"expected an 'id' column or one row a point ({len(ids)}), found {len(rows)} rows"
         )
     return {
-        col: [None if r is None or not _scalar(r[j]) else r[j] for r in picked]
+        col: [None if r is None or not is_scalar(r[j]) else r[j] for r in picked]
         for j, col in enumerate(header)
         if col != "id"
     }

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParameterError
+from ..io.tables import is_scalar, read_embeddings, read_metadata
 from ..rows import normalized
 from .config import ServerConfig
 
@@ -100,12 +101,11 @@ class Projector:
             docs = col.documents(most)
             ids = [d.id for d in docs]
             columns: dict[str, list[Any]] = {"text": [d.text for d in docs]}
-            fields = {k for d in docs for k, v in d.metadata.items() if _scalar(v)}
+            fields = {k for d in docs for k, v in d.metadata.items() if is_scalar(v)}
             for key in sorted(fields):
-                columns[key] = [d.metadata.get(key) if _scalar(d.metadata.get(key)) else None
+                columns[key] = [d.metadata.get(key) if is_scalar(d.metadata.get(key)) else None
                                 for d in docs]  # fmt: skip
             return ids, np.asarray(col.vectors(ids), dtype=np.float32), columns
-        from ..io.tables import read_embeddings, read_metadata
         from ..vectors import Vectors
 
         path = self.cfg.resolve(self.cfg.vectors[name])
@@ -220,10 +220,6 @@ class Projector:
         top = np.argpartition(-sims, k - 1)[:k] if k < len(ids) - 1 else np.arange(len(ids))
         top = top[np.argsort(-sims[top], kind="stable")][:k]
         return [(ids[int(i)], float(sims[i])) for i in top]
-
-
-def _scalar(value: Any) -> bool:
-    return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
 def _typed(values: list[Any]) -> list[Any]:
