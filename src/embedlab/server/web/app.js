@@ -257,40 +257,34 @@ function lineChart(name, points) {
   return part;
 }
 
-async function openReport() {
-  const name = $("report").value;
+async function openView(select, route, box, render) {
+  // the report or training run chosen in ``select``, read from /v1/ui/ROUTE/NAME into ``box``
+  const name = $(select).value;
   $("reports-error").textContent = "";
-  if (!name) { $("report-box").hidden = true; return; }
+  if (!name) { $(box).hidden = true; return; }
   try {
-    const r = await api(`/v1/ui/reports/${encodeURIComponent(name)}`);
-    reportTable(r);
-    reportBars(r);
-    retentionTable(r);
-    retentionChart(r);
-    $("report-box").hidden = false;
+    render(await api(`/v1/ui/${route}/${encodeURIComponent(name)}`));
+    $(box).hidden = false;
   } catch (e) {
     if (e instanceof NeedsKey) { start(); return; }
     $("reports-error").textContent = e.message;
   }
 }
 
-async function openRun() {
-  const name = $("run").value;
-  $("reports-error").textContent = "";
-  if (!name) { $("run-box").hidden = true; return; }
-  try {
-    const r = await api(`/v1/ui/runs/${encodeURIComponent(name)}`);
-    const box = $("run-charts");
-    box.replaceChildren();
-    for (const [series, points] of Object.entries(r.series)) {
-      if (points.length) box.append(lineChart(series, points));
-    }
-    $("run-box").hidden = false;
-  } catch (e) {
-    if (e instanceof NeedsKey) { start(); return; }
-    $("reports-error").textContent = e.message;
+const openReport = () => openView("report", "reports", "report-box", (r) => {
+  reportTable(r);
+  reportBars(r);
+  retentionTable(r);
+  retentionChart(r);
+});
+
+const openRun = () => openView("run", "runs", "run-box", (r) => {
+  const box = $("run-charts");
+  box.replaceChildren();
+  for (const [series, points] of Object.entries(r.series)) {
+    if (points.length) box.append(lineChart(series, points));
   }
-}
+});
 
 // -- projector -----------------------------------------------------------------------------------
 let glReady = false;
