@@ -51,6 +51,28 @@ def test_deterministic_mode_is_bit_for_bit_reproducible() -> None:
     assert not np.array_equal(a.vectors_.vectors, c.vectors_.vectors)
 
 
+@pytest.mark.parametrize("sg", [True, False], ids=["sg", "cbow"])
+def test_a_kernel_compiled_for_the_size_trains_what_the_shared_one_does(
+    sg: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dim 32 runs machine code made for 32 floats; with the size range moved, the kernel for every
+    size: the same updates in another order of float sums (fastmath), so the same vectors to
+    rounding after a few thousand updates, and a different seed is farther away than that."""
+    from embedlab.static import _kernels as K
+
+    corpus = topic_corpus(sentences=200)
+    params = {**SMALL, "dim": 32, "epochs": 1, "workers": 1, "sg": sg}
+    assert len(K.size_token(32)) == 32
+    fixed = Word2Vec(**params).fit(corpus)  # type: ignore[arg-type]
+    monkeypatch.setattr(K, "SPECIALISED_DIMS", (64, 1024))
+    assert K.size_token(32) == ()
+    shared = Word2Vec(**params).fit(corpus)  # type: ignore[arg-type]
+    other = Word2Vec(**{**params, "seed": 6}).fit(corpus)  # type: ignore[arg-type]
+    gap = np.abs(fixed.vectors_.vectors - shared.vectors_.vectors).max()
+    assert gap < 1e-4 < np.abs(fixed.vectors_.vectors - other.vectors_.vectors).max()
+    assert fixed.loss_history_ == pytest.approx(shared.loss_history_, rel=1e-5)
+
+
 class Stop(Exception):
     pass
 

@@ -3,9 +3,12 @@ its hashed character n-gram rows.
 
 Skip-gram predicts each context word from the centre word's subword mean (fastText's direction);
 CBOW predicts the centre from the mean of all context words' subword rows. As in fastText, every
-(input, target) update draws its own negatives, recomputes the input mean and adds the gradient to
-each input row right away. Random numbers, sigmoid tables and Hogwild threading are shared with
-:mod:`._kernels`.
+(input, target) pair draws its own negatives and updates the target rows right away; the input
+mean is computed once per window and its gradient, summed over the window's targets, added to each
+input row after them (fastText recomputes the mean and adds the gradient for every context word:
+about 23 subword rows read and written six times per centre word instead of once, for the same
+vectors within noise, see benchmarks/RESULTS.md). Random numbers, sigmoid tables, size tokens and
+Hogwild threading are shared with :mod:`._kernels`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import _decayed, _longest, _neg_log_sig, _next, _sig, _subsample, _uniform
+from ._kernels import _decayed, _dim, _longest, _neg_log_sig, _next, _sig, _subsample, _uniform
 
 
 @njit(nogil=True, cache=True, fastmath=True)
@@ -40,9 +43,10 @@ def ft_chunk(
     progress0,
     progress_step,
     seed,
+    size,
 ):  # pragma: no cover - compiled
     """Train one chunk of sentences; return (loss sum, trained words, raw tokens)."""
-    dim = w_in.shape[1]
+    dim = _dim(size, w_in)
     n_rows = alias_prob.shape[0]
     r = seed
     max_len = _longest(bounds, s_begin, s_end)
@@ -64,29 +68,28 @@ def ft_chunk(
             hi = min(length, i + span + 1)
             if hi - lo <= 1:
                 continue
-            # skip-gram: one update per context word, each from the centre's refreshed subword
-            # mean (as fastText); CBOW: one update of the centre from all context subwords
-            for j in range(lo, hi):
-                if sg and j == i:
+            # the input: the centre's subword rows (skip-gram) or all context words' (CBOW),
+            # averaged once per window; its gradient is summed over the window's targets and
+            # added to those rows after them (skip-gram as HogBatch does for word2vec)
+            for d in range(dim):
+                hidden[d] = 0.0
+                grad[d] = 0.0
+            n_in = 0
+            for k in range(lo, hi):
+                if (sg and k != i) or (not sg and k == i):
                     continue
-                if not sg and j != i:
+                wk = sen[k]
+                for q in range(sub_off[wk], sub_off[wk + 1]):
+                    row = sub_ids[q]
+                    for d in range(dim):
+                        hidden[d] += w_in[row, d]
+                    n_in += 1
+            inv = np.float32(1.0 / n_in)
+            for d in range(dim):
+                hidden[d] *= inv
+            for j in range(lo, hi):  # the targets: each context word (skip-gram), the centre
+                if (sg and j == i) or (not sg and j != i):
                     continue
-                for d in range(dim):
-                    hidden[d] = 0.0
-                    grad[d] = 0.0
-                n_in = 0
-                for k in range(lo, hi):
-                    if (sg and k != i) or (not sg and k == i):
-                        continue
-                    wk = sen[k]
-                    for q in range(sub_off[wk], sub_off[wk + 1]):
-                        row = sub_ids[q]
-                        for d in range(dim):
-                            hidden[d] += w_in[row, d]
-                        n_in += 1
-                inv = np.float32(1.0 / n_in)
-                for d in range(dim):
-                    hidden[d] *= inv
                 target = sen[j]
                 for t in range(negative + 1):
                     if t == 0:
@@ -112,14 +115,14 @@ def ft_chunk(
                     for d in range(dim):
                         grad[d] += g * w_out[tgt, d]
                         w_out[tgt, d] += g * hidden[d]
-                for k in range(lo, hi):
-                    if (sg and k != i) or (not sg and k == i):
-                        continue
-                    wk = sen[k]
-                    for q in range(sub_off[wk], sub_off[wk + 1]):
-                        row = sub_ids[q]
-                        for d in range(dim):
-                            w_in[row, d] += grad[d]
+            for k in range(lo, hi):
+                if (sg and k != i) or (not sg and k == i):
+                    continue
+                wk = sen[k]
+                for q in range(sub_off[wk], sub_off[wk + 1]):
+                    row = sub_ids[q]
+                    for d in range(dim):
+                        w_in[row, d] += grad[d]
     return loss, trained, seen
 
 
@@ -152,6 +155,7 @@ def ft_parallel(
     out_loss,
     out_trained,
     out_seen,
+    size,
 ):  # pragma: no cover - compiled
     for c in prange(chunks.shape[0] - 1):
         start_tok = bounds[chunks[c]] - bounds[chunks[0]]
@@ -178,6 +182,7 @@ def ft_parallel(
             progress0 + start_tok * progress_step,
             progress_step,
             seeds[c],
+            size,
         )
         out_loss[c] = loss
         out_trained[c] = trained
@@ -210,6 +215,7 @@ def ft_serial(
     out_loss,
     out_trained,
     out_seen,
+    size,
 ):  # pragma: no cover - compiled
     for c in range(chunks.shape[0] - 1):
         start_tok = bounds[chunks[c]] - bounds[chunks[0]]
@@ -236,6 +242,7 @@ def ft_serial(
             progress0 + start_tok * progress_step,
             progress_step,
             seeds[c],
+            size,
         )
         out_loss[c] = loss
         out_trained[c] = trained

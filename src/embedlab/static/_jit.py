@@ -3,10 +3,11 @@
 The numba kernels are compiled on a process's first call and kept in numba's on-disk cache
 (``cache=True``: ``__pycache__`` beside the module, or ``NUMBA_CACHE_DIR``, or a user cache
 folder when the package folder is read-only), so only the first run after an install or an
-upgrade pays the 10-60 s. :func:`compiling` tells the trainers whether this call will pay it:
-the kernel has no machine code in this process and no cache index on disk. It cannot see a stale
-index (a changed source file), where numba compiles again without a word from us. This module
-does not train.
+upgrade pays the 10-60 s, and a kernel is compiled once per vector size (its size token, see
+:func:`._kernels.size_token`). :func:`compiling` tells the trainers whether this call will pay it:
+no machine code for this size in this process, and none in numba's cache index on disk (read by
+numba's own loader, which also drops an index left by a changed source file). This module does not
+train.
 """
 
 from __future__ import annotations
@@ -20,18 +21,26 @@ logger = logging.getLogger(__name__)
 __all__ = ["announce", "compiling"]
 
 
-def compiling(kernel: Any) -> bool:
-    """True when calling ``kernel`` (a numba dispatcher) will compile it first."""
-    if getattr(kernel, "signatures", None):
+def compiling(kernel: Any, size: tuple[bool, ...] = ()) -> bool:
+    """True when calling ``kernel`` (a numba dispatcher) with the size token ``size`` will compile
+    it first."""
+    from numba import typeof
+
+    want = typeof(size)  # type: ignore[no-untyped-call]
+    if any(want in sig for sig in getattr(kernel, "signatures", ())):
         return False  # compiled (or loaded) in this process already
-    cache = getattr(kernel, "_cache", None)
-    index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
-    return not (isinstance(index, str) and os.path.exists(index))
+    cache_file = getattr(getattr(kernel, "_cache", None), "_cache_file", None)
+    try:
+        index = cache_file._load_index()  # type: ignore[union-attr]
+    except Exception:  # a numba without this loader: judge by the index file alone
+        path = getattr(cache_file, "_index_path", None)
+        return not (isinstance(path, str) and os.path.exists(path))
+    return not any(want in key[0] for key in index)
 
 
-def announce(kernel: Any, owner: str, bar: Any) -> bool:
+def announce(kernel: Any, owner: str, bar: Any, size: tuple[bool, ...] = ()) -> bool:
     """Log, and show on the progress bar, that ``owner``'s kernel compiles now; whether it does."""
-    if not compiling(kernel):
+    if not compiling(kernel, size):
         return False
     logger.info(
         "%s: compiling the training kernel (first run after an install, 10-60 s); later runs "

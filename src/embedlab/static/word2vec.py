@@ -381,7 +381,8 @@ class Word2Vec:
                 enabled=self.show_progress,
             ) as bar,
         ):
-            first = announce(self._kernel(), type(self).__name__, bar)
+            size = K.size_token(self.dim)
+            first = announce(self._kernel(), type(self).__name__, bar, size)
             for epoch in range(start_epoch, self.epochs):
                 began = time.perf_counter()
                 loss_sum, trained, done = 0.0, 0, 0
@@ -403,7 +404,7 @@ class Word2Vec:
                         ids, bounds, block - block[0], shared["remap"], shared["keep"], *weights,
                         shared["alias_prob"], shared["alias_idx"], shared["sig"],
                         shared["log_sig"], *settings, self.alpha_, self.min_alpha, progress0,
-                        step, seeds[b : b + n], out_loss, out_trained, out_seen,
+                        step, seeds[b : b + n], out_loss, out_trained, out_seen, size,
                     )  # fmt: skip
                     if first:  # compiled: the bar says what it does again
                         bar.set_description(f"{type(self).__name__} training")
