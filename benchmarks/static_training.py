@@ -214,6 +214,25 @@ def mean(rows: list[dict[str, float]], key: str) -> float:
     return sum(r[key] for r in rows) / len(rows)
 
 
+WARM = r"""
+import sys, time
+from embedlab.static import FastText, Word2Vec
+corpus = [line.split() for line in open(sys.argv[1], encoding="utf-8").readlines()[:2000]]
+for cls in (Word2Vec, FastText):
+    start = time.perf_counter()
+    cls(dim=int(sys.argv[2]), min_count=1, epochs=1, workers=2, show_progress=False).fit(corpus)
+    print(f"  {cls.__name__}: first run {time.perf_counter() - start:.1f} s", file=sys.stderr)
+"""
+
+
+def warm(path: str) -> None:
+    """Fill numba's cache for this dimension first (a fresh install compiles once, and says so;
+    gensim and fastText ship compiled), so no timed run pays the compile."""
+    subprocess.run(
+        [sys.executable, "-c", WARM, path, str(SETTINGS["dim"])], check=True, timeout=1200
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=3)
@@ -226,6 +245,7 @@ def main() -> None:
     SETTINGS["epochs"] = args.epochs
     big = tokenize("en_gutenberg_10m.txt", "en10m.tok")
     small = tokenize("en_gutenberg_1m.txt", "en1m.tok")
+    warm(small)
     rows = []
     for mode in args.modes.split(","):
         results = {

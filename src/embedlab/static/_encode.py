@@ -17,8 +17,8 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from array import array
-from collections.abc import Iterable, Sequence
+from itertools import chain
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -31,6 +31,7 @@ from ..text import Vocabulary
 logger = logging.getLogger(__name__)
 
 _FLUSH = 1 << 20  # tokens buffered before a write
+_BATCH = 256  # sentences looked up at once
 
 
 class EncodedCorpus:
@@ -67,16 +68,12 @@ class EncodedCorpus:
         show_progress: bool | None = None,
     ) -> EncodedCorpus:
         folder = Path(tempfile.mkdtemp(prefix="embedlab-corpus-", dir=workdir))
-        index: dict[str, int] = {}
-        words: list[str] = []
-        alive: list[bool] = []
-        counts = np.zeros(0, dtype=np.int64)
+        scan = _Scan(chunk_tokens)
+        # sentences go through in batches so the per-token work runs in C (a dict lookup by
+        # map, one array conversion); with max_vocab_size one at a time, so pruning sees every
+        # sentence as gensim's does
+        size = 1 if max_vocab_size is not None else _BATCH
         min_reduce = 1
-        n_tokens = n_sentences = 0
-        chunk_starts = [0]
-        next_cut = chunk_tokens
-        buf = array("i")
-        bnd = array("q", [0])
         try:
             with (
                 open(folder / "ids.i32", "wb") as f_ids,
@@ -85,37 +82,30 @@ class EncodedCorpus:
                     total=None, desc="scanning corpus", unit="tok", enabled=show_progress
                 ) as bar,
             ):
-                for sentence in sentences:
-                    for k in range(0, len(sentence), max_sentence_length):
-                        part = sentence[k : k + max_sentence_length]
-                        for tok in part:
-                            i = index.get(tok)
-                            if i is None:
-                                i = index[tok] = len(words)
-                                words.append(tok)
-                                alive.append(True)
-                            buf.append(i)
-                        n_tokens += len(part)
-                        n_sentences += 1
-                        bnd.append(n_tokens)
-                        if n_tokens >= next_cut:  # the next sentence opens a new work item
-                            chunk_starts.append(n_sentences)
-                            next_cut = n_tokens + chunk_tokens
-                    too_many = max_vocab_size is not None and len(index) > max_vocab_size
-                    if len(buf) >= _FLUSH or too_many:
-                        counts = _flush(buf, bnd, f_ids, f_bnd, counts, len(words))
-                        bar.update(len(buf))
-                        buf, bnd = array("i"), array("q")
-                    if too_many and max_vocab_size is not None:
-                        min_reduce = _prune(index, counts, alive, min_reduce, max_vocab_size)
-                bar.update(len(buf))
-                counts = _flush(buf, bnd, f_ids, f_bnd, counts, len(words))
+                f_bnd.write(np.zeros(1, np.int64).tobytes())  # the first sentence starts at 0
+                for batch in _batches(sentences, max_sentence_length, size):
+                    scan.add(batch)
+                    if scan.buffered >= _FLUSH or max_vocab_size is not None:
+                        bar.update(scan.flush(f_ids, f_bnd))
+                    if max_vocab_size is not None and len(scan.index) > max_vocab_size:
+                        min_reduce = _prune(
+                            scan.index, scan.counts, scan.alive, min_reduce, max_vocab_size
+                        )
+                bar.update(scan.flush(f_ids, f_bnd))
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        if chunk_starts[-1] != n_sentences:
-            chunk_starts.append(n_sentences)
-        return cls(folder, words, counts, np.array(alive, dtype=bool), n_tokens, chunk_starts)
+        chunk_starts = scan.chunk_starts
+        if chunk_starts[-1] != scan.n_sentences:
+            chunk_starts.append(scan.n_sentences)
+        return cls(
+            folder,
+            scan.words,
+            scan.counts,
+            np.array(scan.alive, dtype=bool),
+            scan.n_tokens,
+            chunk_starts,
+        )
 
     def read(self, s_begin: int, s_end: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
         """Token ids and sentence boundaries (rebased to 0) of sentences ``[s_begin, s_end)``,
@@ -139,24 +129,82 @@ class EncodedCorpus:
         self.close()
 
 
-def _flush(
-    buf: array[int],
-    bnd: array[int],
-    f_ids: IO[bytes],
-    f_bnd: IO[bytes],
-    counts: npt.NDArray[np.int64],
-    n_ids: int,
-) -> npt.NDArray[np.int64]:
-    """Append buffered ids and boundaries to their files; return the counts grown by them."""
-    ids = np.frombuffer(buf, dtype=np.int32) if len(buf) else np.zeros(0, np.int32)
-    f_ids.write(ids.tobytes())
-    if len(bnd):
-        f_bnd.write(np.frombuffer(bnd, dtype=np.int64).tobytes())
-    grown = np.zeros(n_ids, dtype=np.int64)
-    grown[: counts.shape[0]] = counts
-    if ids.size:
-        grown += np.bincount(ids, minlength=n_ids)
-    return grown
+def _batches(
+    sentences: Iterable[Sequence[str]], max_length: int, size: int
+) -> Iterator[list[Sequence[str]]]:
+    """Lists of ``size`` non-empty sentences, longer ones cut every ``max_length`` tokens."""
+    batch: list[Sequence[str]] = []
+    for sentence in sentences:
+        if len(sentence) > max_length:
+            batch.extend(sentence[k : k + max_length] for k in range(0, len(sentence), max_length))
+        elif sentence:
+            batch.append(sentence)
+        else:
+            continue
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _Scan:
+    """The scan's state: the word -> provisional id dict, counts, and the ids and sentence ends
+    buffered until the next :meth:`flush`."""
+
+    def __init__(self, chunk_tokens: int) -> None:
+        self.index: dict[str, int] = {}
+        self.words: list[str] = []
+        self.alive: list[bool] = []
+        self.counts = np.zeros(0, dtype=np.int64)
+        self.chunk_tokens = chunk_tokens
+        self.chunk_starts = [0]  # first sentence of each work item
+        self.next_cut = chunk_tokens
+        self.n_tokens = 0
+        self.n_sentences = 0
+        self.buffered = 0
+        self._ids: list[npt.NDArray[np.int32]] = []
+        self._ends: list[npt.NDArray[np.int64]] = []
+
+    def add(self, batch: list[Sequence[str]]) -> None:
+        flat = list(chain.from_iterable(batch))
+        ids = list(map(self.index.get, flat))
+        if None in ids:  # new words: ids in order of first appearance
+            for pos in range(len(ids)):
+                if ids[pos] is None:
+                    tok = flat[pos]
+                    i = self.index.get(tok)
+                    if i is None:
+                        i = self.index[tok] = len(self.words)
+                        self.words.append(tok)
+                        self.alive.append(True)
+                    ids[pos] = i
+        ends = self.n_tokens + np.cumsum(np.fromiter(map(len, batch), np.int64, len(batch)))
+        # a work item ends after the sentence that reaches its quota of tokens
+        while ends.size and ends[-1] >= self.next_cut:
+            k = int(np.searchsorted(ends, self.next_cut))
+            self.chunk_starts.append(self.n_sentences + k + 1)
+            self.next_cut = int(ends[k]) + self.chunk_tokens
+        self._ids.append(np.array(ids, dtype=np.int32))
+        self._ends.append(ends)
+        self.n_tokens += len(flat)
+        self.n_sentences += len(batch)
+        self.buffered += len(flat)
+
+    def flush(self, f_ids: IO[bytes], f_bnd: IO[bytes]) -> int:
+        """Append the buffered ids and sentence ends to their files, count them; how many ids."""
+        ids = np.concatenate(self._ids) if self._ids else np.zeros(0, np.int32)
+        f_ids.write(ids.tobytes())
+        for ends in self._ends:
+            f_bnd.write(ends.tobytes())
+        grown = np.zeros(len(self.words), dtype=np.int64)
+        grown[: self.counts.shape[0]] = self.counts
+        if ids.size:
+            grown += np.bincount(ids, minlength=len(self.words))
+        self.counts = grown
+        self._ids, self._ends = [], []
+        done, self.buffered = self.buffered, 0
+        return done
 
 
 def _prune(
