@@ -17,8 +17,8 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from itertools import chain
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import IO
 

@@ -16,7 +16,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import _decayed, _dim, _longest, _neg_log_sig, _next, _sig, _subsample, _uniform
+from ._kernels import (
+    _below,
+    _decayed,
+    _dim,
+    _longest,
+    _neg_log_sig,
+    _next,
+    _sig,
+    _subsample,
+    _uniform,
+)
 
 
 @njit(nogil=True, cache=True, fastmath=True)
@@ -63,7 +73,7 @@ def ft_chunk(
         trained += length
         for i in range(length):
             r = _next(r)
-            span = 1 + np.int64((r >> np.uint64(16)) % np.uint64(window))
+            span = 1 + _below(r, window)
             lo = max(0, i - span)
             hi = min(length, i + span + 1)
             if hi - lo <= 1:
@@ -99,7 +109,7 @@ def ft_chunk(
                         tries = 0
                         while tgt == target and tries < 64:
                             r = _next(r)
-                            tgt = np.int64((r >> np.uint64(16)) % np.uint64(n_rows))
+                            tgt = _below(r, n_rows)
                             r = _next(r)
                             if _uniform(r) >= alias_prob[tgt]:
                                 tgt = np.int64(alias_idx[tgt])

@@ -7,7 +7,9 @@ chunks over threads Hogwild-style (shared weights, no locks, as word2vec C and g
 Skip-gram with negative sampling uses HogBatch (Ji et al. 2016): for each centre word the negatives
 are drawn once and shared by every context word of its window, so the window's updates become
 small matrix products (contexts x (1 + negatives)) and each output row is read once per window
-instead of once per pair. CBOW, and hierarchical softmax for both, follow word2vec C. Every
+instead of once per pair. CBOW, and hierarchical softmax for both, follow word2vec C (CBOW
+takes its (1 + negatives) dot products before any update: independent, they overlap; a target
+drawn twice is the only case that reads another's update in word2vec C). Every
 kernel takes a *size token* (:func:`size_token`): a tuple as long as the vectors, whose type, not
 value, tells numba the dimension, so each size people train with gets machine code with a constant
 trip count (LLVM then covers 100 floats in six 16-wide steps and a 4-wide one instead of a 64-wide
@@ -66,6 +68,13 @@ def _next(r: np.uint64) -> np.uint64:  # pragma: no cover - compiled
 def _uniform(r: np.uint64) -> float:  # pragma: no cover - compiled
     """A float in [0, 1) from the top 24 bits of the state."""
     return np.float32(r >> np.uint64(40)) / np.float32(16777216.0)
+
+
+@njit(inline="always")
+def _below(r: np.uint64, n: int) -> int:  # pragma: no cover - compiled
+    """An integer in [0, n) from the top 32 bits of the state, by a multiply and a shift
+    (Lemire's range reduction) instead of a 64-bit division: n < 2**32."""
+    return np.int64(((r >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32))
 
 
 @njit(inline="always")
@@ -159,6 +168,7 @@ def train_chunk(
     n_ctx_max = max_len if window == 0 else 2 * window
     ctx = np.empty(n_ctx_max + 1, dtype=np.int32)
     targets = np.empty(negative + 1, dtype=np.int32)
+    dots = np.empty(negative + 1, dtype=np.float32)
     grad_h = np.zeros((n_ctx_max + 1, dim), dtype=np.float32)
     grad_out = np.zeros((negative + 1, dim), dtype=np.float32)
     neu1 = np.zeros(dim, dtype=np.float32)
@@ -178,7 +188,7 @@ def train_chunk(
                 span = length
             elif shrink:
                 r = _next(r)
-                span = window - np.int64((r >> np.uint64(16)) % np.uint64(window))
+                span = window - _below(r, window)
             lo = max(0, i - span)
             hi = min(length, i + span + 1)
             n_ctx = 0
@@ -195,7 +205,7 @@ def train_chunk(
                 n_t = 1
                 for _ in range(negative):
                     r = _next(r)
-                    k = np.int64((r >> np.uint64(16)) % np.uint64(n_rows))
+                    k = _below(r, n_rows)
                     r = _next(r)
                     if _uniform(r) >= alias_prob[k]:
                         k = np.int64(alias_idx[k])
@@ -262,11 +272,15 @@ def train_chunk(
                     inv = np.float32(1.0 / n_ctx)
                     for d in range(dim):
                         neu1[d] *= inv
-                for t in range(n_t):
+                for t in range(n_t):  # the dots first: independent, they overlap
                     tgt = targets[t]
                     f = np.float32(0.0)
                     for d in range(dim):
                         f += neu1[d] * syn1neg[tgt, d]
+                    dots[t] = f
+                for t in range(n_t):
+                    tgt = targets[t]
+                    f = dots[t]
                     if f <= -MAX_EXP or f >= MAX_EXP:  # saturated: no update (as gensim)
                         continue
                     label = 1.0 if t == 0 else 0.0
