@@ -134,17 +134,43 @@ def test_the_unpadded_forward_equals_the_padded_one(tiny_bert: Path, tiny_gpt2: 
     np.testing.assert_allclose(packed.run(ids[3:4, :1], mask[3:4, :1])[0], want[3, :1], atol=1e-5)
 
 
+def test_the_dense_layers_run_on_onednn_where_torch_has_it(tiny_bert: Path) -> None:
+    """On an x86 torch with oneDNN, the unpadded forward's dense layers use its packed weights
+    (GELU fused into the up-projection), and give F.linear's numbers."""
+    import torch.nn.functional as F
+
+    from embedlab.encoders._backends import TorchBackend
+    from embedlab.encoders._packed import Dense, onednn_linear
+
+    if not torch.backends.mkldnn.is_available():
+        pytest.skip("this torch has no oneDNN")
+    assert onednn_linear()
+    backend = TorchBackend(tiny_bert)
+    assert backend.packed is not None
+    qkv, out, up, down = backend.packed._dense()[0]
+    assert all(d.packed is not None for d in (qkv, out, up, down)) and up.gelu and not down.gelu
+    x = torch.randn(7, up.weight.shape[1], generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        want = F.gelu(F.linear(x, up.weight, up.bias))
+        plain = Dense(up.weight, up.bias, gelu=True)
+        plain.packed = None  # the fallback path
+        torch.testing.assert_close(up(x), want, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(plain(x), want, atol=1e-6, rtol=1e-6)
+
+
 def test_the_unpadded_forward_follows_weight_updates(tiny_bert: Path) -> None:
-    """A model being fine-tuned changes its attention weights under the encoder: an optimizer
-    step (in place) and load_state_dict must both show in the next unpadded call."""
+    """A model being fine-tuned changes its weights under the encoder (attention, feed-forward,
+    each held packed for oneDNN): an optimizer step (in place) and load_state_dict must both show
+    in the next unpadded call."""
     from embedlab.encoders._backends import TorchBackend
 
     backend = TorchBackend(tiny_bert)
     assert backend.packed is not None
     ids, mask = np.array([[2, 40, 41, 42, 3]]), np.ones((1, 5), dtype=np.int64)
     before = backend.run(ids, mask)
-    att = backend.model.encoder.layer[0].attention.self
-    params = [*att.query.parameters(), *att.value.parameters()]
+    layer = backend.model.encoder.layer[0]
+    att = layer.attention.self
+    params = [*att.query.parameters(), *att.value.parameters(), *layer.intermediate.parameters()]
     gen = torch.Generator().manual_seed(0)
     for p in params:
         p.grad = torch.randn(p.shape, generator=gen)

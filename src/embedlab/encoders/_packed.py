@@ -10,6 +10,11 @@ call. A call of mixed lengths then costs what a call of sorted lengths does (wit
 MiniLM), which lets a server run whatever requests arrive together as one batch. The arithmetic
 is the model's own (same weights, same order of operations up to the fused query/key/value
 projection), so outputs match ``transformers`` to float32 rounding.
+
+The dense layers run on oneDNN's pre-packed weights where this torch has them (the ops its own
+compiler emits for CPU inference, GELU fused into the feed-forward projection): 8-10% faster
+than ``F.linear``'s MKL path on these shapes on AMD EPYC, where MKL does not take AVX-512. A torch
+without them, or whose result differs from ``F.linear``'s on a probe, keeps ``F.linear``.
 """
 
 from __future__ import annotations
@@ -76,7 +81,7 @@ class PackedBert:
         self.hidden = int(cfg.hidden_size)
         self.act = torch.nn.functional.gelu if cfg.hidden_act == "gelu" else torch.relu
         self.attention = [layer.attention.self for layer in model.encoder.layer]
-        self._fused: list[tuple[Any, Any]] = []
+        self._fused: list[tuple[Dense, Dense, Dense, Dense]] = []
         self._stamp: tuple[tuple[int, int], ...] = ()
         self.group_overhead = 64  # an attention group's fixed cost, in padded slots
         self.layers = []
@@ -91,16 +96,17 @@ class PackedBert:
                 )
             )
 
-    def _qkv(self) -> list[tuple[Any, Any]]:
-        """Each layer's query/key/value projections fused into one, rebuilt whenever a weight
-        changed (an optimizer step or ``load_state_dict`` bumps its version; a new tensor has a
-        new address), so a model being fine-tuned is never run with stale attention weights."""
+    def _dense(self) -> list[tuple[Dense, Dense, Dense, Dense]]:
+        """Each layer's dense layers: query/key/value fused into one, attention output, up (GELU
+        fused), down; rebuilt whenever a weight changed (an optimizer step or ``load_state_dict``
+        bumps its version; a new tensor has a new address), so a model being fine-tuned is never
+        run with stale weights."""
         import torch
 
         params = [
             t
-            for att in self.attention
-            for lin in (att.query, att.key, att.value)
+            for att, (out, _, up, down, _) in zip(self.attention, self.layers)
+            for lin in (att.query, att.key, att.value, out, up, down)
             for t in (lin.weight, lin.bias)
         ]
         stamp = tuple((t.data_ptr(), t._version) for t in params)
@@ -108,10 +114,15 @@ class PackedBert:
             with torch.no_grad():
                 self._fused = [
                     (
-                        torch.cat([att.query.weight, att.key.weight, att.value.weight]),
-                        torch.cat([att.query.bias, att.key.bias, att.value.bias]),
+                        Dense(
+                            torch.cat([att.query.weight, att.key.weight, att.value.weight]),
+                            torch.cat([att.query.bias, att.key.bias, att.value.bias]),
+                        ),
+                        Dense(out.weight, out.bias),
+                        Dense(up.weight, up.bias, gelu=self.act is not torch.relu),
+                        Dense(down.weight, down.bias),
                     )
-                    for att in self.attention
+                    for att, (out, _, up, down, _) in zip(self.attention, self.layers)
                 ]
             self._stamp = stamp
         return self._fused
@@ -156,7 +167,6 @@ class PackedBert:
         """``(batch, longest)`` ids and 0/1 mask (right-padded) -> ``(batch, longest, hidden)``
         last hidden states, zeros at padding."""
         import torch
-        import torch.nn.functional as F
 
         b, width = ids.shape
         source, plan = self._plan(mask)
@@ -166,8 +176,8 @@ class PackedBert:
         x = self.norm(self.word[flat] + self.position[positions] + self.token_type)
         h, d = self.heads, self.hidden // self.heads
         scale = d**-0.5
-        for (qkv_w, qkv_b), (out, norm1, up, down, norm2) in zip(self._qkv(), self.layers):
-            qkv = F.linear(x, qkv_w, qkv_b)
+        for (qkv_dense, out, up, down), (_, norm1, _, _, norm2) in zip(self._dense(), self.layers):
+            qkv = qkv_dense(x)
             context = x.new_empty(x.shape[0], self.hidden)
             for t0, t1, n, w, slots, bias in plan:
                 if slots is None:
@@ -181,7 +191,66 @@ class PackedBert:
                 part = torch.matmul(weights, v).permute(0, 2, 1, 3).reshape(n * w, self.hidden)
                 context[t0:t1] = part if slots is None else part[slots]
             x = norm1(out(context) + x)
-            x = norm2(down(self.act(up(x))) + x)
+            hidden = up(x)
+            x = norm2(down(hidden if up.gelu else self.act(hidden)) + x)
         full = x.new_zeros(b * width, self.hidden)
         full[where] = x
         return full.view(b, width, self.hidden)
+
+
+class Dense:
+    """``x @ weight.T + bias`` (then GELU if ``gelu``), on oneDNN's packed copy of ``weight`` when
+    :func:`onednn_linear` says this torch runs it right, else ``F.linear``."""
+
+    def __init__(self, weight: Any, bias: Any, *, gelu: bool = False) -> None:
+        import torch
+
+        self.weight, self.bias, self.gelu = weight, bias, gelu
+        self.packed = None
+        if onednn_linear():
+            self.packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach(), _PACK_ROWS)
+
+    def __call__(self, x: Any) -> Any:
+        import torch
+        import torch.nn.functional as F
+
+        if self.packed is not None:
+            post = "gelu" if self.gelu else "none"
+            return torch.ops.mkldnn._linear_pointwise(
+                x, self.packed, self.bias, post, [], "none" if self.gelu else ""
+            )
+        y = F.linear(x, self.weight, self.bias)
+        return F.gelu(y) if self.gelu else y
+
+
+_PACK_ROWS = 1024  # the rows oneDNN packs for: about a call's tokens (32 texts of 30)
+_ONEDNN: list[bool] = []
+
+
+def onednn_linear() -> bool:
+    """Whether this torch has oneDNN's packed linear ops and they match ``F.linear`` (with and
+    without GELU) on a probe; checked once per process."""
+    if not _ONEDNN:
+        _ONEDNN.append(_probe())
+    return _ONEDNN[0]
+
+
+def _probe() -> bool:
+    import torch
+    import torch.nn.functional as F
+
+    try:
+        if not torch.backends.mkldnn.is_available():  # type: ignore[no-untyped-call]
+            return False
+        g = torch.Generator().manual_seed(0)
+        x, w, b = (torch.randn(*shape, generator=g) for shape in ((37, 48), (40, 48), (40,)))
+        with torch.inference_mode():
+            packed = torch.ops.mkldnn._reorder_linear_weight(w, _PACK_ROWS)
+            plain = torch.ops.mkldnn._linear_pointwise(x, packed, b, "none", [], "")
+            gelu = torch.ops.mkldnn._linear_pointwise(x, packed, b, "gelu", [], "none")
+        return bool(
+            torch.allclose(plain, F.linear(x, w, b), atol=1e-4)
+            and torch.allclose(gelu, F.gelu(F.linear(x, w, b)), atol=1e-4)
+        )
+    except (AttributeError, RuntimeError, NotImplementedError):
+        return False
