@@ -48,3 +48,14 @@ def test_the_second_run_loads_the_kernel_from_the_cache(tmp_path: Path) -> None:
     assert sized["said"] and "compiling" in sized["said"][0]
     assert _run(tmp_path / "numba", dim=40) == {"said": [], "hits": 1, "misses": 0}
     assert _run(tmp_path / "numba", dim=8) == {"said": [], "hits": 1, "misses": 0}
+
+
+def test_a_kernel_without_a_size_token_is_not_said_to_compile_once_loaded() -> None:
+    """GloVe's kernel takes no size token: once it ran in this process, no run says it compiles."""
+    from embedlab.static import GloVe
+    from embedlab.static import _glove_kernels as GK
+    from embedlab.static._jit import compiling
+
+    corpus = [["the", "cat", "sat", "on", "the", "mat"], ["the", "dog", "ran"]] * 20
+    GloVe(dim=8, min_count=1, epochs=1, workers=2, show_progress=False).fit(corpus)
+    assert GK.glove_epoch.signatures and not compiling(GK.glove_epoch)

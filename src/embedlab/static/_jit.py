@@ -21,13 +21,17 @@ logger = logging.getLogger(__name__)
 __all__ = ["announce", "compiling"]
 
 
-def compiling(kernel: Any, size: tuple[bool, ...] = ()) -> bool:
-    """True when calling ``kernel`` (a numba dispatcher) with the size token ``size`` will compile
-    it first."""
+def compiling(kernel: Any, size: tuple[bool, ...] | None = None) -> bool:
+    """True when calling ``kernel`` (a numba dispatcher) will compile it first: with the size
+    token ``size``, or (None) a kernel that takes none."""
     from numba import typeof
 
-    want = typeof(size)  # type: ignore[no-untyped-call]
-    if any(want in sig for sig in getattr(kernel, "signatures", ())):
+    want = None if size is None else typeof(size)  # type: ignore[no-untyped-call]
+
+    def fits(sig: Any) -> bool:
+        return want is None or want in sig
+
+    if any(fits(sig) for sig in getattr(kernel, "signatures", ())):
         return False  # compiled (or loaded) in this process already
     cache_file = getattr(getattr(kernel, "_cache", None), "_cache_file", None)
     try:
@@ -35,10 +39,10 @@ def compiling(kernel: Any, size: tuple[bool, ...] = ()) -> bool:
     except Exception:  # a numba without this loader: judge by the index file alone
         path = getattr(cache_file, "_index_path", None)
         return not (isinstance(path, str) and os.path.exists(path))
-    return not any(want in key[0] for key in index)
+    return not any(fits(key[0]) for key in index)
 
 
-def announce(kernel: Any, owner: str, bar: Any, size: tuple[bool, ...] = ()) -> bool:
+def announce(kernel: Any, owner: str, bar: Any, size: tuple[bool, ...] | None = None) -> bool:
     """Log, and show on the progress bar, that ``owner``'s kernel compiles now; whether it does."""
     if not compiling(kernel, size):
         return False
