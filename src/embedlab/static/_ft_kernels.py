@@ -17,7 +17,6 @@ import numpy as np
 from numba import njit, prange
 
 from ._kernels import (
-    _below,
     _decayed,
     _dim,
     _longest,
@@ -73,7 +72,7 @@ def ft_chunk(
         trained += length
         for i in range(length):
             r = _next(r)
-            span = 1 + _below(r, window)
+            span = 1 + np.int64((r >> np.uint64(16)) % np.uint64(window))
             lo = max(0, i - span)
             hi = min(length, i + span + 1)
             if hi - lo <= 1:
@@ -109,7 +108,7 @@ def ft_chunk(
                         tries = 0
                         while tgt == target and tries < 64:
                             r = _next(r)
-                            tgt = _below(r, n_rows)
+                            tgt = np.int64((r >> np.uint64(16)) % np.uint64(n_rows))
                             r = _next(r)
                             if _uniform(r) >= alias_prob[tgt]:
                                 tgt = np.int64(alias_idx[tgt])

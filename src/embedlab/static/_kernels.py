@@ -73,13 +73,6 @@ def _uniform(r: np.uint64) -> float:  # pragma: no cover - compiled
 
 
 @njit(inline="always")
-def _below(r: np.uint64, n: int) -> int:  # pragma: no cover - compiled
-    """An integer in [0, n) from the top 32 bits of the state, by a multiply and a shift
-    (Lemire's range reduction) instead of a 64-bit division: n < 2**32."""
-    return np.int64(((r >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32))
-
-
-@njit(inline="always")
 def _sig(f: float, table: np.ndarray) -> float:  # pragma: no cover - compiled
     if f >= MAX_EXP:
         return 1.0
@@ -190,7 +183,7 @@ def train_chunk(
                 span = length
             elif shrink:
                 r = _next(r)
-                span = window - _below(r, window)
+                span = window - np.int64((r >> np.uint64(16)) % np.uint64(window))
             lo = max(0, i - span)
             hi = min(length, i + span + 1)
             n_ctx = 0
@@ -207,7 +200,7 @@ def train_chunk(
                 n_t = 1
                 for _ in range(negative):
                     r = _next(r)
-                    k = _below(r, n_rows)
+                    k = np.int64((r >> np.uint64(16)) % np.uint64(n_rows))
                     r = _next(r)
                     if _uniform(r) >= alias_prob[k]:
                         k = np.int64(alias_idx[k])
