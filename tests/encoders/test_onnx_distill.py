@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +36,13 @@ def test_export_writes_a_folder_the_onnx_backend_loads(exported: Path, tiny_st: 
     assert q["min"] >= 0.99 and q["mean"] >= q["min"]
     import onnx
 
-    ops = {n.op_type for n in onnx.load(str(exported / "onnx" / "model_qint8.onnx")).graph.node}
-    assert "MatMulNBits" in ops  # 8-bit block-quantized weights
+    ops = Counter(
+        n.op_type for n in onnx.load(str(exported / "onnx" / "model_qint8.onnx")).graph.node
+    )
+    # per layer: the up-projection and the attention output coded per token (SmoothQuant), the
+    # down-projection block-quantized, the fused attention dynamically quantized
+    assert ops["MatMulIntegerToFloat"] == 4 and ops["QuantizeLinear"] == 4
+    assert ops["MatMulNBits"] == 2 and ops["QAttention"] == 2 and ops["MatMul"] == 0
     assert "int8" in repr(int8)
     with pytest.raises(FormatError, match=r"holds an ONNX export: use backend='onnx'"):
         TransformerEncoder(exported)

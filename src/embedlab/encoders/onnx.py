@@ -4,7 +4,7 @@
 the sentence-transformers configuration and tokenizer files of the source (small files only), and
 ``onnx/model.onnx`` (fp32, attention / LayerNorm / GELU fused by ONNX Runtime's transformer
 optimizer where it knows the architecture) plus, with ``int8=True``, ``onnx/model_qint8.onnx``
-(8-bit block-quantized weights computed in int8, see :func:`quantize_int8`). The
+(projections computed in int8, coded per token or per block, see :func:`quantize_int8`). The
 fidelity of either file to the torch model is what :func:`fidelity` measures and
 ``benchmarks/encoders.py`` reports; it is never assumed. Exports for ``backend="onnx"`` on a folder
 without ONNX files are cached under ``$EMBEDLAB_CACHE`` (default ``~/.cache/embedlab``). This
@@ -14,10 +14,12 @@ module does not run the sessions (:mod:`embedlab.encoders._backends` does).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,8 @@ import numpy as np
 from ..files import atomic_dir
 from ..optional import import_torch, require
 from ..rows import normalized
+from . import _int8
+from ._backends import load_tokenizer
 from .folders import Pipeline, read_pipeline, resolve_model
 
 logger = logging.getLogger(__name__)
@@ -34,6 +38,7 @@ __all__ = ["cache_dir", "export_onnx", "fidelity"]
 
 FP32_FILE = "model.onnx"
 INT8_FILE = "model_qint8.onnx"
+_QUANTIZER = "per-token-smoothquant-1"  # part of the cache key: a new quantizer, a new export
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".onnx", ".h5", ".msgpack", ".ot", ".pt")
 _OPTIMIZER_TYPES = {
     "bert": "bert",
@@ -75,7 +80,7 @@ def export_onnx(
         onnx_dir.mkdir(parents=True, exist_ok=True)
         _export(pipeline.transformer, onnx_dir / FP32_FILE, opset=opset, optimize=optimize)
         if int8:
-            quantize_int8(onnx_dir / FP32_FILE, onnx_dir / INT8_FILE)
+            quantize_int8(onnx_dir / FP32_FILE, onnx_dir / INT8_FILE, tokenizer=tmp / rel)
     logger.info("exported %s to %s", source, target)
     return target
 
@@ -96,12 +101,13 @@ def onnx_file_for(pipeline: Pipeline, *, int8: bool) -> Path:
             else:
                 _export(pipeline.transformer, tmp / FP32_FILE, opset=17, optimize=True)
             if int8:
-                quantize_int8(tmp / FP32_FILE, tmp / INT8_FILE)
+                quantize_int8(tmp / FP32_FILE, tmp / INT8_FILE, tokenizer=pipeline.transformer)
     return file
 
 
 def _fingerprint(folder: Path) -> str:
     h = hashlib.sha256(str(folder.resolve()).encode())
+    h.update(_QUANTIZER.encode())
     for f in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("config.json")):
         st = f.stat()
         h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
@@ -182,33 +188,58 @@ def _optimize(file: Path, config: Any) -> None:
         optimized.save_model_to_file(str(file))
 
 
-def quantize_int8(source: Path, target: Path, *, block_size: int = 128) -> Path:
-    """int8 ONNX model: block-quantized MatMul weights, dynamically quantized fused attention.
+def quantize_int8(
+    source: Path,
+    target: Path,
+    *,
+    block_size: int = 128,
+    tokenizer: Path | None = None,
+    calibration: Sequence[str] | None = None,
+) -> Path:
+    """int8 ONNX model: per-token int8 projections, block-quantized ones, quantized attention.
 
-    Every MatMul with constant weights becomes ONNX Runtime's ``MatMulNBits`` (8 bits, symmetric,
-    ``accuracy_level=4``: weights in blocks of ``block_size`` along the input dimension, each with
-    its own scale, activations quantized per block at run time); fused ``Attention`` ops (whose
-    input projections dominate the rest of the work) get classic dynamic quantization
-    (``QAttention``, per-channel weights). Measured on all-MiniLM-L6-v2 (AMD EPYC, 2 threads, 5,758
-    sentences): blocks of 128 ran 1.47x the fused fp32 speed at worst per-sentence cosine 0.9903
-    (blocks of 64: 1.27x, 0.9921; of 256: 1.39x, 0.9892). Dynamic quantization of every MatMul
-    (one activation scale per tensor; onnxruntime's VNNI int8 GEMM) ran 1.84x fp32 but its worst
-    cosine was 0.966 on short sentences (0.972 on Intel), and any one feed-forward projection
-    quantized that way already drops it below 0.982; SmoothQuant-style rescaling did not help.
+    Three codings, each where it keeps the vectors (all-MiniLM-L6-v2, AMD EPYC, 2 threads, 5,758
+    sentences of Gutenberg prose and STS-B test; speed relative to the fused fp32 model):
+
+    - the feed-forward up-projections and the attention output projections get one activation
+      scale per token and SmoothQuant-balanced per-channel weights on onnxruntime's VNNI integer
+      GEMM (:mod:`embedlab.encoders._int8`), calibrated on ``calibration`` sentences (default:
+      :func:`~embedlab.encoders._int8.calibration_sentences`) tokenized by the tokenizer in
+      ``tokenizer`` (default: the folder above ``source``'s ``onnx/`` folder, or its own);
+    - every other MatMul with constant weights becomes ``MatMulNBits`` (8 bits, symmetric,
+      ``accuracy_level=4``: weights in blocks of ``block_size`` along the input dimension, each with
+      its own scale, activations quantized per block at run time): the down-projection reads GELU
+      outputs too uneven for one scale per token;
+    - fused ``Attention`` ops get classic dynamic quantization (``QAttention``, per-channel
+      weights).
+
+    Together: 1.87x the fp32 speed at worst per-sentence cosine 0.9919. ``MatMulNBits`` for every
+    projection (what this did before, and what it still does without a tokenizer): 1.50x at
+    0.9903 (blocks of 64: 1.27x, 0.9921; of 256: 1.39x, 0.9892). One activation scale per tensor
+    (onnxruntime's dynamic quantization of every MatMul): 1.84x at 0.966, on short sentences.
     """
     onnx = require("onnx", "onnx", "int8 quantization")
     require("onnx_ir", "onnx", "int8 quantization")
     quantization = require("onnxruntime.quantization", "onnx", "int8 quantization")
     QuantType, quantize_dynamic = quantization.QuantType, quantization.quantize_dynamic
     MatMulNBitsQuantizer = _nbits_quantizer()
+    model = onnx.load(str(source))
+    chosen = _int8.plan(model)
+    folder = _tokenizer_folder(source, tokenizer)
+    if chosen and folder is None:
+        logger.warning("no tokenizer next to %s: every projection is block-quantized", source)
+    elif chosen:
+        assert folder is not None
+        texts = _int8.calibration_sentences() if calibration is None else list(calibration)
+        tok = load_tokenizer(folder)
+        amax = _int8.measure_inputs(
+            model, list(chosen), tok, texts, max_length=_calibration_length(folder, tok)
+        )
+        model = _int8.rewrite(model, chosen, amax)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         quantizer = MatMulNBitsQuantizer(
-            onnx.load(str(source)),
-            bits=8,
-            block_size=block_size,
-            is_symmetric=True,
-            accuracy_level=4,
+            model, bits=8, block_size=block_size, is_symmetric=True, accuracy_level=4
         )
         quantizer.process()
         model = quantizer.model.model
@@ -233,6 +264,27 @@ def quantize_int8(source: Path, target: Path, *, block_size: int = 128) -> Path:
             logging.disable(logging.NOTSET)
             staged.unlink(missing_ok=True)
     return target
+
+
+def _calibration_length(folder: Path, tokenizer: Any) -> int:
+    """128 tokens, or fewer where the model has fewer positions (RoBERTa's start at 2)."""
+    limits = [128, int(getattr(tokenizer, "model_max_length", 128) or 128)]
+    config = folder / "config.json"
+    if config.exists():
+        positions = json.loads(config.read_text(encoding="utf-8")).get("max_position_embeddings")
+        if isinstance(positions, int) and positions > 4:
+            limits.append(positions - 2)
+    return min(limits)
+
+
+def _tokenizer_folder(source: Path, given: Path | None) -> Path | None:
+    """``given``, else the first of ``source``'s folder and the one above it with a tokenizer."""
+    if given is not None:
+        return Path(given)
+    for folder in (source.parent, source.parent.parent):
+        if (folder / "tokenizer.json").exists() or (folder / "tokenizer_config.json").exists():
+            return folder
+    return None
 
 
 def _nbits_quantizer() -> Any:
