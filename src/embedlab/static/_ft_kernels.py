@@ -7,8 +7,10 @@ CBOW predicts the centre from the mean of all context words' subword rows. As in
 mean is computed once per window and its gradient, summed over the window's targets, added to each
 input row after them (fastText recomputes the mean and adds the gradient for every context word:
 about 23 subword rows read and written six times per centre word instead of once, for the same
-vectors within noise, see benchmarks/RESULTS.md). Random numbers, sigmoid tables, size tokens and
-Hogwild threading are shared with :mod:`._kernels`.
+vectors within noise, see benchmarks/RESULTS.md). Each pair's (1 + negatives) scores come before
+its updates, and subword rows are summed and targets updated three rows to a pass (a third of the
+stores, which bound these loops on AVX-512 hosts, as in :mod:`._kernels`). Random numbers, sigmoid
+tables, size tokens and Hogwild threading are shared with :mod:`._kernels`.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ def ft_chunk(
     sen = np.empty(max_len + 1, dtype=np.int32)
     hidden = np.zeros(dim, dtype=np.float32)
     grad = np.zeros(dim, dtype=np.float32)
+    targets = np.empty(negative + 1, dtype=np.int64)
+    gs = np.empty(negative + 1, dtype=np.float32)
     loss = 0.0
     trained = 0
     seen = 0
@@ -88,11 +92,21 @@ def ft_chunk(
                 if (sg and k != i) or (not sg and k == i):
                     continue
                 wk = sen[k]
-                for q in range(sub_off[wk], sub_off[wk + 1]):
-                    row = sub_ids[q]
+                q = sub_off[wk]
+                end = sub_off[wk + 1]
+                n_in += end - q
+                while q + 2 < end:  # three rows per pass: a third of the stores
+                    r0 = sub_ids[q]
+                    r1 = sub_ids[q + 1]
+                    r2 = sub_ids[q + 2]
                     for d in range(dim):
-                        hidden[d] += w_in[row, d]
-                    n_in += 1
+                        hidden[d] += w_in[r0, d] + w_in[r1, d] + w_in[r2, d]
+                    q += 3
+                while q < end:
+                    r0 = sub_ids[q]
+                    for d in range(dim):
+                        hidden[d] += w_in[r0, d]
+                    q += 1
             inv = np.float32(1.0 / n_in)
             for d in range(dim):
                 hidden[d] *= inv
@@ -100,30 +114,51 @@ def ft_chunk(
                 if (sg and j == i) or (not sg and j != i):
                     continue
                 target = sen[j]
-                for t in range(negative + 1):
-                    if t == 0:
-                        tgt = np.int64(target)
-                    else:  # fastText redraws a negative that equals the target
-                        tgt = np.int64(target)
-                        tries = 0
-                        while tgt == target and tries < 64:
-                            r = _next(r)
-                            tgt = np.int64((r >> np.uint64(16)) % np.uint64(n_rows))
-                            r = _next(r)
-                            if _uniform(r) >= alias_prob[tgt]:
-                                tgt = np.int64(alias_idx[tgt])
-                            tries += 1
-                        if tgt == target:
-                            continue
+                targets[0] = target
+                n_t = 1
+                for _ in range(negative):  # fastText redraws a negative that equals the target
+                    tgt = np.int64(target)
+                    tries = 0
+                    while tgt == target and tries < 64:
+                        r = _next(r)
+                        tgt = np.int64((r >> np.uint64(16)) % np.uint64(n_rows))
+                        r = _next(r)
+                        if _uniform(r) >= alias_prob[tgt]:
+                            tgt = np.int64(alias_idx[tgt])
+                        tries += 1
+                    if tgt != target:
+                        targets[n_t] = tgt
+                        n_t += 1
+                for t in range(n_t):  # the scores first: independent, they overlap
+                    o0 = targets[t]
                     f = np.float32(0.0)
                     for d in range(dim):
-                        f += hidden[d] * w_out[tgt, d]
+                        f += hidden[d] * w_out[o0, d]
                     label = 1.0 if t == 0 else 0.0
-                    g = np.float32((label - _sig(f, sig_table)) * alpha)
+                    gs[t] = np.float32((label - _sig(f, sig_table)) * alpha)
                     loss += _neg_log_sig(f if t == 0 else -f, log_table)
+                t = 0
+                while t + 2 < n_t:  # then the updates, three rows per pass
+                    g0 = gs[t]
+                    g1 = gs[t + 1]
+                    g2 = gs[t + 2]
+                    o0 = targets[t]
+                    o1 = targets[t + 1]
+                    o2 = targets[t + 2]
                     for d in range(dim):
-                        grad[d] += g * w_out[tgt, d]
-                        w_out[tgt, d] += g * hidden[d]
+                        h = hidden[d]
+                        grad[d] += g0 * w_out[o0, d] + g1 * w_out[o1, d] + g2 * w_out[o2, d]
+                        w_out[o0, d] += g0 * h
+                        w_out[o1, d] += g1 * h
+                        w_out[o2, d] += g2 * h
+                    t += 3
+                while t < n_t:
+                    g0 = gs[t]
+                    o0 = targets[t]
+                    for d in range(dim):
+                        grad[d] += g0 * w_out[o0, d]
+                        w_out[o0, d] += g0 * hidden[d]
+                    t += 1
             for k in range(lo, hi):
                 if (sg and k != i) or (not sg and k == i):
                     continue
