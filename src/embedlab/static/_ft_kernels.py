@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._kernels import (
+    _add_rows,
     _decayed,
     _dim,
     _longest,
@@ -27,6 +28,7 @@ from ._kernels import (
     _sig,
     _subsample,
     _uniform,
+    _update_targets,
 )
 
 
@@ -92,21 +94,8 @@ def ft_chunk(
                 if (sg and k != i) or (not sg and k == i):
                     continue
                 wk = sen[k]
-                q = sub_off[wk]
-                end = sub_off[wk + 1]
-                n_in += end - q
-                while q + 2 < end:  # three rows per pass: a third of the stores
-                    r0 = sub_ids[q]
-                    r1 = sub_ids[q + 1]
-                    r2 = sub_ids[q + 2]
-                    for d in range(dim):
-                        hidden[d] += w_in[r0, d] + w_in[r1, d] + w_in[r2, d]
-                    q += 3
-                while q < end:
-                    r0 = sub_ids[q]
-                    for d in range(dim):
-                        hidden[d] += w_in[r0, d]
-                    q += 1
+                _add_rows(hidden, w_in, sub_ids, sub_off[wk], sub_off[wk + 1], size)
+                n_in += sub_off[wk + 1] - sub_off[wk]
             inv = np.float32(1.0 / n_in)
             for d in range(dim):
                 hidden[d] *= inv
@@ -137,28 +126,7 @@ def ft_chunk(
                     label = 1.0 if t == 0 else 0.0
                     gs[t] = np.float32((label - _sig(f, sig_table)) * alpha)
                     loss += _neg_log_sig(f if t == 0 else -f, log_table)
-                t = 0
-                while t + 2 < n_t:  # then the updates, three rows per pass
-                    g0 = gs[t]
-                    g1 = gs[t + 1]
-                    g2 = gs[t + 2]
-                    o0 = targets[t]
-                    o1 = targets[t + 1]
-                    o2 = targets[t + 2]
-                    for d in range(dim):
-                        h = hidden[d]
-                        grad[d] += g0 * w_out[o0, d] + g1 * w_out[o1, d] + g2 * w_out[o2, d]
-                        w_out[o0, d] += g0 * h
-                        w_out[o1, d] += g1 * h
-                        w_out[o2, d] += g2 * h
-                    t += 3
-                while t < n_t:
-                    g0 = gs[t]
-                    o0 = targets[t]
-                    for d in range(dim):
-                        grad[d] += g0 * w_out[o0, d]
-                        w_out[o0, d] += g0 * hidden[d]
-                    t += 1
+                _update_targets(hidden, grad, w_out, targets, gs, n_t, size)  # then the updates
             for k in range(lo, hi):
                 if (sg and k != i) or (not sg and k == i):
                     continue

@@ -108,6 +108,56 @@ def _decayed(alpha0: float, min_alpha: float, progress: float) -> float:  # prag
 
 
 @njit(inline="always")
+def _add_rows(acc, weights, rows, start, end, size):  # pragma: no cover - compiled
+    """``acc += weights[rows[q]]`` for ``q`` in ``[start, end)``, three rows to a pass (a third
+    of the stores to ``acc``)."""
+    dim = _dim(size, weights)
+    q = start
+    while q + 2 < end:
+        r0 = rows[q]
+        r1 = rows[q + 1]
+        r2 = rows[q + 2]
+        for d in range(dim):
+            acc[d] += weights[r0, d] + weights[r1, d] + weights[r2, d]
+        q += 3
+    while q < end:
+        r0 = rows[q]
+        for d in range(dim):
+            acc[d] += weights[r0, d]
+        q += 1
+
+
+@njit(inline="always")
+def _update_targets(hidden, grad, w_out, targets, gs, n_t, size):  # pragma: no cover - compiled
+    """``grad += gs[t] * w_out[targets[t]]`` and ``w_out[targets[t]] += gs[t] * hidden`` for the
+    first ``n_t`` targets, three rows to a pass (a third of the stores to ``grad``). A target
+    listed twice reads its row after its earlier update only across passes."""
+    dim = _dim(size, w_out)
+    t = 0
+    while t + 2 < n_t:
+        g0 = gs[t]
+        g1 = gs[t + 1]
+        g2 = gs[t + 2]
+        o0 = targets[t]
+        o1 = targets[t + 1]
+        o2 = targets[t + 2]
+        for d in range(dim):
+            h = hidden[d]
+            grad[d] += g0 * w_out[o0, d] + g1 * w_out[o1, d] + g2 * w_out[o2, d]
+            w_out[o0, d] += g0 * h
+            w_out[o1, d] += g1 * h
+            w_out[o2, d] += g2 * h
+        t += 3
+    while t < n_t:
+        g0 = gs[t]
+        o0 = targets[t]
+        for d in range(dim):
+            grad[d] += g0 * w_out[o0, d]
+            w_out[o0, d] += g0 * hidden[d]
+        t += 1
+
+
+@njit(inline="always")
 def _subsample(ids, bounds, s, remap, keep, sen, r):  # pragma: no cover - compiled
     """Sentence ``s``'s words into ``sen``: out-of-vocabulary ones dropped, frequent ones sampled
     away by ``keep``. Returns how many were kept and the random state after."""
@@ -295,19 +345,7 @@ def train_chunk(
                 for d in range(dim):
                     neu1[d] = 0.0
                     neu1e[d] = 0.0
-                c = 0  # three rows per pass, as skip-gram
-                while c + 2 < n_ctx:
-                    r0 = ctx[c]
-                    r1 = ctx[c + 1]
-                    r2 = ctx[c + 2]
-                    for d in range(dim):
-                        neu1[d] += syn0[r0, d] + syn0[r1, d] + syn0[r2, d]
-                    c += 3
-                while c < n_ctx:
-                    r0 = ctx[c]
-                    for d in range(dim):
-                        neu1[d] += syn0[r0, d]
-                    c += 1
+                _add_rows(neu1, syn0, ctx, 0, n_ctx, size)
                 if cbow_mean:
                     inv = np.float32(1.0 / n_ctx)
                     for d in range(dim):
@@ -326,28 +364,7 @@ def train_chunk(
                     label = 1.0 if t == 0 else 0.0
                     dots[t] = np.float32((label - _sig(f, sig_table)) * alpha)
                     loss += _neg_log_sig(f if t == 0 else -f, log_table)
-                t = 0
-                while t + 2 < n_t:
-                    g0 = dots[t]
-                    g1 = dots[t + 1]
-                    g2 = dots[t + 2]
-                    o0 = targets[t]
-                    o1 = targets[t + 1]
-                    o2 = targets[t + 2]
-                    for d in range(dim):
-                        h = neu1[d]
-                        neu1e[d] += g0 * syn1neg[o0, d] + g1 * syn1neg[o1, d] + g2 * syn1neg[o2, d]
-                        syn1neg[o0, d] += g0 * h
-                        syn1neg[o1, d] += g1 * h
-                        syn1neg[o2, d] += g2 * h
-                    t += 3
-                while t < n_t:
-                    g0 = dots[t]
-                    o0 = targets[t]
-                    for d in range(dim):
-                        neu1e[d] += g0 * syn1neg[o0, d]
-                        syn1neg[o0, d] += g0 * neu1[d]
-                    t += 1
+                _update_targets(neu1, neu1e, syn1neg, targets, dots, n_t, size)
                 if hs:
                     for b in range(code_len[word]):
                         node = points[word, b]
