@@ -67,13 +67,15 @@ def test_export_onnx_and_embed_with_int8(
 ) -> None:
     pytest.importorskip("onnxruntime")
     folder = tmp_path / "onnx"
-    code, stdout, err = run(
-        capsys, "encoders", "export-onnx", "-m", str(tiny_bert), "-o", str(folder)
-    )
-    assert code == 0, err
-    assert "onnx/model.onnx" in stdout and "onnx/model_qint8.onnx" in stdout
     src = tmp_path / "t.csv"
     src.write_text("text\n" + "\n".join(SENTENCES) + "\n")
+    code, stdout, err = run(
+        capsys, "encoders", "export-onnx", "-m", str(tiny_bert), "-o", str(folder),
+        "--calibration", str(src),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "onnx/model.onnx" in stdout and "onnx/model_qint8.onnx" in stdout
+    assert f"int8 calibrated on 12 texts of {src}" in stdout
     code, _, err = run(
         capsys, "embed", str(src), "-o", str(tmp_path / "q.npy"), "-m", str(folder), "--int8"
     )

@@ -290,12 +290,27 @@ def export_onnx_cmd(
     optimize: Annotated[
         bool, typer.Option("--optimize/--no-optimize", help="Fuse with ONNX Runtime's optimizer.")
     ] = True,
+    calibration: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Texts to calibrate int8's per-token projections on (default: ~530 sentences "
+            "shipped with embedlab)."
+        ),
+    ] = None,
+    field: Annotated[str, typer.Option("--field", "--column")] = "text",
 ) -> None:
     """Export a transformer to ONNX (fp32, and int8 unless --no-int8)."""
     from ..encoders import export_onnx
 
+    texts = None
+    if calibration is not None:
+        from ..records import read_texts
+
+        texts = read_texts(calibration, field=field)[1]
     start = time.perf_counter()
-    folder = export_onnx(model, output, int8=int8, optimize=optimize)
+    folder = export_onnx(model, output, int8=int8, optimize=optimize, calibration=texts)
     typer.echo(f"exported to {folder} in {time.perf_counter() - start:.1f} s")
+    if texts is not None and int8:
+        typer.echo(f"int8 calibrated on {len(texts):,} texts of {calibration}")
     for f in sorted(folder.rglob("*.onnx")):
         typer.echo(f"  {f.relative_to(folder)}  {f.stat().st_size / 2**20:.1f} MB")

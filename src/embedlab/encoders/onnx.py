@@ -68,8 +68,11 @@ def export_onnx(
     int8: bool = True,
     optimize: bool = True,
     opset: int = 17,
+    calibration: Sequence[str] | None = None,
 ) -> Path:
-    """Export ``model`` (id, folder, or None for the default) to an ONNX folder at ``out``."""
+    """Export ``model`` (id, folder, or None for the default) to an ONNX folder at ``out``;
+    ``calibration``: texts for the int8 model's per-token projections (see :func:`quantize_int8`;
+    default: sentences shipped with embedlab)."""
     source = resolve_model(model)
     pipeline = read_pipeline(source)
     target = Path(out)
@@ -80,7 +83,12 @@ def export_onnx(
         onnx_dir.mkdir(parents=True, exist_ok=True)
         _export(pipeline.transformer, onnx_dir / FP32_FILE, opset=opset, optimize=optimize)
         if int8:
-            quantize_int8(onnx_dir / FP32_FILE, onnx_dir / INT8_FILE, tokenizer=tmp / rel)
+            quantize_int8(
+                onnx_dir / FP32_FILE,
+                onnx_dir / INT8_FILE,
+                tokenizer=tmp / rel,
+                calibration=calibration,
+            )
     logger.info("exported %s to %s", source, target)
     return target
 
