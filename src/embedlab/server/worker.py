@@ -49,6 +49,9 @@ def _serve(conn: Any, source: str | None, options: dict[str, Any]) -> None:  # p
     # Ctrl-C in a terminal reaches the whole process group; the server decides when this child
     # stops (it finishes the queued work first), so the child ignores it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # a call's few dozen texts tokenize faster on one thread than on a pool that wakes a thread
+    # per core, spins after its work and takes those cores from the model (unless the user chose)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         from ..encoders import load_encoder
         from .usage import count_tokens, token_counter
