@@ -103,7 +103,8 @@ def measure_inputs(
 
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
-    wanted = {node.name: node.input[0] for node in probe.graph.node if node.name in set(names)}
+    named = set(names)
+    wanted = {node.name: node.input[0] for node in probe.graph.node if node.name in named}
     for tensor in sorted(set(wanted.values())):
         probe.graph.output.append(
             onnx.helper.make_tensor_value_info(tensor, onnx.TensorProto.FLOAT, None)
@@ -154,6 +155,7 @@ def rewrite(model: Any, chosen: dict[str, float], amax: dict[str, np.ndarray]) -
         "pt_last": np.array([-1], np.int64),
     }
     added: list[onnx.TensorProto] = [numpy_helper.from_array(v, k) for k, v in shared.items()]
+    codes_zero = numpy_helper.from_array(np.array([128], np.uint8))  # each token's zero point
     nodes: list[onnx.NodeProto] = []
     for index, node in enumerate(graph.node):
         if node.name not in chosen:
@@ -181,7 +183,6 @@ def rewrite(model: Any, chosen: dict[str, float], amax: dict[str, np.ndarray]) -
             reduce = helper.make_node("ReduceMax", [p + "abs", "pt_axis1"], [p + "max"], keepdims=0)
         else:
             reduce = helper.make_node("ReduceMax", [p + "abs"], [p + "max"], axes=[1], keepdims=0)
-        codes_zero = numpy_helper.from_array(np.array([128], np.uint8))
         nodes += [
             helper.make_node("Shape", [node.input[0]], [p + "shape"]),
             helper.make_node("Reshape", [node.input[0], p + "rows"], [p + "x"]),

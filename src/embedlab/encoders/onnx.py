@@ -247,8 +247,7 @@ def quantize_int8(
     folder = _tokenizer_folder(source, tokenizer)
     if chosen and folder is None:
         logger.warning("no tokenizer next to %s: every projection is block-quantized", source)
-    elif chosen:
-        assert folder is not None
+    elif chosen and folder is not None:
         texts = _int8.calibration_sentences() if calibration is None else list(calibration)
         tok = load_tokenizer(folder)
         amax = _int8.measure_inputs(
