@@ -152,7 +152,7 @@ def bad_requests() -> list[tuple[str, str, str, Any, dict[str, str], set[int]]]:
         {"model": "minilm", "input": "x", "dimensions": 0},
         {"model": "minilm", "input": "x", "dimensions": 10**12},
         {"model": "minilm", "input": "x", "dimensions": 1.5},
-        {"model": "minilm", "input": "x", "encoding_format": "int8"},
+        {"model": "minilm", "input": "x", "encoding_format": "int4"},
         {"model": "minilm", "input": "x", "encoding_format": 1},
         {"model": "minilm", "input": "x", "user": {"a": 1}},
     ]

@@ -215,15 +215,61 @@ def test_the_worker_trims_its_heap_when_it_grows_past_the_headroom(
 ) -> None:
     from embedlab.server import worker
 
-    sizes = iter([500.0, 600.0, 900.0])  # after warm-up, within the headroom, past it
+    # after warm-up (limit 500 + 256); within it; past it (the trim leaves 700: limit
+    # max(900 + 64, 700 + 256)); within the new limit (no trim); past it (the trim leaves 600:
+    # limit 1000 + 64); within that
+    sizes = iter([500.0, 600.0, 900.0, 700.0, 950.0, 1000.0, 600.0, 1060.0])
     monkeypatch.setattr(worker, "_rss_mb", lambda: next(sizes))
     heap = worker._Heap()
     trims: list[int] = []
     heap._trim = lambda pad: trims.append(pad)
     heap.check()
-    assert trims == [] and heap.base == 500.0
+    assert trims == [] and heap.limit == 756.0
+    heap.check()
+    assert trims == [0] and heap.limit == 964.0
     heap.check()
     assert trims == [0]
+    heap.check()
+    assert trims == [0, 0] and heap.limit == 1064.0
+    heap.check()
+    assert trims == [0, 0]
+
+
+_KEEPS = """
+import ctypes
+from embedlab.server import worker
+libc = ctypes.CDLL("libc.so.6")
+class Info(ctypes.Structure):
+    names = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
+    _fields_ = [(n, ctypes.c_size_t) for n in names.split()]
+libc.mallinfo2.restype = Info
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+if WITH_HEAP:
+    worker._Heap()  # glibc's thresholds as the encoder process sets them
+before = libc.mallinfo2().hblkhd  # bytes in blocks mapped on their own
+block = libc.malloc(8 * 2**20)  # 8 MB: past glibc's default 128 kB mapping threshold
+print(libc.mallinfo2().hblkhd - before)
+libc.free(block)
+"""
+
+
+@pytest.mark.parametrize("with_heap", [False, True])
+def test_the_worker_keeps_freed_memory_for_the_next_call(with_heap: bool) -> None:
+    import ctypes
+    import subprocess
+    import sys
+
+    try:
+        ctypes.CDLL("libc.so.6").mallinfo2  # noqa: B018
+    except (OSError, AttributeError):
+        pytest.skip("glibc >= 2.33 is not the allocator here")
+    code = _KEEPS.replace("WITH_HEAP", str(with_heap))  # in a process of its own: mallopt is global
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    mapped = int(out.stdout.split()[-1])
+    # glibc maps a fresh 8 MB block on its own (and unmaps it when freed: faulted in again on
+    # every call); with the worker's settings it comes from the heap and stays there
+    assert mapped == (0 if with_heap else 8 * 2**20 + 4096)
 
 
 def test_an_isolated_model_is_loaded_only_in_its_own_process(

@@ -52,6 +52,12 @@ def _serve(conn: Any, source: str | None, options: dict[str, Any]) -> None:  # p
     # a call's few dozen texts tokenize faster on one thread than on a pool that wakes a thread
     # per core, spins after its work and takes those cores from the model (unless the user chose)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # oneDNN (and torch's ideep wrapper over it) keep every primitive they build, per exact
+    # shape, up to 1,024 of each: a server's calls all differ in token count, so that cache only
+    # grows (~0.6 MB a shape, 2 MB a call) and is never hit. A few entries serve one call's layers
+    # (read when torch first runs a oneDNN op; the user's own setting wins).
+    for name in _ONEDNN_CACHES:
+        os.environ.setdefault(name, str(_CACHE_ENTRIES))
     try:
         from ..encoders import load_encoder
         from .usage import count_tokens, token_counter
@@ -94,36 +100,56 @@ def _serve(conn: Any, source: str | None, options: dict[str, Any]) -> None:  # p
 
 
 _IDLE_S = 1.0  # seconds without a call after which the child returns freed memory
-_HEADROOM_MB = 256  # growth over the warmed-up size that triggers a trim under steady load
+_HEADROOM_MB = 256  # growth past the warmed-up size that triggers a trim under steady load
+_KEEP_MB = 256  # freed memory glibc keeps for the next call instead of returning it at once
+_ONEDNN_CACHES = ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "LRU_CACHE_CAPACITY")
+_CACHE_ENTRIES = 32
 
 
 class _Heap:
-    """Keeps the child's resident memory bounded.
+    """Keeps the child's resident memory bounded without paying for it on every call.
 
-    Batches of ever different shapes leave glibc's heap fragmented: freed tensor memory stays
-    resident, and a long-running worker grew by ~70 MB per 1,280 requests without end (measured,
-    benchmarks/server_robustness.py). ``malloc_trim`` returns it, but costs ~8% of throughput if
-    run after every call; so it runs when the child is idle, or when its resident size has grown
-    ``_HEADROOM_MB`` past the size after warm-up. A no-op where glibc is not the allocator.
+    A call frees its activations and the next allocates as much again in other shapes. glibc
+    returns freed memory to the system at once by default (the top of its heap, and blocks it
+    mapped on their own), so every call faulted its working set back in: 3,000-20,000 page faults
+    a call, 2-8% of the child's CPU in the kernel (measured under benchmarks/server_load.py). Here
+    glibc keeps up to ``_KEEP_MB`` of it (``mallopt``), and what it keeps is returned when the
+    child is idle (``trim``) or, under steady load, when the resident size passes ``limit``:
+    ``_HEADROOM_MB`` past the size after warm-up at first. A trim that was needed because one
+    call's working set is that large would be undone by the next call, so after a trim the limit
+    becomes the larger of the size the trim found plus a quarter of the headroom and what it left
+    plus the headroom: the child stays within the largest working set it has needed (plus the
+    headroom) and trims again only when something new pushes well past it, a few times in a
+    server's life. A no-op where glibc is not the allocator.
     """
 
     def __init__(self) -> None:
+        self._trim: Any = None
         try:
             import ctypes
 
-            self._trim: Any = ctypes.CDLL("libc.so.6").malloc_trim
+            libc = ctypes.CDLL("libc.so.6")
+            self._trim = libc.malloc_trim
+            keep = _KEEP_MB * 2**20
+            libc.mallopt(_M_TRIM_THRESHOLD, keep)
+            libc.mallopt(_M_MMAP_THRESHOLD, min(keep, 32 * 2**20))  # glibc's largest
         except (OSError, AttributeError):
-            self._trim = None
+            pass
         self.trim()
-        self.base = _rss_mb()
+        self.limit = _rss_mb() + _HEADROOM_MB
 
     def trim(self) -> None:
         if self._trim is not None:
             self._trim(0)
 
     def check(self) -> None:
-        if _rss_mb() > self.base + _HEADROOM_MB:
+        size = _rss_mb()
+        if size > self.limit:
             self.trim()
+            self.limit = max(size + _HEADROOM_MB / 4, _rss_mb() + _HEADROOM_MB)
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, from glibc's malloc.h
 
 
 def _rss_mb() -> float:
