@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -208,6 +209,31 @@ def test_truncate_warns_once_with_a_count_and_chunk_averages_windows(tiny_bert: 
     strict = TransformerEncoder(tiny_bert, max_length=16, long_text="error")
     with pytest.raises(ParameterError, match=r"1 of 2 texts are longer than max_length=16 tokens"):
         strict.encode(["a cat", long_text])
+
+
+def test_encode_counted_counts_each_texts_tokens_from_the_same_tokenization(
+    tiny_bert: Path,
+) -> None:
+    long_text = " ".join(SENTENCES)
+    texts = ["a cat", long_text, "the dog sat on the mat"]
+    tok = TransformerEncoder(tiny_bert).tokenizer
+    full = [len(tok(t, verbose=False)["input_ids"]) for t in texts]
+    assert full[1] > 16
+    for long_text_mode in ("truncate", "chunk"):
+        enc = TransformerEncoder(tiny_bert, max_length=16, long_text=long_text_mode)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LongTextWarning)
+            vectors, counts = enc.encode_counted(texts, batch_size=2)
+            want = enc.encode(texts)
+        np.testing.assert_allclose(vectors, want, atol=1e-6)
+        assert counts == full  # with [CLS] and [SEP]; the long text before truncation
+    # a default prompt runs with the texts but is not counted as theirs
+    query = TransformerEncoder(tiny_bert, prompts={"q": "query: "}, default_prompt_name="q")
+    vectors, counts = query.encode_counted(texts[:1])
+    np.testing.assert_allclose(vectors, query.encode(texts[:1]), atol=1e-6)
+    assert not np.allclose(vectors, query.encode(texts[:1], prompt=""), atol=1e-3)
+    assert counts == full[:1]
+    assert query.encode_counted([])[1] == []
 
 
 def test_bad_arguments_name_the_parameter(tiny_bert: Path, tmp_path: Path) -> None:

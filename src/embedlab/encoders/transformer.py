@@ -181,12 +181,37 @@ class TransformerEncoder:
         ``prompt`` is a literal prefix; ``prompt_name`` picks one of ``prompts`` (e.g. "query").
         """
         items, single = as_texts(texts, "TransformerEncoder")
+        prefix = self._prompt(prompt, prompt_name)
+        out, _ = self._run(items, batch_size, normalize, prefix, show_progress)
+        return out[0] if single else out
+
+    def encode_counted(
+        self, texts: Sequence[str], *, batch_size: int | None = None
+    ) -> tuple[FloatArray, list[int]]:
+        """``encode(texts)`` and each text's tokens (special tokens included, before truncation),
+        counted from the same tokenization: what a server reports as ``usage``. A default
+        prompt's tokens are not counted."""
+        items, _ = as_texts(texts, "TransformerEncoder")
+        prefix = self._prompt(None, None)
+        out, lengths = self._run(items, batch_size, None, prefix, False)
+        if prefix and items:  # the counts above include the prompt's tokens
+            lengths = [len(x) for x in self._tokenize(items, truncation=False)]
+        return out, lengths
+
+    def _run(
+        self,
+        items: list[str],
+        batch_size: int | None,
+        normalize: bool | None,
+        prefix: str,
+        show_progress: bool | None,
+    ) -> tuple[FloatArray, list[int]]:
+        """``(n, dim)`` vectors of ``prefix + text`` for each text, and each one's token count."""
         size = self.batch_size if batch_size is None else batch_size
         check_batch_size(size, "TransformerEncoder")
-        prefix = self._prompt(prompt, prompt_name)
         if not items:
-            return np.zeros((0, self._dim), dtype=np.float32)
-        ids, owners = self._pieces([prefix + t for t in items])
+            return np.zeros((0, self._dim), dtype=np.float32), []
+        ids, owners, lengths = self._pieces([prefix + t for t in items])
         prompt_length = self._prompt_length(prefix)
         pooled = np.empty((len(ids), self._dim), dtype=np.float32)
         with progress(total=len(ids), desc="encoding", unit="text", enabled=show_progress) as bar:
@@ -201,7 +226,7 @@ class TransformerEncoder:
         out = _gather(pooled, owners, [len(x) for x in ids], len(items))
         if self.normalize if normalize is None else normalize:
             normalize_inplace(out)
-        return out[0] if single else out
+        return out, lengths
 
     # -- steps ----------------------------------------------------------------------------------
     def _prompt(self, prompt: str | None, prompt_name: str | None) -> str:
@@ -230,14 +255,16 @@ class TransformerEncoder:
         )
         return [list(x) for x in enc["input_ids"]]
 
-    def _pieces(self, texts: list[str]) -> tuple[list[list[int]], npt.NDArray[np.intp]]:
-        """Token ids of every piece to run, and for each piece the text it belongs to."""
+    def _pieces(self, texts: list[str]) -> tuple[list[list[int]], npt.NDArray[np.intp], list[int]]:
+        """Token ids of every piece to run, for each piece the text it belongs to, and each
+        text's tokens before truncation."""
         ids = self._tokenize(texts, truncation=False)
+        lengths = [len(x) for x in ids]
         limit = self._max_length
         long = [i for i, x in enumerate(ids) if len(x) > limit]
         owners = np.arange(len(ids), dtype=np.intp)
         if not long:
-            return ids, owners
+            return ids, owners, lengths
         if self.long_text == "error":
             raise ParameterError(
                 f"{len(long)} of {len(ids)} texts are longer than max_length={limit} tokens "
@@ -252,9 +279,9 @@ class TransformerEncoder:
                 f"{len(long)} of {len(ids)} texts were longer than max_length={limit} tokens and "
                 "were truncated (long_text='chunk' averages sliding windows instead)",
                 LongTextWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-            return ids, owners
+            return ids, owners, lengths
         pieces: list[list[int]] = []
         owner_list: list[int] = []
         long_set = set(long)
@@ -279,7 +306,7 @@ class TransformerEncoder:
         logger.info(
             "split %d long texts into %d windows", len(long), len(pieces) - len(ids) + len(long)
         )
-        return pieces, np.asarray(owner_list, dtype=np.intp)
+        return pieces, np.asarray(owner_list, dtype=np.intp), lengths
 
     def _encode_batch(self, ids: list[list[int]], prompt_length: int) -> FloatArray:
         input_ids, mask = pad_ids(ids, int(self.tokenizer.pad_token_id))

@@ -88,7 +88,8 @@ class MicroBatcher:
 
     async def embed_counted(self, texts: Sequence[str]) -> tuple[Matrix, int]:
         """The vectors of ``texts`` and their ``usage`` tokens, counted off the event loop: by
-        the encoder's process (``encode_counted``) or with ``counter`` in the encoder thread."""
+        the encoder itself where it can (``encode_counted``: the encoder's process, a
+        transformer's own tokenization) or with ``counter`` in the encoder thread."""
         if self._thread is None or self._loop is None:
             raise RuntimeError("the batcher is not started")
         if self._pending + len(texts) > self.max_pending:

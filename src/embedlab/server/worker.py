@@ -89,9 +89,13 @@ def _serve(conn: Any, source: str | None, options: dict[str, Any]) -> None:  # p
         try:
             call = json.loads(msg)
             texts = call["texts"]
-            vectors = enc.encode(texts, batch_size=call["batch_size"], show_progress=False)
+            size = call["batch_size"]
+            if call.get("count") and hasattr(enc, "encode_counted"):  # one tokenization for both
+                vectors, counts = enc.encode_counted(texts, batch_size=size)
+            else:
+                vectors = enc.encode(texts, batch_size=size, show_progress=False)
+                counts = count_tokens(counter, texts) if call.get("count") else []
             rows = np.ascontiguousarray(np.asarray(vectors, dtype="<f4")).tobytes()
-            counts = count_tokens(counter, texts) if call.get("count") else []
             conn.send_bytes(_VECTORS + np.asarray(counts, dtype="<i4").tobytes() + rows)
             memory.check()
         except Exception as e:  # the caller gets the error; the worker keeps serving
