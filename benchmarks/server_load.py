@@ -115,7 +115,7 @@ for line in sys.stdin:
 class InProcess:
     """The same encoder in a process of its own (as the server's worker is), encoding a list of
     sentences in one batched call when asked: the in-process figure, measured between the
-    server's segments so that both see the same minutes of this host."""
+    server's parts so that both see the same minutes of this host."""
 
     def __init__(self, backend: str, source: str) -> None:
         self.proc = subprocess.Popen(
