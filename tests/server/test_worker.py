@@ -269,7 +269,7 @@ def test_the_worker_keeps_freed_memory_for_the_next_call(with_heap: bool) -> Non
     mapped = int(out.stdout.split()[-1])
     # glibc maps a fresh 8 MB block on its own (and unmaps it when freed: faulted in again on
     # every call); with the worker's settings it comes from the heap and stays there
-    assert mapped == (0 if with_heap else 8 * 2**20 + 4096)
+    assert mapped == 0 if with_heap else mapped >= 8 * 2**20
 
 
 def test_an_isolated_model_is_loaded_only_in_its_own_process(
