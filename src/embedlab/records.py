@@ -11,7 +11,9 @@ Two views of the same parsing:
   ``(ids, texts, metadata)`` (what ``embed`` and ``index build`` read), in one pass: ``.txt`` is
   one text per line (blank lines skipped; the id is the line number), ``.jsonl`` / ``.csv`` /
   ``.tsv`` name the text, id and metadata fields, ``.parquet`` its columns (pyarrow). Ids default
-  to line / row numbers (1-based). ``read_texts`` is the same without metadata.
+  to line / row numbers (1-based). ``read_texts`` is the same without metadata; ``iter_records``
+  streams the same records one at a time and ``count_records`` counts them (what a job over files
+  larger than memory plans with).
 - ``read_mapping("server.yaml", "server config")`` -> the one mapping a JSON or YAML settings file
   holds (server configs, evaluation task specs).
 
@@ -40,7 +42,15 @@ from .optional import require
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["json_object", "read_columns", "read_records", "read_text_columns", "read_texts"]
+__all__ = [
+    "count_records",
+    "iter_records",
+    "json_object",
+    "read_columns",
+    "read_records",
+    "read_text_columns",
+    "read_texts",
+]
 
 Column = str | int
 _RECORD_KINDS = (".txt", ".jsonl", ".csv", ".tsv", ".parquet")
@@ -246,6 +256,25 @@ def read_records(
     meta_fields: list[str] | None = None,
 ) -> Records:
     """``(ids, texts, metadata)``: each record's text, its id, and its ``meta_fields``."""
+    ids, texts, metas = [], [], []
+    for i, text, meta in iter_records(
+        path, field=field, id_field=id_field, meta_fields=meta_fields
+    ):
+        ids.append(i)
+        texts.append(text)
+        metas.append(meta)
+    return ids, texts, metas
+
+
+def iter_records(
+    path: str | os.PathLike[str],
+    *,
+    field: str = "text",
+    id_field: str | None = "id",
+    meta_fields: list[str] | None = None,
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """:func:`read_records` one record at a time, ``(id, text, metadata)``: memory stays flat
+    whatever the file's size (a parquet file is read a record batch at a time)."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"no such file: {p}")
@@ -259,35 +288,37 @@ def read_records(
         )
     meta = list(meta_fields or [])
     if kind == ".parquet":
-        return _parquet_records(p, field, id_field, meta)
+        yield from _parquet_records(p, field, id_field, meta)
+        return
     if kind == ".txt" and meta:
         raise ParameterError(f"{p.name} holds plain lines: it has no fields {meta} to read")
     with open_read(p) as raw:
         stream = io.TextIOWrapper(raw, encoding="utf-8", newline="" if kind != ".txt" else None)
         try:
             if kind == ".txt":
-                return _line_records(stream)
-            if kind == ".jsonl":
-                return _jsonl_records(p, stream, field, id_field, meta)
-            return _csv_records(p, stream, field, id_field, meta, "\t" if kind == ".tsv" else ",")
+                yield from _line_records(stream)
+            elif kind == ".jsonl":
+                yield from _jsonl_records(p, stream, field, id_field, meta)
+            else:
+                delimiter = "\t" if kind == ".tsv" else ","
+                yield from _csv_records(p, stream, field, id_field, meta, delimiter)
         except UnicodeDecodeError as e:
             raise FormatError(p, f"not valid UTF-8 ({e.reason})") from e
 
 
-def _line_records(stream: io.TextIOWrapper) -> Records:
-    ids, texts = [], []
+Record = tuple[str, str, dict[str, Any]]
+
+
+def _line_records(stream: io.TextIOWrapper) -> Iterator[Record]:
     for number, line in enumerate(stream, 1):
         text = line.rstrip("\r\n")
         if text.strip():
-            ids.append(str(number))
-            texts.append(text)
-    return ids, texts, [{} for _ in ids]
+            yield str(number), text, {}
 
 
 def _jsonl_records(
     path: Path, stream: io.TextIOWrapper, field: str, id_field: str | None, meta: list[str]
-) -> Records:
-    ids, texts, metas = [], [], []
+) -> Iterator[Record]:
     for number, record in _json_records(path, stream):
         if field not in record or not isinstance(record[field], str):
             found = sorted(record) if field not in record else type(record[field]).__name__
@@ -299,12 +330,8 @@ def _jsonl_records(
             raise FormatError(
                 path, f"expected a field {missing[0]!r}, found {sorted(record)}", line=number
             )
-        texts.append(record[field])
-        ids.append(
-            str(record[id_field]) if id_field is not None and id_field in record else str(number)
-        )
-        metas.append({m: record[m] for m in meta})
-    return ids, texts, metas
+        key = str(record[id_field]) if id_field is not None and id_field in record else str(number)
+        yield key, record[field], {m: record[m] for m in meta}
 
 
 def _csv_records(
@@ -314,12 +341,12 @@ def _csv_records(
     id_field: str | None,
     meta: list[str],
     delimiter: str,
-) -> Records:
+) -> Iterator[Record]:
     reader = csv.reader(stream, delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
-        return [], [], []
+        return
     except csv.Error as e:
         raise FormatError(path, f"unreadable header ({e})", line=1) from e
     if header and header[0].startswith("\ufeff"):
@@ -332,7 +359,7 @@ def _csv_records(
     col = header.index(field)
     id_col = header.index(id_field) if id_field is not None and id_field in header else None
     meta_cols = {m: header.index(m) for m in meta}
-    ids, texts, metas = [], [], []
+    count = 0
     try:
         for row in reader:
             if not row:
@@ -343,34 +370,57 @@ def _csv_records(
                     f"expected {len(header)} columns as the header, found {len(row)}",
                     line=reader.line_num,
                 )
-            texts.append(row[col])
-            ids.append(row[id_col] if id_col is not None else str(len(texts)))
-            metas.append({m: row[c] for m, c in meta_cols.items()})
+            count += 1
+            key = row[id_col] if id_col is not None else str(count)
+            yield key, row[col], {m: row[c] for m, c in meta_cols.items()}
     except csv.Error as e:
         raise FormatError(path, str(e), line=reader.line_num) from e
-    return ids, texts, metas
 
 
-def _parquet_records(path: Path, field: str, id_field: str | None, meta: list[str]) -> Records:
-    require("pyarrow.parquet", "parquet", "parquet files")
+def _parquet_records(
+    path: Path, field: str, id_field: str | None, meta: list[str]
+) -> Iterator[Record]:
+    pq = require("pyarrow.parquet", "parquet", "parquet files")
     pa = require("pyarrow", "parquet", "parquet files")
     try:
-        table = pa.parquet.read_table(path)
+        file = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as e:
         raise FormatError(path, f"not a readable parquet file ({e})") from e
+    names = file.schema_arrow.names
     for name in [field, *meta]:
-        if name not in table.column_names:
-            raise FormatError(path, f"expected a column {name!r}, found {table.column_names}")
-    texts = table.column(field).to_pylist()
-    bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
-    if bad is not None:
-        raise FormatError(path, f"row {bad + 1} of column {field!r} is {texts[bad]!r}, not text")
-    if id_field is not None and id_field in table.column_names:
-        ids = [str(x) for x in table.column(id_field).to_pylist()]
-    else:
-        ids = [str(i) for i in range(1, len(texts) + 1)]
-    columns = {m: table.column(m).to_pylist() for m in meta}
-    return ids, texts, [{m: columns[m][n] for m in meta} for n in range(len(texts))]
+        if name not in names:
+            raise FormatError(path, f"expected a column {name!r}, found {names}")
+    has_id = id_field is not None and id_field in names
+    wanted = list(dict.fromkeys([field, *([id_field] if has_id else []), *meta]))
+    row = 0
+    try:
+        for batch in file.iter_batches(columns=wanted, batch_size=8192):
+            columns = {c: batch.column(c).to_pylist() for c in wanted}
+            for n, text in enumerate(columns[field]):
+                row += 1
+                if not isinstance(text, str):
+                    raise FormatError(path, f"row {row} of column {field!r} is {text!r}, not text")
+                key = str(columns[id_field][n]) if has_id else str(row)
+                yield key, text, {m: columns[m][n] for m in meta}
+    except (pa.ArrowInvalid, OSError) as e:
+        raise FormatError(path, f"not a readable parquet file ({e})") from e
+
+
+def count_records(path: str | os.PathLike[str], *, field: str = "text") -> int:
+    """How many records :func:`iter_records` yields for ``path`` (a parquet file: from its
+    footer; anything else: one streaming pass that checks every record as reading it would)."""
+    p = Path(path)
+    if _name(p).endswith(".parquet"):
+        pq = require("pyarrow.parquet", "parquet", "parquet files")
+        pa = require("pyarrow", "parquet", "parquet files")
+        try:
+            file = pq.ParquetFile(p)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise FormatError(p, f"not a readable parquet file ({e})") from e
+        if field not in file.schema_arrow.names:
+            raise FormatError(p, f"expected a column {field!r}, found {file.schema_arrow.names}")
+        return int(file.metadata.num_rows)
+    return sum(1 for _ in iter_records(p, field=field, id_field=None))
 
 
 def read_mapping(path: str | os.PathLike[str], what: str) -> dict[str, Any]:

