@@ -40,7 +40,8 @@ class LocalCluster:
         self.groups: list[int] = []
         try:
             for i, n in enumerate(cpus):
-                head = ["--head", f"--port={self.port}", "--node-ip-address=127.0.0.1"]
+                head = ["--head", f"--port={self.port}", "--node-ip-address=127.0.0.1",
+                        "--include-dashboard=false"]  # fmt: skip
                 join = [f"--address={self.address}", "--node-ip-address=127.0.0.1"]
                 self._start(
                     [
@@ -54,8 +55,7 @@ class LocalCluster:
             raise
 
     def _start(self, args: list[str]) -> None:
-        cmd = [RAY, "start", *args, f"--temp-dir={self.temp}", "--include-dashboard=false",
-               "--disable-usage-stats", "--num-gpus=0"]  # fmt: skip
+        cmd = [RAY, "start", *args, f"--temp-dir={self.temp}", "--disable-usage-stats"]
         proc = subprocess.Popen(
             cmd, env=ENV, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
@@ -76,10 +76,12 @@ class LocalCluster:
         shutil.rmtree(self.temp, ignore_errors=True)
 
     def alive(self) -> bool:
-        for group in self.groups:
+        """Whether any process of the started groups still runs (zombies do not count)."""
+        for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
-                os.killpg(group, 0)
-                return True
-            except ProcessLookupError:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
                 continue
+            if fields[0] != "Z" and int(fields[2]) in self.groups:
+                return True
         return False

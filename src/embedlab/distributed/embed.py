@@ -283,6 +283,9 @@ def _run(
     logging.getLogger("ray.data").setLevel(logging.ERROR)  # our bar and summary say it all
     context.enable_progress_bars = False
     context.print_on_execution_start = False
+    # a fixed pool starts whole before work is handed out (else the first actor up takes it all),
+    # and a cluster too small for it fails with Ray's "Timed out while starting actors", not a hang
+    context.wait_for_min_actors_s = 600
     if threads is None:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         threads = max(1, cpus // actors)
@@ -306,7 +309,7 @@ def _run(
     )
     key = plan.key
     with bar:
-        pieces = dataset.iter_batches(batch_size=None, batch_format="pyarrow")
+        pieces = dataset.iter_batches(batch_size=None, batch_format="pyarrow", prefetch_batches=0)
         try:
             for name, table in shard_tables(pieces):
                 nodes = set(table.column("node").to_pylist())
