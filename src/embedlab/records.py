@@ -272,9 +272,11 @@ def iter_records(
     field: str = "text",
     id_field: str | None = "id",
     meta_fields: list[str] | None = None,
+    number_prefix: str = "",
 ) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """:func:`read_records` one record at a time, ``(id, text, metadata)``: memory stays flat
-    whatever the file's size (a parquet file is read a record batch at a time)."""
+    whatever the file's size (a parquet file is read a record batch at a time). Ids made from
+    line / row numbers get ``number_prefix`` (``"a.jsonl:"``: unique across several files)."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"no such file: {p}")
@@ -288,7 +290,7 @@ def iter_records(
         )
     meta = list(meta_fields or [])
     if kind == ".parquet":
-        yield from _parquet_records(p, field, id_field, meta)
+        yield from _parquet_records(p, field, id_field, meta, number_prefix)
         return
     if kind == ".txt" and meta:
         raise ParameterError(f"{p.name} holds plain lines: it has no fields {meta} to read")
@@ -296,12 +298,12 @@ def iter_records(
         stream = io.TextIOWrapper(raw, encoding="utf-8", newline="" if kind != ".txt" else None)
         try:
             if kind == ".txt":
-                yield from _line_records(stream)
+                yield from _line_records(stream, number_prefix)
             elif kind == ".jsonl":
-                yield from _jsonl_records(p, stream, field, id_field, meta)
+                yield from _jsonl_records(p, stream, field, id_field, meta, number_prefix)
             else:
                 delimiter = "\t" if kind == ".tsv" else ","
-                yield from _csv_records(p, stream, field, id_field, meta, delimiter)
+                yield from _csv_records(p, stream, field, id_field, meta, delimiter, number_prefix)
         except UnicodeDecodeError as e:
             raise FormatError(p, f"not valid UTF-8 ({e.reason})") from e
 
@@ -309,15 +311,20 @@ def iter_records(
 Record = tuple[str, str, dict[str, Any]]
 
 
-def _line_records(stream: io.TextIOWrapper) -> Iterator[Record]:
+def _line_records(stream: io.TextIOWrapper, prefix: str) -> Iterator[Record]:
     for number, line in enumerate(stream, 1):
         text = line.rstrip("\r\n")
         if text.strip():
-            yield str(number), text, {}
+            yield f"{prefix}{number}", text, {}
 
 
 def _jsonl_records(
-    path: Path, stream: io.TextIOWrapper, field: str, id_field: str | None, meta: list[str]
+    path: Path,
+    stream: io.TextIOWrapper,
+    field: str,
+    id_field: str | None,
+    meta: list[str],
+    prefix: str,
 ) -> Iterator[Record]:
     for number, record in _json_records(path, stream):
         if field not in record or not isinstance(record[field], str):
@@ -330,7 +337,8 @@ def _jsonl_records(
             raise FormatError(
                 path, f"expected a field {missing[0]!r}, found {sorted(record)}", line=number
             )
-        key = str(record[id_field]) if id_field is not None and id_field in record else str(number)
+        has_id = id_field is not None and id_field in record
+        key = str(record[id_field]) if has_id else f"{prefix}{number}"  # type: ignore[index]
         yield key, record[field], {m: record[m] for m in meta}
 
 
@@ -341,6 +349,7 @@ def _csv_records(
     id_field: str | None,
     meta: list[str],
     delimiter: str,
+    prefix: str,
 ) -> Iterator[Record]:
     reader = csv.reader(stream, delimiter=delimiter)
     try:
@@ -371,14 +380,14 @@ def _csv_records(
                     line=reader.line_num,
                 )
             count += 1
-            key = row[id_col] if id_col is not None else str(count)
+            key = row[id_col] if id_col is not None else f"{prefix}{count}"
             yield key, row[col], {m: row[c] for m, c in meta_cols.items()}
     except csv.Error as e:
         raise FormatError(path, str(e), line=reader.line_num) from e
 
 
 def _parquet_records(
-    path: Path, field: str, id_field: str | None, meta: list[str]
+    path: Path, field: str, id_field: str | None, meta: list[str], prefix: str
 ) -> Iterator[Record]:
     pq = require("pyarrow.parquet", "parquet", "parquet files")
     pa = require("pyarrow", "parquet", "parquet files")
@@ -400,7 +409,7 @@ def _parquet_records(
                 row += 1
                 if not isinstance(text, str):
                     raise FormatError(path, f"row {row} of column {field!r} is {text!r}, not text")
-                key = str(columns[id_field][n]) if has_id else str(row)
+                key = str(columns[id_field][n]) if has_id else f"{prefix}{row}"
                 yield key, text, {m: columns[m][n] for m in meta}
     except (pa.ArrowInvalid, OSError) as e:
         raise FormatError(path, f"not a readable parquet file ({e})") from e

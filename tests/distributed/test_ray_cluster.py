@@ -23,8 +23,8 @@ pq = pytest.importorskip("pyarrow.parquet")
 pytest.importorskip("torch")
 
 from raycluster import ENV, LocalCluster  # noqa: E402
-from test_ray_local import reference, shards_of  # noqa: E402
-from test_shards import corpus  # noqa: E402
+from test_ray_local import shards_of  # noqa: E402
+from test_shards import corpus, reference  # noqa: E402
 
 from embedlab.distributed import embed_dataset  # noqa: E402
 

@@ -17,12 +17,11 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 pytest.importorskip("torch")
 
-from test_shards import corpus  # noqa: E402
+from test_shards import corpus, reference  # noqa: E402
 
 from clirun import run  # noqa: E402
 from embedlab.distributed import EncoderSpec, embed_dataset  # noqa: E402
-from embedlab.distributed.shards import list_inputs, text_sha1  # noqa: E402
-from embedlab.records import read_records  # noqa: E402
+from embedlab.distributed.shards import text_sha1  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -42,16 +41,6 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("ray_bert")
     _make_bert(folder)
     return folder
-
-
-def reference(folder: Path) -> tuple[list[str], list[str]]:
-    ids: list[str] = []
-    texts: list[str] = []
-    for f in list_inputs([folder]):
-        got = read_records(f)
-        ids += got[0]
-        texts += got[1]
-    return ids, texts
 
 
 def shards_of(out: Path) -> Any:
@@ -81,6 +70,11 @@ def test_dense_shards_equal_in_process_encoding_and_a_rerun_skips(
     assert {f.name: f.stat().st_mtime_ns for f in out.glob("part-*")} == stamps
     with pytest.raises(Exception, match="another job's shards: the settings differ"):
         embed_dataset(src, EncoderSpec(str(tiny_bert), normalize=False), out)
+    from embedlab.distributed.index import index_shards
+
+    col = index_shards(out, tmp_path / "col")  # the job's own encoder answers its queries
+    assert len(col) == 23 and col.get("b.csv:2").text == "csv 0"
+    assert col.search("csv 0", 1, mode="sparse")[0].id == "b.csv:2"
 
 
 def test_sparse_and_static_encoders_alike(tmp_path: Path, tiny_bert: Path) -> None:
@@ -180,3 +174,37 @@ def test_cli_embed_on_ray(
         capsys, "embed", str(src / "a.jsonl"), "-o", str(tmp_path / "x.npy"), "--actors", "2"
     )
     assert code != 0 and "--actors and --shard-rows are for --ray jobs" in err
+
+
+def test_served_replicas_answer_as_embedlab_serve_does(tmp_path: Path, tiny_bert: Path) -> None:
+    serve = pytest.importorskip("ray.serve")
+    httpx = pytest.importorskip("httpx")
+    import socket
+
+    from embedlab.distributed.replicas import serve_replicas, stop_replicas
+    from embedlab.encoders import load_encoder
+    from embedlab.server.config import ServerConfig
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = ServerConfig(models={"tiny": str(tiny_bert)}, isolate=False)
+    url = serve_replicas(cfg, replicas=2, threads=1, port=port, blocking=False)
+    try:
+        running = serve.status().applications["embedlab"].deployments["embedlab"]
+        assert running.replica_states.get("RUNNING") == 2
+        texts = ["the river bank", "a man is playing a guitar", "stock markets fell"]
+        with httpx.Client(base_url=url, timeout=60) as client:
+            answers = [
+                client.post("/v1/embeddings", json={"model": "tiny", "input": texts[i:]})
+                for i in range(3)
+            ]
+            assert client.get("/v1/models").json()["data"][0]["id"] == "tiny"
+        expected = load_encoder(str(tiny_bert)).encode(texts)
+        for i, r in enumerate(answers):
+            assert r.status_code == 200, r.text
+            got = np.array([d["embedding"] for d in r.json()["data"]], np.float32)
+            np.testing.assert_allclose(got, expected[i:], atol=1e-5)
+            assert r.json()["usage"]["prompt_tokens"] > 0
+    finally:
+        stop_replicas()

@@ -44,6 +44,18 @@ def corpus(folder: Path) -> Path:
     return folder
 
 
+def reference(folder: Path) -> tuple[list[str], list[str]]:
+    """Every record of a job over ``folder``, read directly: ids numbered per file get the file's
+    name in front, as a job over several files gives them."""
+    ids: list[str] = []
+    texts: list[str] = []
+    for f in list_inputs([folder]):
+        for key, text, _ in iter_records(f, number_prefix=f"{f.name}:"):
+            ids.append(key)
+            texts.append(text)
+    return ids, texts
+
+
 def test_inputs_walk_folders_in_order_and_skip_bookkeeping(tmp_path: Path) -> None:
     files = list_inputs([corpus(tmp_path / "in")])
     assert [f.name for f in files] == ["a.jsonl", "b.csv", "c.txt", "d.parquet"]
@@ -79,7 +91,12 @@ def test_plan_cuts_each_file_into_shards(tmp_path: Path) -> None:
     assert [s.name for s in plan.shards][:2] == ["part-00000.parquet", "part-00001.parquet"]
     assert plan.total_rows == 23
     ids, texts = read_shard(plan.shards[4], field="text", id_field="id")
-    assert ids == ["4", "5"] and texts == ["csv 2", "csv 3"]  # row numbers count on across shards
+    assert ids == ["b.csv:4", "b.csv:5"] and texts == ["csv 2", "csv 3"]  # numbers run on
+    assert read_shard(plan.shards[5], field="text", id_field="id")[0] == [
+        "c.txt:1", "c.txt:3", "c.txt:4"
+    ]  # fmt: skip
+    single = ShardPlan.make(files[1:2], {}, shard_rows=3, field="text")
+    assert read_shard(single.shards[0], field="text", id_field="id")[0] == ["1", "2", "3"]
     assert read_shard(plan.shards[8], field="text", id_field="id") == (
         ["p6", "p7"],
         ["pq 6", "pq 7"],

@@ -41,7 +41,11 @@ def _open(collection: Path, model: Optional[str]):  # type: ignore[no-untyped-de
 @index_app.command("build")
 def build(
     input: Annotated[
-        Path, typer.Argument(help=".txt, .jsonl, .csv, .tsv or .parquet; with --images a folder.")
+        Path,
+        typer.Argument(
+            help=".txt, .jsonl, .csv, .tsv or .parquet; a folder of embedding shards (Parquet "
+            "with id and embedding, e.g. from embed --ray); with --images a folder of images."
+        ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="The collection folder.")],
     model: ModelOpt = None,
@@ -61,12 +65,16 @@ def build(
         bool, typer.Option("--images", help="INPUT is a folder of images (a CLIP-family model).")
     ] = False,
 ) -> None:
-    """Create a collection from a file of records (or, with --images, a folder of images)."""
+    """Create a collection from a file of records, a folder of embedding shards (vectors
+    appended as they are read, HNSW built after), or, with --images, a folder of images."""
     from ..encoders import load_encoder
     from ..search import Collection
 
     if images:
         _build_images(input, output, model, index)
+        return
+    if input.is_dir():
+        _build_from_shards(input, output, model, index, meta, sparse)
         return
     ids, texts, metas = _records(input, field, id_field, meta)
     start = time.perf_counter()
@@ -82,6 +90,30 @@ def build(
     )  # fmt: skip
     col.add(ids, texts, metas)
     typer.echo(f"indexed {len(col):,} documents in {time.perf_counter() - start:.1f} s -> {output}")
+
+
+def _build_from_shards(
+    folder: Path,
+    output: Path,
+    model: Optional[str],
+    index: str,
+    meta: Optional[str],
+    sparse: Optional[str],
+) -> None:
+    from ..distributed.index import index_shards, shard_files
+    from ..errors import ParameterError
+
+    if sparse is not None:
+        raise ParameterError(
+            "--sparse encodes texts; build from the records to keep SPLADE vectors"
+        )
+    fields = [m.strip() for m in meta.split(",") if m.strip()] if meta else None
+    start = time.perf_counter()
+    col = index_shards(folder, output, model=model, index=index, meta_fields=fields)
+    typer.echo(
+        f"indexed {len(col):,} documents from {len(shard_files(folder)):,} shard files in "
+        f"{time.perf_counter() - start:.1f} s -> {output}"
+    )
 
 
 def _build_images(folder: Path, output: Path, model: Optional[str], index: str) -> None:

@@ -42,6 +42,21 @@ def serve(
     limit_concurrency: Annotated[
         Optional[int], typer.Option(help="Most open connections (beyond: 503).")
     ] = None,
+    ray: Annotated[
+        bool,
+        typer.Option(
+            "--ray",
+            help="Deploy on Ray Serve: --replicas copies of the app behind Ray's HTTP proxy.",
+        ),
+    ] = False,
+    replicas: Annotated[int, typer.Option(help="With --ray: how many replicas.")] = 2,
+    threads: Annotated[
+        Optional[int], typer.Option(help="With --ray: CPUs (and torch threads) per replica.")
+    ] = None,
+    address: Annotated[
+        Optional[str],
+        typer.Option(help="With --ray: the cluster to join (default: start Ray here)."),
+    ] = None,
 ) -> None:
     """Serve /v1/embeddings (OpenAI-compatible), /v1/search, /v1/faq/ask; docs at /docs."""
     from ..optional import require
@@ -70,6 +85,18 @@ def serve(
         cfg.limits.request_timeout_s = request_timeout
     if limit_concurrency is not None:
         cfg.limits.max_connections = limit_concurrency
+    if ray or address is not None:
+        from ..distributed.replicas import serve_replicas
+
+        cfg.key()  # an empty EMBEDLAB_API_KEY stops here too
+        typer.echo(
+            f"embedlab serving {sorted(cfg.models)} on http://{host}:{port} with {replicas} "
+            "Ray Serve replicas (Ctrl-C stops them)"
+        )
+        serve_replicas(
+            cfg, replicas=replicas, threads=threads, host=host, port=port, address=address
+        )
+        return
     app = create_app(cfg)  # an empty EMBEDLAB_API_KEY stops here
     if cfg.key() is None and not _loopback(host):
         typer.echo(

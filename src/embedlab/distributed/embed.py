@@ -23,6 +23,7 @@ and its options, what ``load_encoder`` takes) or any zero-argument callable retu
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -36,6 +37,7 @@ import numpy as np
 from .._progress import progress
 from ..errors import EmbedlabError, ParameterError
 from ..optional import require
+from ._ray import connect
 from .shards import Shard, ShardPlan, list_inputs, read_shard, shard_tables, text_sha1, write_shard
 
 logger = logging.getLogger(__name__)
@@ -117,6 +119,7 @@ class ShardEmbedder:
                 str(batch["path"][i]),
                 int(batch["start"][i]),
                 int(batch["stop"][i]),
+                str(batch["id_prefix"][i]),
             )
             table = self.embed(shard)
             n = table.num_rows
@@ -220,7 +223,7 @@ def embed_dataset(
     todo = [s for s in plan.shards if s.name not in done]
     result = EmbedJobResult(out_dir, len(plan.shards), 0, len(done), plan.total_rows, 0, set(), 0.0)
     if todo:
-        started = _connect(ray, address, num_cpus)
+        started = connect(ray, address, num_cpus)
         try:
             _run(
                 ray,
@@ -253,19 +256,6 @@ def _settings(
     return {"encoder": encoder, "field": field, "id_field": id_field}
 
 
-def _connect(ray: Any, address: str | None, num_cpus: int | None) -> bool:
-    """Join ``address`` or start Ray here; True when this call started it (and must stop it)."""
-    if ray.is_initialized():
-        return False
-    options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.ERROR}
-    if address is None:
-        options["num_cpus"] = num_cpus
-    elif num_cpus is not None:
-        raise ParameterError("num_cpus is for a Ray started here; a cluster has its own")
-    ray.init(address=address, **options)
-    return True
-
-
 def _run(
     ray: Any,
     plan: ShardPlan,
@@ -289,7 +279,7 @@ def _run(
     if threads is None:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         threads = max(1, cpus // actors)
-    items = [{"name": s.name, "path": s.path, "start": s.start, "stop": s.stop} for s in todo]
+    items = [dataclasses.asdict(s) for s in todo]
     dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
         ShardEmbedder,
         fn_constructor_kwargs={

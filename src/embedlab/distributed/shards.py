@@ -9,6 +9,11 @@ shards that are not on disk and verified. That is what makes a job resumable aft
 killed: every shard is written atomically (temp file, fsync, rename) by the driver alone, so a shard
 file either holds all of its rows or does not exist.
 
+Ids are the records' own (an ``id`` field or column) or, as ``embedlab embed`` numbers them, line /
+row numbers; when a job reads several files, numbered ids get the file's path (relative to the
+inputs' common folder) in front, ``docs/b.csv:4``, so every id of a job is unique and a collection
+can be built from it.
+
 Verifying a shard reads its footer only: the row count must match the plan, and the job key and
 range stored in the file's metadata must match this job's (a shard from another job, or another
 encoder, in the same folder is embedded again, not trusted). Each shard holds ``id``, ``text_sha1``
@@ -76,12 +81,14 @@ def list_inputs(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
 
 @dataclass(frozen=True)
 class Shard:
-    """One unit of work: records ``[start, stop)`` of input ``path``, written to ``name``."""
+    """One unit of work: records ``[start, stop)`` of input ``path``, written to ``name``; ids
+    made from line / row numbers get ``id_prefix`` (the file's name when a job has several)."""
 
     name: str
     path: str
     start: int
     stop: int
+    id_prefix: str = ""
 
     @property
     def rows(self) -> int:
@@ -116,7 +123,9 @@ class ShardPlan:
             raise ParameterError(f"shard_rows must be >= 1, got {shard_rows}")
         inputs: list[dict[str, Any]] = []
         shards: list[Shard] = []
+        root = Path(os.path.commonpath([str(f.parent) for f in files])) if files else Path()
         for path in files:
+            prefix = f"{path.relative_to(root).as_posix()}:" if len(files) > 1 else ""
             stat = path.stat()
             n = count_records(path, field=field)
             inputs.append(
@@ -129,7 +138,7 @@ class ShardPlan:
             )
             for start in range(0, n, shard_rows):
                 name = f"part-{len(shards):05d}.parquet"
-                shards.append(Shard(name, str(path), start, min(start + shard_rows, n)))
+                shards.append(Shard(name, str(path), start, min(start + shard_rows, n), prefix))
         return cls(inputs, {**settings, "shard_rows": shard_rows}, shards)
 
     def save(self, out: Path) -> None:
@@ -191,15 +200,32 @@ class ShardPlan:
 
 def read_shard(shard: Shard, *, field: str, id_field: str | None) -> tuple[list[str], list[str]]:
     """``(ids, texts)`` of the shard's records, streamed from its input file."""
+    ids, texts, _ = shard_records(shard, field=field, id_field=id_field)
+    return ids, texts
+
+
+def shard_records(
+    shard: Shard, *, field: str, id_field: str | None, meta_fields: list[str] | None = None
+) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+    """``(ids, texts, metadata)`` of the shard's records, streamed from its input file."""
     ids: list[str] = []
     texts: list[str] = []
+    metas: list[dict[str, Any]] = []
     seen = 0
-    for key, text, _ in iter_records(shard.path, field=field, id_field=id_field):
+    records = iter_records(
+        shard.path,
+        field=field,
+        id_field=id_field,
+        meta_fields=meta_fields,
+        number_prefix=shard.id_prefix,
+    )
+    for key, text, meta in records:
         if seen >= shard.stop:
             break
         if seen >= shard.start:
             ids.append(key)
             texts.append(text)
+            metas.append(meta)
         seen += 1
     if len(ids) != shard.rows:
         raise FormatError(
@@ -207,7 +233,7 @@ def read_shard(shard: Shard, *, field: str, id_field: str | None) -> tuple[list[
             f"expected records {shard.start + 1}-{shard.stop}, found {seen} in all: "
             "the file changed while the job ran",
         )
-    return ids, texts
+    return ids, texts, metas
 
 
 def write_shard(out: Path, shard: Shard, table: Any, key: str) -> Path:

@@ -66,8 +66,9 @@ class BM25Index:
     def ids(self) -> list[str]:
         return list(self._ids)
 
-    def add(self, ids: Sequence[str], texts: Sequence[str]) -> None:
-        """Add (or replace) documents."""
+    def add(self, ids: Sequence[str], texts: Sequence[str], *, rebuild: bool = True) -> None:
+        """Add (or replace) documents; ``rebuild=False`` defers the weights to a later add or
+        :meth:`rebuild` (a bulk load adds batch after batch and rebuilds once)."""
         keys = check_ids(ids, len(texts), "BM25Index")
         for k, text in zip(keys, texts):
             counts = Counter(self.tokenizer(text))
@@ -77,6 +78,11 @@ class BM25Index:
                 self._rows[k] = len(self._ids)
                 self._ids.append(k)
                 self._docs.append(counts)
+        if rebuild:
+            self._rebuild()
+
+    def rebuild(self) -> None:
+        """Recompute the weights after adds with ``rebuild=False``."""
         self._rebuild()
 
     def remove(self, ids: Sequence[str]) -> None:

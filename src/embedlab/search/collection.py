@@ -35,7 +35,7 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
@@ -65,6 +65,7 @@ from ._store import (
 )
 from .base import Hits
 from .bm25 import BM25Index
+from .bulk import STAGING, Batch, add_batches
 from .exact import ExactIndex
 from .fusion import rrf, weighted
 from .hnsw import HNSWIndex
@@ -456,6 +457,13 @@ class Collection:
         return len(keys)
 
     @_locked
+    def add_batches(self, batches: Iterable[Batch], *, chunk_rows: int = 65536) -> int:
+        """Add ``(ids, texts, metadata or None, vectors)`` batches as one commit, in memory
+        bounded by a batch and the index (see :mod:`embedlab.search.bulk`); the dense index is
+        built after the last batch, from the vectors on disk."""
+        return add_batches(self, batches, chunk_rows=chunk_rows)
+
+    @_locked
     def delete(self, ids: Sequence[str]) -> int:
         keys = [str(i) for i in ids]
         with self._writing():
@@ -489,6 +497,7 @@ class Collection:
         *,
         rows: Sequence[tuple[str, str, str, int]] = (),
         deleted: Sequence[str] = (),
+        staged: bool = False,
     ) -> None:
         dense, bm25 = f"dense-{gen:06d}", f"bm25-{gen:06d}"
         splade = f"splade-{gen:06d}" if self.splade is not None else None
@@ -509,6 +518,13 @@ class Collection:
                 rows,
             )
             self._con.executemany("DELETE FROM docs WHERE id=?", [(k,) for k in deleted])
+            if staged:  # a bulk load's rows (search.bulk)
+                self._con.execute(
+                    f"INSERT INTO docs SELECT id, text, meta, row FROM {STAGING} WHERE true "
+                    "ON CONFLICT(id) DO UPDATE SET text=excluded.text, meta=excluded.meta, "
+                    "row=excluded.row"
+                )
+                self._con.execute(f"DELETE FROM {STAGING}")
             self._put_state(state)
         self.generation, self._segments = gen, segments
 
