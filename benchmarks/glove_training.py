@@ -1,6 +1,8 @@
 """GloVe benchmark: embedlab GloVe against GloVe C, end to end, on the 10M-token corpus, same run.
 
-Run: .bench-venv/bin/python benchmarks/glove_training.py [SEEDS] (default 3 seeds).
+Run: .bench-venv/bin/python benchmarks/glove_training.py [SEEDS] [--memory MB] (default 3 seeds;
+--memory gives GloVe a working-memory budget, counting and shuffling on disk as GloVe C's -memory).
+Each embedlab run is a process of its own, so its peak RSS is its own.
 
 GloVe C (vocab_count, cooccur, shuffle, glove) is not on any package registry and glovpy clones it
 from GitHub at run time, so it is built by hand: compile src/*.c of https://github.com/stanfordnlp/GloVe
@@ -42,7 +44,16 @@ def scores(v: Vectors) -> dict[str, float]:
     }
 
 
-def embedlab_run(path: str, seed: int) -> dict[str, float]:
+def embedlab_run(path: str, seed: int, memory: float | None) -> dict[str, float]:
+    """One fit in a fresh process (its own peak RSS)."""
+    import json
+
+    cmd = [sys.executable, __file__, "--one", path, str(seed), str(memory or 0)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def one_run(path: str, seed: int, memory: float | None) -> dict[str, float]:
     start = time.perf_counter()
     model = GloVe(
         dim=100,
@@ -54,6 +65,7 @@ def embedlab_run(path: str, seed: int) -> dict[str, float]:
         epochs=15,
         workers=2,
         seed=seed,
+        memory=memory,
         show_progress=False,
     ).fit(Corpus(path, tokenizer=str.split))
     took = time.perf_counter() - start
@@ -135,10 +147,22 @@ def glove_c_run(path: str, seed: int) -> dict[str, float]:
 
 
 def main() -> None:
+    import json
+
+    if sys.argv[1:2] == ["--one"]:
+        memory = float(sys.argv[4]) or None
+        print(json.dumps(one_run(sys.argv[2], int(sys.argv[3]), memory)))
+        return
+    args = sys.argv[1:]
+    memory = None
+    if "--memory" in args:
+        at = args.index("--memory")
+        memory = float(args[at + 1])
+        del args[at : at + 2]
     path = tokenize("en_gutenberg_10m.txt", "en10m.tok")
-    seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    seeds = int(args[0]) if args else 3
     have_c = all((GLOVE_C / n).exists() for n in ("vocab_count", "cooccur", "shuffle", "glove"))
-    ours = [embedlab_run(path, seed) for seed in range(1, seeds + 1)]
+    ours = [embedlab_run(path, seed, memory) for seed in range(1, seeds + 1)]
     peer = [glove_c_run(path, seed) for seed in range(1, seeds + 1)] if have_c else []
 
     def avg(runs: list[dict[str, float]], key: str) -> float:
@@ -193,7 +217,8 @@ def main() -> None:
                 f"{100 * (avg(ours, key) - ref):+.2f} points",
             ]
         )
-    print(f"# glove_training ({machine()}, {time.strftime('%Y-%m-%d')})\n")
+    budget = f"memory={memory:g} MB" if memory else "all in memory"
+    print(f"# glove_training ({machine()}, {time.strftime('%Y-%m-%d')}, embedlab {budget})\n")
     print(table(["measure", "embedlab GloVe", "GloVe C", "ratio / difference"], rows))
 
 

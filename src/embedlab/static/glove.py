@@ -16,7 +16,7 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -27,6 +27,7 @@ from ..errors import NotFittedError
 from ..text import Corpus, Vocabulary
 from ..vectors import Vectors
 from . import _glove_kernels as GK
+from ._cooccur import Budget, count_to_file, reduce_records
 from ._encode import EncodedCorpus, select_vocabulary
 from ._jit import announce
 from ._params import Constraint, Interval, OneOf, check_params
@@ -58,6 +59,7 @@ class GloVe:
         "output": OneOf(("sum", "word")),
         "dense_rows": Interval(int, 0, None),
         "memory_entries": Interval(int, 1, None),
+        "memory": Interval(float, 16, None, none_ok=True),
     }
 
     def __init__(
@@ -76,6 +78,7 @@ class GloVe:
         output: Literal["sum", "word"] = "sum",
         dense_rows: int = 6000,
         memory_entries: int = 60_000_000,
+        memory: float | None = None,
         callbacks: Sequence[Callback] = (),
         tensorboard_dir: str | os.PathLike[str] | None = None,
         show_progress: bool | None = None,
@@ -94,6 +97,7 @@ class GloVe:
         self.output = output
         self.dense_rows = dense_rows
         self.memory_entries = memory_entries
+        self.memory = memory  # MB for counting, shuffling, training; None: all in memory
         self.callbacks = callbacks
         self.tensorboard_dir = tensorboard_dir
         self.show_progress = show_progress
@@ -123,6 +127,7 @@ class GloVe:
         check_params("GloVe", self.get_params(), self._SPEC)
         self._started = time.perf_counter()  # max_time counts from here: the counting too
         sentences = Corpus(corpus) if isinstance(corpus, (str, os.PathLike)) else corpus
+        budget = None if self.memory is None else Budget(float(self.memory))
         with EncodedCorpus.build(
             sentences,
             max_vocab_size=self.max_vocab_size,
@@ -131,15 +136,41 @@ class GloVe:
         ) as encoded:
             vocab, remap = select_vocabulary(encoded, self.min_count)
             began = time.perf_counter()
-            rows, cols, values = self.cooccurrences(encoded, remap, len(vocab))
-            logger.info(
-                "co-occurrences: %d non-zero entries in %.1f s",
-                values.size,
-                time.perf_counter() - began,
-            )
+            if budget is not None:  # GloVe C's -memory: spill to disk, shuffle there, stream
+                with progress(
+                    total=encoded.n_tokens,
+                    desc="counting co-occurrences",
+                    unit="tok",
+                    enabled=self.show_progress,
+                ) as bar:
+                    stored = count_to_file(
+                        encoded, remap, len(vocab), window=self.window,
+                        dense_rows=self.dense_rows, budget=budget,
+                        rng=np.random.default_rng(self.seed), update=bar.update,
+                    )  # fmt: skip
+            else:
+                rows, cols, values = self.cooccurrences(encoded, remap, len(vocab))
         self._vocab = vocab
+        if budget is not None:
+            logger.info(
+                "co-occurrences: %d non-zero entries in %.1f s (on disk, %s MB budget)",
+                stored.count, time.perf_counter() - began, self.memory,
+            )  # fmt: skip
+            self.cooccurrence_nnz_ = stored.count
+            with stored:
+                self._train(vocab, stored.blocks, stored.count, np.random.default_rng(self.seed))
+            return self
+        logger.info(
+            "co-occurrences: %d non-zero entries in %.1f s",
+            values.size,
+            time.perf_counter() - began,
+        )
         self.cooccurrence_nnz_ = int(values.size)
-        self._train(vocab, rows, cols, values)
+        rng = np.random.default_rng(self.seed)
+        order = rng.permutation(values.size)  # GloVe C shuffles the entries once
+        rows, cols, values = rows[order], cols[order], values[order]
+        del order
+        self._train(vocab, lambda: [(rows, cols, values)], int(values.size), rng)
         return self
 
     # ------------------------------------------------------------------ co-occurrences
@@ -166,14 +197,14 @@ class GloVe:
                 n = GK.count_block(
                     ids, bounds, remap, self.window, dense, dense_rows, n_rows, keys, weights
                 )
-                parts.append(_reduce(keys[:n], weights[:n]))
+                parts.append(reduce_records(keys[:n], weights[:n]))
                 stored += parts[-1][0].size
                 if stored > self.memory_entries:
-                    parts = [_reduce(*(np.concatenate(x) for x in zip(*parts)))]
+                    parts = [reduce_records(*(np.concatenate(x) for x in zip(*parts)))]
                     stored = parts[0][0].size
                 bar.update(int(bounds[-1]))
         keys, weights = (
-            _reduce(*(np.concatenate(x) for x in zip(*parts)))
+            reduce_records(*(np.concatenate(x) for x in zip(*parts)))
             if parts
             else (np.zeros(0, np.int64), np.zeros(0, np.float32))
         )
@@ -187,13 +218,12 @@ class GloVe:
     def _train(
         self,
         vocab: Vocabulary,
-        rows: npt.NDArray[np.int32],
-        cols: npt.NDArray[np.int32],
-        values: npt.NDArray[np.float32],
+        blocks: Callable[[], Iterable[tuple[np.ndarray[Any, Any], ...]]],
+        total: int,
+        rng: np.random.Generator,
     ) -> None:
-        rng = np.random.default_rng(self.seed)
-        order = rng.permutation(values.size)  # GloVe C shuffles the entries once
-        rows, cols, values = rows[order], cols[order], values[order]
+        """AdaGrad epochs over ``blocks()`` (``(rows, cols, values)`` arrays, already shuffled;
+        one block when the co-occurrences are in memory, many when read from disk)."""
         n, dim = len(vocab), self.dim
         w = (rng.random((n, dim), dtype=np.float32) - 0.5) / (dim + 1)
         w_ctx = (rng.random((n, dim), dtype=np.float32) - 0.5) / (dim + 1)
@@ -201,7 +231,6 @@ class GloVe:
         b_ctx = (rng.random(n, dtype=np.float32) - 0.5) / (dim + 1)
         gw, gw_ctx = np.ones((n, dim), np.float32), np.ones((n, dim), np.float32)
         gb, gb_ctx = np.ones(n, np.float32), np.ones(n, np.float32)
-        chunks = np.append(np.arange(0, values.size, _TRAIN_CHUNK), values.size).astype(np.int64)
         kernel = GK.glove_epoch_serial if self.workers == 1 else GK.glove_epoch
         writer = ScalarWriter(self.tensorboard_dir) if self.tensorboard_dir is not None else None
         self._loss_history: list[float] = []
@@ -211,7 +240,7 @@ class GloVe:
         with (
             _threads(self.workers),
             progress(
-                total=self.epochs * values.size,
+                total=self.epochs * total,
                 desc="GloVe training",
                 unit="pair",
                 enabled=self.show_progress,
@@ -219,23 +248,30 @@ class GloVe:
         ):
             first = announce(kernel, "GloVe", bar)
             for epoch in range(1, self.epochs + 1):
-                cost = 0.0
-                for c in range(0, chunks.size - 1, per_call):
-                    part = chunks[c : c + per_call + 1]
-                    out = np.zeros(part.size - 1, dtype=np.float64)
-                    kernel(
-                        rows, cols, values, part, w, w_ctx, b, b_ctx, gw, gw_ctx, gb, gb_ctx,
-                        float(self.x_max), float(self.alpha), float(self.eta), out,
-                    )  # fmt: skip
-                    if first:  # compiled: the bar says what it does again
-                        bar.set_description("GloVe training")
-                        first = False
-                    cost += float(out.sum())
-                    bar.update(int(part[-1] - part[0]))
-                    bar.set_postfix(epoch=epoch, cost=f"{cost / max(int(part[-1]), 1):.4f}")
-                    if deadline is not None and time.perf_counter() > deadline:
-                        break  # max_time: the vectors as trained so far
-                loss = cost / max(values.size, 1)
+                cost, done, stop = 0.0, 0, False
+                for rows, cols, values in blocks():
+                    chunks = np.append(np.arange(0, values.size, _TRAIN_CHUNK), values.size)
+                    chunks = chunks.astype(np.int64)
+                    for c in range(0, chunks.size - 1, per_call):
+                        part = chunks[c : c + per_call + 1]
+                        out = np.zeros(part.size - 1, dtype=np.float64)
+                        kernel(
+                            rows, cols, values, part, w, w_ctx, b, b_ctx, gw, gw_ctx, gb, gb_ctx,
+                            float(self.x_max), float(self.alpha), float(self.eta), out,
+                        )  # fmt: skip
+                        if first:  # compiled: the bar says what it does again
+                            bar.set_description("GloVe training")
+                            first = False
+                        cost += float(out.sum())
+                        done += int(part[-1] - part[0])
+                        bar.update(int(part[-1] - part[0]))
+                        bar.set_postfix(epoch=epoch, cost=f"{cost / max(done, 1):.4f}")
+                        if deadline is not None and time.perf_counter() > deadline:
+                            stop = True  # max_time: the vectors as trained so far
+                            break
+                    if stop:
+                        break
+                loss = cost / max(total, 1)
                 self._loss_history.append(loss)
                 logger.info("GloVe epoch %d: cost %.5f", epoch, loss)
                 if writer is not None:
@@ -256,13 +292,3 @@ class GloVe:
     ) -> Vectors:
         matrix = w + w_ctx if self.output == "sum" else w.copy()
         return Vectors(vocab.words, matrix, vocab.counts)
-
-
-def _reduce(
-    keys: npt.NDArray[np.int64], weights: npt.NDArray[np.float32]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """Sum the weights of equal keys: ``[5, 2, 5], [1, 1, 2] -> [2, 5], [1, 3]``."""
-    if keys.size == 0:
-        return keys, weights
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    return uniq, np.bincount(inverse, weights=weights, minlength=uniq.size).astype(np.float32)
