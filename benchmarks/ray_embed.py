@@ -78,7 +78,7 @@ def timed(cmd: list[str]) -> tuple[float, str]:
 
 
 def in_process(inputs: Path, out: Path) -> float:
-    joined = BASE / "all.jsonl"
+    joined = inputs.with_name(inputs.name + ".all.jsonl")  # the same records as one file
     if not joined.exists():
         joined.write_text("".join(f.read_text("utf-8") for f in sorted(inputs.glob("*.jsonl"))))
     out.unlink(missing_ok=True)
@@ -127,14 +127,68 @@ def fault_run(inputs: Path, out: Path) -> tuple[int, str]:
     return killed, stdout
 
 
+def driver_kill_run(inputs: Path, out: Path) -> tuple[int, dict[str, tuple[int, int]], str]:
+    """A job whose driver is killed (SIGKILL) once two shards are on disk, then rerun: (shards
+    on disk at the kill, their inode and mtime then, the rerun's stdout)."""
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [str(BIN / "embedlab"), "embed", str(inputs), "-o", str(out), "--ray", "--actors", "1",
+           "--threads", "2", "--shard-rows", "500"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while proc.poll() is None and len(list(out.glob("part-*.parquet"))) < 2:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    kept = {f.name: (f.stat().st_ino, f.stat().st_mtime_ns) for f in out.glob("part-*.parquet")}
+    return len(kept), kept, timed(cmd)[1]
+
+
+def faults(texts: list[str], undisturbed: np.ndarray) -> None:
+    sub = write_inputs(texts[:10_000], BASE / "in_small", 10)
+    want = [f"s{i}" for i in range(min(10_000, len(texts)))]
+    killed, stdout = fault_run(sub, BASE / "fault_out")
+    got = read_folder(BASE / "fault_out")
+    ids = got.column("id").to_pylist()
+    v = np.asarray(got.column("embedding").to_pylist(), np.float32)
+    print(
+        f"killed actor: pid {killed or 'none found'} killed after the first shard; {len(ids):,} "
+        f"rows, {len(set(ids)):,} distinct ids, every id once and in order: {ids == want}, "
+        f"max |diff| vs the undisturbed run {np.abs(v - undisturbed[: len(want)]).max():.2e}"
+    )
+    print("  " + stdout.strip().replace("\n", "\n  "))
+    n, kept, stdout = driver_kill_run(sub, BASE / "driver_out")
+    got = read_folder(BASE / "driver_out")
+    ids = got.column("id").to_pylist()
+    v = np.asarray(got.column("embedding").to_pylist(), np.float32)
+    untouched = all(
+        (f.stat().st_ino, f.stat().st_mtime_ns) == kept[f.name]
+        for f in (BASE / "driver_out").glob("part-*.parquet")
+        if f.name in kept
+    )
+    print(
+        f"killed driver: {n} shards on disk at the kill, kept untouched by the rerun: {untouched}; "
+        f"after the rerun {len(ids):,} rows, every id once and in order: {ids == want}, max |diff| "
+        f"vs the undisturbed run {np.abs(v - undisturbed[: len(want)]).max():.2e}"
+    )
+    print("  " + stdout.strip().replace("\n", "\n  "))
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--faults"]:  # only the fault runs, against a fresh in-process reference
+        n = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
+        texts = sentences(n)
+        write_inputs(texts, BASE / "ref_in", 1)
+        (BASE / "ref_in.all.jsonl").unlink(missing_ok=True)
+        in_process(BASE / "ref_in", BASE / "ref.parquet")
+        ref = pq.read_table(BASE / "ref.parquet")
+        faults(texts, np.asarray(ref.column("embedding").to_pylist(), np.float32))
+        return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     print(f"# Ray batch embedding ({machine()}, {n:,} sentences, {time.strftime('%Y-%m-%d')})\n")
     BASE.mkdir(parents=True, exist_ok=True)
     texts = sentences(n)
     inputs = write_inputs(texts, BASE / "in", 10)
-    (BASE / "all.jsonl").unlink(missing_ok=True)
+    (BASE / "in.all.jsonl").unlink(missing_ok=True)
     local, ray = [], []
     for r in range(rounds):
         order = [("local", in_process), ("ray", on_ray)]
@@ -160,19 +214,7 @@ def main() -> None:
     rows[0].append("100%")
     print(table(["run", "wall s (each round)", "sentences/s", "vs in-process"], rows))
     print(f"\nvectors: max |Ray - in-process| = {np.abs(a - b).max():.2e} over {len(a):,} rows")
-    sub = write_inputs(texts[:10_000], BASE / "in_small", 10)
-    killed, stdout = fault_run(sub, BASE / "fault_out")
-    got = read_folder(BASE / "fault_out")
-    ids = got.column("id").to_pylist()
-    want = [f"s{i}" for i in range(min(10_000, len(texts)))]
-    v = np.asarray(got.column("embedding").to_pylist(), np.float32)
-    same = np.abs(v - b[: len(want)]).max()
-    print(
-        f"fault run: actor pid {killed or 'none found'} killed after the first shard; "
-        f"{len(ids):,} rows, {len(set(ids)):,} distinct ids, every id once: {ids == want}, "
-        f"max |diff| vs the undisturbed run {same:.2e}"
-    )
-    print("  " + stdout.strip().replace("\n", "\n  "))
+    faults(texts, b)
 
 
 if __name__ == "__main__":

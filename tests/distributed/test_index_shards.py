@@ -112,6 +112,7 @@ def test_metadata_comes_from_the_inputs_and_changed_inputs_are_named(tmp_path: P
         FormatError, match=r"docs.jsonl: record 8 is not the one part-00001.parquet embedded"
     ):
         index_shards(tmp_path / "shards", tmp_path / "col2")
+    assert not (tmp_path / "col2").exists()  # the half-built collection is not left behind
 
 
 def test_anyones_parquet_with_a_model_and_refusals(tmp_path: Path) -> None:

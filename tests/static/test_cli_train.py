@@ -50,8 +50,12 @@ def test_train_fasttext_keeps_ngrams_in_a_native_folder(corpus: Path, tmp_path: 
     assert isinstance(v, SubwordVectors) and v.bucket == 2000 and v["never_seen"].shape == (12,)
 
 
-def test_train_glove(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("memory", [None, "16"])
+def test_train_glove(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], memory: str | None
+) -> None:
     out = tmp_path / "g.txt"
+    budget = ["--memory", memory] if memory else []
     code = _run(
         "-q",
         "train",
@@ -67,6 +71,7 @@ def test_train_glove(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture
         "3",
         "--window",
         "4",
+        *budget,
     )
     assert code == 0 and "loss per epoch" in capsys.readouterr().out
     assert load_vectors(out).dim == 10

@@ -134,6 +134,13 @@ def train_glove(
     alpha: Annotated[float, typer.Option(help="Weighting exponent of f(x).")] = 0.75,
     eta: Annotated[float, typer.Option("--eta", "--lr", help="AdaGrad learning rate.")] = 0.05,
     word_only: Annotated[bool, typer.Option(help="Save W alone instead of W + W~.")] = False,
+    memory: Annotated[
+        Optional[float],
+        typer.Option(
+            help="MB of working memory (GloVe C's -memory): co-occurrences are counted, shuffled "
+            "and read back from temporary files on disk within it; default: all in memory."
+        ),
+    ] = None,
     *,
     opts: dict[str, Any],
 ) -> None:
@@ -142,7 +149,8 @@ def train_glove(
 
     model = GloVe(
         dim=dim, window=window, epochs=epochs, min_count=min_count, x_max=x_max, alpha=alpha,
-        eta=eta, output="word" if word_only else "sum", **_model_options(output, opts),
+        eta=eta, output="word" if word_only else "sum", memory=memory,
+        **_model_options(output, opts),
     )  # fmt: skip
     _fit_and_save(model, corpus, output, opts, passes=1)  # one counting pass
 

@@ -101,8 +101,13 @@ class ShardEmbedder:
         field: str,
         id_field: str | None,
     ) -> None:
+        from ..server.worker import cap_onednn_caches, keep_freed_memory
+
         if threads is not None:
             os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        # this process is ours: tuned as the server's model worker is (see server.worker)
+        cap_onednn_caches()
+        keep_freed_memory()
         self.spec = spec
         self.encoder = spec.build(threads) if isinstance(spec, EncoderSpec) else spec()
         self.field, self.id_field = field, id_field
@@ -130,12 +135,12 @@ class ShardEmbedder:
 
     def embed(self, shard: Shard) -> Any:
         """The shard's table: ``id``, ``text_sha1`` and the vectors."""
+        from ..encoders import StaticEncoder
+        from ..encoders.sparse import SpladeEncoder
         from ..io.tables import embeddings_table, sparse_embeddings_table
 
         pa = require("pyarrow", "parquet", "Parquet shards")
         ids, texts = read_shard(shard, field=self.field, id_field=self.id_field)
-        from ..encoders.sparse import SpladeEncoder
-
         spec = self.spec if isinstance(self.spec, EncoderSpec) else EncoderSpec()
         if isinstance(self.encoder, SpladeEncoder):
             table = sparse_embeddings_table(ids, self.encoder.encode(texts), self.encoder.vocab)
@@ -143,8 +148,6 @@ class ShardEmbedder:
             kw: dict[str, Any] = {"normalize": spec.normalize, "batch_size": spec.batch_size}
             if spec.prompt_name is not None:
                 kw["prompt_name"] = spec.prompt_name
-            from ..encoders import StaticEncoder
-
             if isinstance(self.encoder, StaticEncoder):
                 kw["batch_size"] = max(spec.batch_size, 1024)
             vectors = np.asarray(self.encoder.encode(texts, **kw), dtype=np.float32)

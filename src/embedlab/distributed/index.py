@@ -16,6 +16,7 @@ job's, or ``model``; its width must be the vectors'.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,11 @@ def index_shards(
 
     root = Path(folder)
     plan = ShardPlan.load(root)
-    if plan is not None and plan.done(root) != {s.name for s in plan.shards}:
-        missing = len(plan.shards) - len(plan.done(root))
+    if meta_fields and plan is None:
+        raise ParameterError("metadata fields come from a job's inputs; the folder has no job plan")
+    done = plan.done(root) if plan is not None else set()
+    if plan is not None and len(done) != len(plan.shards):
+        missing = len(plan.shards) - len(done)
         raise ParameterError(
             f"{root} is an unfinished job ({missing:,} of {len(plan.shards):,} shards missing); "
             "rerun the embed job first"
@@ -70,10 +74,16 @@ def index_shards(
                 "are encoded with it)"
             )
         encoder = load_encoder(source)
-    col = Collection.create(out, encoder, index=index, source=source)  # type: ignore[arg-type]
-    if meta_fields and plan is None:
-        raise ParameterError("metadata fields come from a job's inputs; the folder has no job plan")
-    col.add_batches(_batches(files, plan, meta_fields))
+    target = Path(out)
+    fresh = not target.exists()
+    col = Collection.create(target, encoder, index=index, source=source)  # type: ignore[arg-type]
+    try:
+        col.add_batches(_batches(files, plan, meta_fields))
+    except BaseException:
+        col.close()
+        if fresh:  # the folder this call made, empty of documents: gone, so a rerun can build
+            shutil.rmtree(target, ignore_errors=True)
+        raise
     return col
 
 

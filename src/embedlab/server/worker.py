@@ -36,7 +36,13 @@ from ..errors import WorkerDied, WorkerTimeout
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EncoderProcess", "WorkerDied", "WorkerTimeout"]
+__all__ = [
+    "EncoderProcess",
+    "WorkerDied",
+    "WorkerTimeout",
+    "cap_onednn_caches",
+    "keep_freed_memory",
+]
 
 _READY, _VECTORS, _ERROR = b"R", b"V", b"E"
 
@@ -52,12 +58,8 @@ def _serve(conn: Any, source: str | None, options: dict[str, Any]) -> None:  # p
     # a call's few dozen texts tokenize faster on one thread than on a pool that wakes a thread
     # per core, spins after its work and takes those cores from the model (unless the user chose)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    # oneDNN (and torch's ideep wrapper over it) keep every primitive they build, per exact
-    # shape, up to 1,024 of each: a server's calls all differ in token count, so that cache only
-    # grows (~0.6 MB a shape, 2 MB a call) and is never hit. A few entries serve one call's layers
-    # (read when torch first runs a oneDNN op; the user's own setting wins).
-    for name in _ONEDNN_CACHES:
-        os.environ.setdefault(name, str(_CACHE_ENTRIES))
+    # a server's calls all differ in token count: oneDNN's per-shape caches would only grow
+    cap_onednn_caches()
     try:
         from ..encoders import load_encoder
         from .usage import count_tokens, token_counter
@@ -110,6 +112,33 @@ _ONEDNN_CACHES = ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "LRU_CACHE_CAPACITY")
 _CACHE_ENTRIES = 32
 
 
+def cap_onednn_caches() -> None:
+    """Cap oneDNN's and ideep's primitive caches at a few entries, in a process of our own that
+    runs a transformer on ever-new shapes (before torch runs its first oneDNN op; a setting the
+    user made wins). Each distinct token count builds a primitive (~0.6 MB) that is kept, up to
+    1,024 of each cache, and almost never hit again: memory and page faults, no speed."""
+    for name in _ONEDNN_CACHES:
+        os.environ.setdefault(name, str(_CACHE_ENTRIES))
+
+
+def keep_freed_memory(megabytes: int = 256) -> Any:
+    """Let glibc keep up to ``megabytes`` of freed memory for the next allocation instead of
+    returning it at once (``mallopt``), so a process that frees and re-allocates its working set
+    call after call does not fault it back in every time. Returns ``malloc_trim`` (None where
+    glibc is not the allocator). For processes of our own (the server's model worker, a Ray
+    actor), never a user's."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        keep = megabytes * 2**20
+        libc.mallopt(_M_TRIM_THRESHOLD, keep)
+        libc.mallopt(_M_MMAP_THRESHOLD, min(keep, 32 * 2**20))  # glibc's largest
+        return libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
 class _Heap:
     """Keeps the child's resident memory bounded without paying for it on every call.
 
@@ -128,17 +157,7 @@ class _Heap:
     """
 
     def __init__(self) -> None:
-        self._trim: Any = None
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL("libc.so.6")
-            self._trim = libc.malloc_trim
-            keep = _KEEP_MB * 2**20
-            libc.mallopt(_M_TRIM_THRESHOLD, keep)
-            libc.mallopt(_M_MMAP_THRESHOLD, min(keep, 32 * 2**20))  # glibc's largest
-        except (OSError, AttributeError):
-            pass
+        self._trim: Any = keep_freed_memory(_KEEP_MB)
         self.trim()
         self.limit = _rss_mb() + _HEADROOM_MB
 
