@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +20,7 @@ from ..errors import KeyNotFoundError, ParameterError, check_choice
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Hits", "Metric"]
+__all__ = ["Document", "Hits", "Metric"]
 
 Metric = Literal["cosine", "dot", "l2"]
 FloatMatrix = npt.NDArray[np.float32]
@@ -41,6 +41,16 @@ class Hits:
 
     def top(self) -> tuple[str, float] | None:
         return (self.ids[0], float(self.scores[0])) if self.ids else None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A collection's search result: the document and its score."""
+
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    score: float = 0.0
 
 
 def check_metric(metric: str, owner: str) -> Metric:

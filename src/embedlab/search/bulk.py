@@ -99,6 +99,15 @@ def add_batches(col: Collection, batches: Iterable[Batch], *, chunk_rows: int = 
     return total
 
 
+def move_staged(con: sqlite3.Connection) -> None:
+    """Inside the commit's transaction: the staged rows into ``docs`` (same ids replace)."""
+    con.execute(
+        f"INSERT INTO docs SELECT id, text, meta, row FROM {STAGING} WHERE true "
+        "ON CONFLICT(id) DO UPDATE SET text=excluded.text, meta=excluded.meta, row=excluded.row"
+    )
+    con.execute(f"DELETE FROM {STAGING}")
+
+
 def _repeated(con: sqlite3.Connection, keys: list[str]) -> str:
     seen: set[str] = set()
     for k in keys:

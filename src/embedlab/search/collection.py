@@ -36,7 +36,6 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -63,9 +62,9 @@ from ._store import (
     transaction,
     write_manifest,
 )
-from .base import Hits
+from .base import Document, Hits
 from .bm25 import BM25Index
-from .bulk import STAGING, Batch, add_batches
+from .bulk import Batch, add_batches, move_staged
 from .exact import ExactIndex
 from .fusion import rrf, weighted
 from .hnsw import HNSWIndex
@@ -97,14 +96,6 @@ def _locked(method: F) -> F:
             return method(self, *args, **kwargs)
 
     return inner  # type: ignore[return-value]
-
-
-@dataclass(frozen=True)
-class Document:
-    id: str
-    text: str
-    metadata: dict[str, Any]
-    score: float = 0.0
 
 
 def _encoder_info(encoder: Any) -> dict[str, Any]:
@@ -458,9 +449,7 @@ class Collection:
 
     @_locked
     def add_batches(self, batches: Iterable[Batch], *, chunk_rows: int = 65536) -> int:
-        """Add ``(ids, texts, metadata or None, vectors)`` batches as one commit, in memory
-        bounded by a batch and the index (see :mod:`embedlab.search.bulk`); the dense index is
-        built after the last batch, from the vectors on disk."""
+        """``(ids, texts, metadata or None, vectors)`` batches in one commit (:mod:`.bulk`)."""
         return add_batches(self, batches, chunk_rows=chunk_rows)
 
     @_locked
@@ -518,13 +507,8 @@ class Collection:
                 rows,
             )
             self._con.executemany("DELETE FROM docs WHERE id=?", [(k,) for k in deleted])
-            if staged:  # a bulk load's rows (search.bulk)
-                self._con.execute(
-                    f"INSERT INTO docs SELECT id, text, meta, row FROM {STAGING} WHERE true "
-                    "ON CONFLICT(id) DO UPDATE SET text=excluded.text, meta=excluded.meta, "
-                    "row=excluded.row"
-                )
-                self._con.execute(f"DELETE FROM {STAGING}")
+            if staged:
+                move_staged(self._con)  # a bulk load's rows (search.bulk)
             self._put_state(state)
         self.generation, self._segments = gen, segments
 
