@@ -61,8 +61,7 @@ def list_inputs(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     files skipped) for ``.txt`` / ``.jsonl`` / ``.csv`` / ``.tsv`` / ``.parquet`` (``.gz`` ok)."""
     files: list[Path] = []
     for raw in paths:
-        p = Path(raw)
-        p = p.resolve()  # actors may run elsewhere: the plan names files absolutely
+        p = Path(raw).resolve()  # actors may run elsewhere: the plan names files absolutely
         if p.is_dir():
             found = sorted(f for f in p.rglob("*") if f.is_file() and _record_file(f))
             if not found:
