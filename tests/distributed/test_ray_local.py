@@ -142,33 +142,12 @@ def test_cli_embed_on_ray(
 ) -> None:
     src = corpus(tmp_path / "in")
     out = tmp_path / "out"
-    code, stdout, err = run(
-        capsys,
-        "embed",
-        str(src),
-        "-o",
-        str(out),
-        "--ray",
-        "-m",
-        str(tiny_bert),
-        "--shard-rows",
-        "10",
-    )
+    argv = ["embed", str(src), "-o", str(out), "--ray", "-m", str(tiny_bert), "--shard-rows", "10"]
+    code, stdout, err = run(capsys, *argv)
     assert code == 0, err
     assert "texts:   23 in 4 shards" in stdout and "on 1 node(s)" in stdout
     assert len(list(out.glob("part-*.parquet"))) == 4
-    code, stdout, _ = run(
-        capsys,
-        "embed",
-        str(src),
-        "-o",
-        str(out),
-        "--ray",
-        "-m",
-        str(tiny_bert),
-        "--shard-rows",
-        "10",
-    )
+    code, stdout, _ = run(capsys, *argv)  # the same job again
     assert code == 0 and "skipped: 4 shards already written and verified" in stdout
     code, _, err = run(
         capsys, "embed", str(src / "a.jsonl"), "-o", str(tmp_path / "x.npy"), "--actors", "2"
