@@ -168,7 +168,11 @@ def test_served_replicas_answer_as_embedlab_serve_does(tmp_path: Path, tiny_bert
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cfg = ServerConfig(models={"tiny": str(tiny_bert)}, isolate=False)
-    url = serve_replicas(cfg, replicas=2, threads=1, port=port, blocking=False)
+    ready: list[str] = []
+    url = serve_replicas(
+        cfg, replicas=2, threads=1, port=port, blocking=False, on_ready=ready.append
+    )
+    assert ready == [url]
     try:
         running = serve.status().applications["embedlab"].deployments["embedlab"]
         assert running.replica_states.get("RUNNING") == 2

@@ -89,13 +89,11 @@ def serve(
         from ..distributed.replicas import serve_replicas
 
         cfg.key()  # an empty EMBEDLAB_API_KEY stops here too
-        typer.echo(
-            f"embedlab serving {sorted(cfg.models)} on http://{host}:{port} with {replicas} "
-            "Ray Serve replicas (Ctrl-C stops them)"
-        )
+        typer.echo(f"deploying {replicas} Ray Serve replicas of {sorted(cfg.models)} ...")
         serve_replicas(
-            cfg, replicas=replicas, threads=threads, host=host, port=port, address=address
-        )
+            cfg, replicas=replicas, threads=threads, host=host, port=port, address=address,
+            on_ready=lambda url: typer.echo(f"embedlab serving on {url} (Ctrl-C stops it)"),
+        )  # fmt: skip
         return
     app = create_app(cfg)  # an empty EMBEDLAB_API_KEY stops here
     if cfg.key() is None and not _loopback(host):

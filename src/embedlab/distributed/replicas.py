@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,11 @@ def serve_replicas(
     port: int = 8000,
     address: str | None = None,
     blocking: bool = True,
+    on_ready: Callable[[str], object] | None = None,
 ) -> str:
-    """Deploy the app with ``replicas`` replicas of ``threads`` CPUs each; returns its URL. With
-    ``blocking`` it serves until interrupted (Ctrl-C), then takes the deployment down."""
+    """Deploy the app with ``replicas`` replicas of ``threads`` CPUs each; returns its URL, and
+    calls ``on_ready(url)`` once every replica answers. With ``blocking`` it serves until
+    interrupted (Ctrl-C), then takes the deployment down."""
     ray = require("ray", "ray", "served replicas")
     serve = require("ray.serve", "ray", "served replicas")
     if replicas < 1:
@@ -80,8 +83,10 @@ def serve_replicas(
         deployment = serve.deployment(
             name="embedlab", num_replicas=replicas, ray_actor_options=options
         )(ingress(Embedlab))
-        serve.run(deployment.bind(), name=APP_NAME, route_prefix="/")
+        serve.run(deployment.bind(), name=APP_NAME, route_prefix="/")  # returns once running
         url = f"http://{host}:{port}"
+        if on_ready is not None:
+            on_ready(url)
         if not blocking:
             started = False  # the caller stops it (stop_replicas)
             return url
