@@ -27,7 +27,7 @@ from ..errors import NotFittedError
 from ..text import Corpus, Vocabulary
 from ..vectors import Vectors
 from . import _glove_kernels as GK
-from ._cooccur import Budget, count_to_file, reduce_records
+from ._cooccur import Budget, CooccurrenceFile, count_to_file, reduce_records
 from ._encode import EncodedCorpus, select_vocabulary
 from ._jit import announce
 from ._params import Constraint, Interval, OneOf, check_params
@@ -136,13 +136,9 @@ class GloVe:
         ) as encoded:
             vocab, remap = select_vocabulary(encoded, self.min_count)
             began = time.perf_counter()
+            stored: CooccurrenceFile | None = None
             if budget is not None:  # GloVe C's -memory: spill to disk, shuffle there, stream
-                with progress(
-                    total=encoded.n_tokens,
-                    desc="counting co-occurrences",
-                    unit="tok",
-                    enabled=self.show_progress,
-                ) as bar:
+                with self._counting_bar(encoded) as bar:
                     stored = count_to_file(
                         encoded, remap, len(vocab), window=self.window,
                         dense_rows=self.dense_rows, budget=budget,
@@ -151,27 +147,31 @@ class GloVe:
             else:
                 rows, cols, values = self.cooccurrences(encoded, remap, len(vocab))
         self._vocab = vocab
-        if budget is not None:
-            logger.info(
-                "co-occurrences: %d non-zero entries in %.1f s (on disk, %s MB budget)",
-                stored.count, time.perf_counter() - began, self.memory,
-            )  # fmt: skip
-            self.cooccurrence_nnz_ = stored.count
-            with stored:
-                self._train(vocab, stored.blocks, stored.count, np.random.default_rng(self.seed))
-            return self
+        self.cooccurrence_nnz_ = stored.count if stored is not None else int(values.size)
         logger.info(
-            "co-occurrences: %d non-zero entries in %.1f s",
-            values.size,
+            "co-occurrences: %d non-zero entries in %.1f s%s",
+            self.cooccurrence_nnz_,
             time.perf_counter() - began,
+            "" if stored is None else f" (on disk, {self.memory} MB budget)",
         )
-        self.cooccurrence_nnz_ = int(values.size)
         rng = np.random.default_rng(self.seed)
+        if stored is not None:
+            with stored:  # already shuffled on disk
+                self._train(vocab, stored.blocks, stored.count, rng)
+            return self
         order = rng.permutation(values.size)  # GloVe C shuffles the entries once
         rows, cols, values = rows[order], cols[order], values[order]
         del order
         self._train(vocab, lambda: [(rows, cols, values)], int(values.size), rng)
         return self
+
+    def _counting_bar(self, encoded: EncodedCorpus) -> Any:
+        return progress(
+            total=encoded.n_tokens,
+            desc="counting co-occurrences",
+            unit="tok",
+            enabled=self.show_progress,
+        )
 
     # ------------------------------------------------------------------ co-occurrences
     def cooccurrences(
@@ -183,12 +183,7 @@ class GloVe:
         parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]] = []
         stored = 0
         starts = encoded.chunk_starts
-        with progress(
-            total=encoded.n_tokens,
-            desc="counting co-occurrences",
-            unit="tok",
-            enabled=self.show_progress,
-        ) as bar:
+        with self._counting_bar(encoded) as bar:
             for s0, s1 in itertools.pairwise(starts):
                 ids, bounds = encoded.read(s0, s1)
                 room = 2 * self.window * int(bounds[-1])
