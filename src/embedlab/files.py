@@ -30,13 +30,14 @@ from typing import IO, Any
 import numpy as np
 
 from .errors import FormatError
+from .remote import FilePath, RemoteFile
 
 logger = logging.getLogger(__name__)
 
 COMPRESSED_SUFFIXES = (".gz", ".bz2")
 
 
-def compression_of(path: Path) -> str | None:
+def compression_of(path: FilePath) -> str | None:
     """``Path("a.vec.gz") -> "gz"``; None for plain files."""
     suffix = path.suffix.lower()
     return suffix[1:] if suffix in COMPRESSED_SUFFIXES else None
@@ -52,26 +53,38 @@ def inner_suffix(path: Path) -> str:
 MAX_EXPANSION = 1100
 
 
-def open_read(path: Path) -> IO[bytes]:
-    """A binary stream over ``path``, decompressing ``.gz``/``.bz2`` on the fly.
+def open_read(path: FilePath) -> IO[bytes]:
+    """A binary stream over ``path`` (a path or a :class:`~embedlab.remote.RemoteFile`),
+    decompressing ``.gz``/``.bz2`` on the fly.
 
     A compressed stream stops with a :class:`FormatError` (naming the file and the byte offset)
     on corrupt data and once it has produced ``MAX_EXPANSION`` times the file's size.
     """
     kind = compression_of(path)
     if kind is None:
-        return open(path, "rb", buffering=1 << 20)
+        return path.open() if isinstance(path, RemoteFile) else open(path, "rb", buffering=1 << 20)
     opener: Any = gzip.open if kind == "gz" else bz2.open
-    inner: IO[bytes] = opener(path, "rb")  # closed with the stream returned below
-    limit = MAX_EXPANSION * max(path.stat().st_size, 1024)
-    return io.BufferedReader(_Decompressed(inner, path, kind, limit), buffer_size=1 << 20)
+    # a remote stream is opened here and closed by _Decompressed (gzip / bz2 leave a file object
+    # they were given open); a local file is opened and closed by the decompressor itself
+    if isinstance(path, RemoteFile):
+        source: IO[bytes] | None = path.open()
+        inner: IO[bytes] = opener(source, "rb")
+        size = path.size()
+    else:
+        source, inner, size = None, opener(path, "rb"), path.stat().st_size
+    limit = MAX_EXPANSION * max(size, 1024)
+    reader = _Decompressed(inner, path, kind, limit, source)
+    return io.BufferedReader(reader, buffer_size=1 << 20)
 
 
 class _Decompressed(io.RawIOBase):
     """Counts what a decompressor yields; its errors become FormatErrors with the offset."""
 
-    def __init__(self, inner: IO[bytes], path: Path, kind: str, limit: int) -> None:
+    def __init__(
+        self, inner: IO[bytes], path: FilePath, kind: str, limit: int, source: IO[bytes] | None
+    ) -> None:
         self.inner, self.path, self.kind, self.limit, self.seen = inner, path, kind, limit, 0
+        self.source = source
 
     def readable(self) -> bool:
         return True
@@ -95,6 +108,8 @@ class _Decompressed(io.RawIOBase):
 
     def close(self) -> None:
         self.inner.close()
+        if self.source is not None:
+            self.source.close()
         super().close()
 
 

@@ -17,7 +17,8 @@ Two views of the same parsing:
 - ``read_mapping("server.yaml", "server config")`` -> the one mapping a JSON or YAML settings file
   holds (server configs, evaluation task specs).
 
-Quoted CSV fields may hold commas, quotes and newlines; ``.gz`` / ``.bz2`` work; a UTF-8 BOM is
+Quoted CSV fields may hold commas, quotes and newlines; ``.gz`` / ``.bz2`` work; a URL
+(``s3://bucket/docs.jsonl.gz``) is read through fsspec (:mod:`embedlab.remote`); a UTF-8 BOM is
 skipped; ``encoding="latin-1"`` reads old files. Every problem is a :class:`FormatError` naming the
 file, the line (1-based) and the column or field: a missing column, a short row, a non-numeric
 value in a numeric column, invalid JSON, an empty file. This module knows nothing of tasks,
@@ -26,8 +27,10 @@ encoders or vectors.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import itertools
 import json
 import logging
 import math
@@ -39,6 +42,7 @@ from typing import Any
 from .errors import FormatError, ParameterError
 from .files import compression_of, open_read
 from .optional import require
+from .remote import FilePath, RemoteFile, locate
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +60,7 @@ Column = str | int
 _RECORD_KINDS = (".txt", ".jsonl", ".csv", ".tsv", ".parquet")
 
 
-def _name(path: Path) -> str:
+def _name(path: FilePath) -> str:
     """The file name without a compression suffix, lowercased: ``"A.JSONL.gz" -> "a.jsonl"``."""
     name = path.name.lower()
     return name.rsplit(".", 1)[0] if compression_of(path) is not None else name
@@ -73,7 +77,7 @@ def json_object(path: str | os.PathLike[str], raw: str, line: int) -> dict[str, 
     return record
 
 
-def _json_records(path: Path, stream: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, Any]]]:
+def _json_records(path: FilePath, stream: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line, object)`` for each non-blank line of a JSONL stream."""
     for line, raw in enumerate(stream, 1):
         if raw.strip():
@@ -91,7 +95,7 @@ def read_columns(
     encoding: str = "utf-8",
 ) -> dict[str, list[Any]]:
     """The requested columns of a data file, by name; numeric ones as floats."""
-    p = Path(path)
+    p = locate(path)
     if not p.exists():
         raise FileNotFoundError(f"no such data file: {p}")
     unknown = set(numeric) - set(columns)
@@ -122,7 +126,7 @@ def read_columns(
     return out
 
 
-def _number(path: Path, value: Any, column: str, line: int) -> float:
+def _number(path: FilePath, value: Any, column: str, line: int) -> float:
     if isinstance(value, bool):
         value = int(value)
     if isinstance(value, int | float):
@@ -142,7 +146,7 @@ def _number(path: Path, value: Any, column: str, line: int) -> float:
 
 
 def _delimited_columns(
-    path: Path,
+    path: FilePath,
     text: io.TextIOWrapper,
     columns: Mapping[str, Column],
     numeric: Collection[str],
@@ -195,7 +199,9 @@ def _guess_header(row: list[str], columns: Mapping[str, Column], numeric: Collec
     return False
 
 
-def _index(path: Path, header: list[str] | None, columns: Mapping[str, Column]) -> dict[str, int]:
+def _index(
+    path: FilePath, header: list[str] | None, columns: Mapping[str, Column]
+) -> dict[str, int]:
     index = {}
     for name, col in columns.items():
         if isinstance(col, int):
@@ -212,7 +218,7 @@ def _index(path: Path, header: list[str] | None, columns: Mapping[str, Column]) 
 
 
 def _jsonl_columns(
-    path: Path, text: io.TextIOWrapper, columns: Mapping[str, Column]
+    path: FilePath, text: io.TextIOWrapper, columns: Mapping[str, Column]
 ) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {name: [] for name in columns}
     out["__line__"] = []
@@ -273,11 +279,15 @@ def iter_records(
     id_field: str | None = "id",
     meta_fields: list[str] | None = None,
     number_prefix: str = "",
+    skip: int = 0,
 ) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """:func:`read_records` one record at a time, ``(id, text, metadata)``: memory stays flat
     whatever the file's size (a parquet file is read a record batch at a time). Ids made from
-    line / row numbers get ``number_prefix`` (``"a.jsonl:"``: unique across several files)."""
-    p = Path(path)
+    line / row numbers get ``number_prefix`` (``"a.jsonl:"``: unique across several files).
+    ``skip`` records are passed over first (a parquet file's row groups before them are not
+    read at all; other files are parsed, so a bad record there is still reported). ``path``
+    may be a URL (:mod:`embedlab.remote`)."""
+    p = locate(path)
     if not p.exists():
         raise FileNotFoundError(f"no such file: {p}")
     name = _name(p)
@@ -290,7 +300,7 @@ def iter_records(
         )
     meta = list(meta_fields or [])
     if kind == ".parquet":
-        yield from _parquet_records(p, field, id_field, meta, number_prefix)
+        yield from _parquet_records(p, field, id_field, meta, number_prefix, skip)
         return
     if kind == ".txt" and meta:
         raise ParameterError(f"{p.name} holds plain lines: it has no fields {meta} to read")
@@ -298,12 +308,13 @@ def iter_records(
         stream = io.TextIOWrapper(raw, encoding="utf-8", newline="" if kind != ".txt" else None)
         try:
             if kind == ".txt":
-                yield from _line_records(stream, number_prefix)
+                records = _line_records(stream, number_prefix)
             elif kind == ".jsonl":
-                yield from _jsonl_records(p, stream, field, id_field, meta, number_prefix)
+                records = _jsonl_records(p, stream, field, id_field, meta, number_prefix)
             else:
                 delimiter = "\t" if kind == ".tsv" else ","
-                yield from _csv_records(p, stream, field, id_field, meta, delimiter, number_prefix)
+                records = _csv_records(p, stream, field, id_field, meta, delimiter, number_prefix)
+            yield from itertools.islice(records, skip, None)
         except UnicodeDecodeError as e:
             raise FormatError(p, f"not valid UTF-8 ({e.reason})") from e
 
@@ -319,7 +330,7 @@ def _line_records(stream: io.TextIOWrapper, prefix: str) -> Iterator[Record]:
 
 
 def _jsonl_records(
-    path: Path,
+    path: FilePath,
     stream: io.TextIOWrapper,
     field: str,
     id_field: str | None,
@@ -343,7 +354,7 @@ def _jsonl_records(
 
 
 def _csv_records(
-    path: Path,
+    path: FilePath,
     stream: io.TextIOWrapper,
     field: str,
     id_field: str | None,
@@ -386,49 +397,66 @@ def _csv_records(
         raise FormatError(path, str(e), line=reader.line_num) from e
 
 
-def _parquet_records(
-    path: Path, field: str, id_field: str | None, meta: list[str], prefix: str
-) -> Iterator[Record]:
+@contextlib.contextmanager
+def _parquet_file(path: FilePath) -> Iterator[Any]:
+    """A ``pyarrow.parquet.ParquetFile`` over a path or a URL (read through fsspec)."""
     pq = require("pyarrow.parquet", "parquet", "parquet files")
     pa = require("pyarrow", "parquet", "parquet files")
-    try:
-        file = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as e:
-        raise FormatError(path, f"not a readable parquet file ({e})") from e
-    names = file.schema_arrow.names
-    for name in [field, *meta]:
-        if name not in names:
-            raise FormatError(path, f"expected a column {name!r}, found {names}")
-    has_id = id_field is not None and id_field in names
-    wanted = list(dict.fromkeys([field, *([id_field] if has_id else []), *meta]))
-    row = 0
-    try:
-        for batch in file.iter_batches(columns=wanted, batch_size=8192):
-            columns = {c: batch.column(c).to_pylist() for c in wanted}
-            for n, text in enumerate(columns[field]):
-                row += 1
-                if not isinstance(text, str):
-                    raise FormatError(path, f"row {row} of column {field!r} is {text!r}, not text")
-                key = str(columns[id_field][n]) if has_id else f"{prefix}{row}"
-                yield key, text, {m: columns[m][n] for m in meta}
-    except (pa.ArrowInvalid, OSError) as e:
-        raise FormatError(path, f"not a readable parquet file ({e})") from e
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(path.open()) if isinstance(path, RemoteFile) else path
+        try:
+            file = pq.ParquetFile(source)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise FormatError(path, f"not a readable parquet file ({e})") from e
+        yield file
+
+
+def _parquet_records(
+    path: FilePath, field: str, id_field: str | None, meta: list[str], prefix: str, skip: int
+) -> Iterator[Record]:
+    pa = require("pyarrow", "parquet", "parquet files")
+    with _parquet_file(path) as file:
+        names = file.schema_arrow.names
+        for name in [field, *meta]:
+            if name not in names:
+                raise FormatError(path, f"expected a column {name!r}, found {names}")
+        has_id = id_field is not None and id_field in names
+        wanted = list(dict.fromkeys([field, *([id_field] if has_id else []), *meta]))
+        groups: list[int] = []
+        row = 0  # the row groups wholly before ``skip`` are never read
+        for g in range(file.metadata.num_row_groups):
+            rows = file.metadata.row_group(g).num_rows
+            if row + rows <= skip and not groups:
+                row += rows
+            else:
+                groups.append(g)
+        try:
+            for batch in file.iter_batches(columns=wanted, batch_size=8192, row_groups=groups):
+                columns = {c: batch.column(c).to_pylist() for c in wanted}
+                for n, text in enumerate(columns[field]):
+                    row += 1
+                    if row <= skip:
+                        continue
+                    if not isinstance(text, str):
+                        raise FormatError(
+                            path, f"row {row} of column {field!r} is {text!r}, not text"
+                        )
+                    key = str(columns[id_field][n]) if has_id else f"{prefix}{row}"
+                    yield key, text, {m: columns[m][n] for m in meta}
+        except (pa.ArrowInvalid, OSError) as e:
+            raise FormatError(path, f"not a readable parquet file ({e})") from e
 
 
 def count_records(path: str | os.PathLike[str], *, field: str = "text") -> int:
     """How many records :func:`iter_records` yields for ``path`` (a parquet file: from its
     footer; anything else: one streaming pass that checks every record as reading it would)."""
-    p = Path(path)
+    p = locate(path)
     if _name(p).endswith(".parquet"):
-        pq = require("pyarrow.parquet", "parquet", "parquet files")
-        pa = require("pyarrow", "parquet", "parquet files")
-        try:
-            file = pq.ParquetFile(p)
-        except (pa.ArrowInvalid, OSError) as e:
-            raise FormatError(p, f"not a readable parquet file ({e})") from e
-        if field not in file.schema_arrow.names:
-            raise FormatError(p, f"expected a column {field!r}, found {file.schema_arrow.names}")
-        return int(file.metadata.num_rows)
+        with _parquet_file(p) as file:
+            names = file.schema_arrow.names
+            if field not in names:
+                raise FormatError(p, f"expected a column {field!r}, found {names}")
+            return int(file.metadata.num_rows)
     return sum(1 for _ in iter_records(p, field=field, id_field=None))
 
 

@@ -30,6 +30,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def local_ray() -> Any:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+    import sys
+
+    from ray import cloudpickle  # workers cannot import this test module: send its classes whole
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
     yield
     ray.shutdown()
 
@@ -112,18 +117,14 @@ def test_a_killed_actor_is_replaced_and_every_id_is_written_once(tmp_path: Path)
     src = corpus(tmp_path / "in")
     marker = tmp_path / "killed-once"
 
-    class Crashing:
-        """Hash vectors; the first actor to see 'csv 3' kills its own process, hard."""
-
-        name, dim, max_length = "crashing", 4, None
+    class Crashing(Hashing):
+        """The first actor to see 'csv 3' kills its own process, hard."""
 
         def encode(self, texts: list[str], **_: Any) -> np.ndarray:
             if "csv 3" in texts and not marker.exists():
                 marker.write_text(str(os.getpid()))
                 os.kill(os.getpid(), 9)
-            return np.array(
-                [[len(t), t.count(" "), sum(map(ord, t)) % 97, 1] for t in texts], np.float32
-            )
+            return super().encode(texts)
 
     result = embed_dataset(src, Crashing, tmp_path / "out", shard_rows=3)
     assert marker.exists()  # an actor did die mid-job
@@ -135,6 +136,48 @@ def test_a_killed_actor_is_replaced_and_every_id_is_written_once(tmp_path: Path)
         np.asarray(got.column("embedding").to_pylist(), np.float32),
         Crashing().encode(texts[:0] + texts),
     )
+
+
+class Hashing:
+    """Vectors from a text's length, spaces and characters: a stand-in model, quick to load."""
+
+    name, dim, max_length = "hashing", 4, None
+
+    def encode(self, texts: list[str], **_: Any) -> np.ndarray:
+        return np.array(
+            [[len(t), t.count(" "), sum(map(ord, t)) % 97, 1] for t in texts], np.float32
+        )
+
+
+def test_inputs_named_by_url_are_read_by_the_actors(tmp_path: Path) -> None:
+    """A folder served over HTTP (fsspec's http store) gives the shards the same folder on disk
+    gives: the driver lists and counts through the URL, the actors read their slices from it."""
+    import functools
+    import http.server
+    import threading
+
+    pytest.importorskip("aiohttp")  # fsspec's http store
+    src = corpus(tmp_path / "www" / "docs")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(tmp_path / "www"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/docs/"
+        result = embed_dataset(url, Hashing, tmp_path / "out", shard_rows=3)
+    finally:
+        server.shutdown()
+        server.server_close()
+    embed_dataset(src, Hashing, tmp_path / "local", shard_rows=3)
+    assert result.shards == 9 and result.rows == 23
+    got, local = shards_of(tmp_path / "out"), shards_of(tmp_path / "local")
+    assert got.column("id").to_pylist() == local.column("id").to_pylist() == reference(src)[0]
+    assert got.column("text_sha1").equals(local.column("text_sha1"))
+    assert got.column("embedding").equals(local.column("embedding"))
 
 
 def test_cli_embed_on_ray(

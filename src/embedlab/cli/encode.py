@@ -29,10 +29,10 @@ ModelOpt = Annotated[
 
 def embed(
     inputs: Annotated[
-        list[Path],
+        list[str],
         typer.Argument(
-            help=".txt, .jsonl, .csv, .tsv or .parquet (.gz ok); or image folders/files "
-            "(a CLIP-family --model; ids are file paths).",
+            help=".txt, .jsonl, .csv, .tsv or .parquet (.gz ok; a URL such as s3://... through "
+            "fsspec); or image folders/files (a CLIP-family --model; ids are file paths).",
             metavar="INPUT...",
         ),
     ],
@@ -100,6 +100,7 @@ def embed(
     from ..imagefiles import IMAGE_SUFFIXES
     from ..io.tables import write_embeddings
     from ..records import read_texts
+    from ..remote import is_url
 
     if ray or address is not None:
         _embed_on_ray(
@@ -110,10 +111,13 @@ def embed(
     if actors != 1 or shard_rows != 5000:
         raise ParameterError("--actors and --shard-rows are for --ray jobs")
     options: dict[str, Any] = {} if threads is None else {"threads": threads}
-    if len(inputs) > 1 or inputs[0].is_dir() or inputs[0].suffix.lower() in IMAGE_SUFFIXES:
+    local = [Path(i) for i in inputs]
+    if len(inputs) > 1 or (
+        not is_url(inputs[0]) and (local[0].is_dir() or local[0].suffix.lower() in IMAGE_SUFFIXES)
+    ):
         if bf16:
             options["precision"] = "bf16"
-        _embed_images(inputs, output, model, onnx, normalize, batch_size, options)
+        _embed_images(local, output, model, onnx, normalize, batch_size, options)
         return
     if bf16:
         raise ParameterError("--bf16 is for image folders and files (CLIP-family models)")
@@ -144,7 +148,7 @@ def embed(
 
 
 def _embed_on_ray(
-    inputs: list[Path],
+    inputs: list[str],
     output: Path,
     model: str | None,
     onnx: bool,
@@ -247,7 +251,7 @@ def _embed_images(
 
 
 def _embed_sparse(
-    source: Path,
+    source: str,
     output: Path,
     model: str | None,
     ids: list[str],

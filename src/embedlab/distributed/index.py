@@ -127,7 +127,7 @@ def _batch(
     for i, text in enumerate(texts):
         if got_ids[i] != ids[i] or (hashes is not None and text_sha1(text) != hashes[i]):
             raise FormatError(
-                Path(shard.path),
+                shard.path,
                 f"record {shard.start + i + 1} is not the one {path.name} embedded (the input "
                 "changed since the job ran)",
             )

@@ -36,6 +36,7 @@ from ..errors import FormatError, ParameterError
 from ..files import atomic_file, compression_of
 from ..optional import require
 from ..records import count_records, iter_records
+from ..remote import FilePath, RemoteFile, locate
 
 __all__ = ["JOB_FILE", "Shard", "ShardPlan", "list_inputs", "read_shard", "text_sha1"]
 
@@ -44,26 +45,56 @@ _KINDS = (".txt", ".jsonl", ".json", ".csv", ".tsv", ".parquet")
 _META_KEY = b"embedlab.shard"
 
 
+def _stamp(path: FilePath) -> dict[str, Any]:
+    """What tells that an input changed: its size and mtime, or a remote file's version."""
+    if isinstance(path, RemoteFile):
+        return {"size": path.size(), "version": path.version()}
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _common_folder(names: list[str]) -> str:
+    """The folder all ``names`` (paths or URLs, ``/``-separated) lie in; "" when none."""
+    if not names:
+        return ""
+    folders = [n.split("/")[:-1] for n in names]
+    common = folders[0]
+    for parts in folders[1:]:
+        same = 0
+        while same < min(len(common), len(parts)) and common[same] == parts[same]:
+            same += 1
+        common = common[:same]
+    return "/".join(common)
+
+
 def text_sha1(text: str) -> str:
     """The hex SHA-1 of ``text``'s UTF-8 bytes (the ``text_sha1`` column)."""
     return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-def _record_file(path: Path) -> bool:
+def _record_file(path: FilePath) -> bool:
     name = path.name.lower()
     if compression_of(path) is not None:
         name = name.rsplit(".", 1)[0]
     return name.endswith(_KINDS) and not path.name.startswith((".", "_"))
 
 
-def list_inputs(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+def list_inputs(paths: Sequence[str | os.PathLike[str]]) -> list[FilePath]:
     """The record files of ``paths``: files as given, folders walked (sorted, hidden and ``_``
-    files skipped) for ``.txt`` / ``.jsonl`` / ``.csv`` / ``.tsv`` / ``.parquet`` (``.gz`` ok)."""
-    files: list[Path] = []
+    files skipped) for ``.txt`` / ``.jsonl`` / ``.csv`` / ``.tsv`` / ``.parquet`` (``.gz`` ok).
+    A URL (``s3://bucket/docs/``) names a remote file or folder, read through fsspec."""
+    files: list[FilePath] = []
     for raw in paths:
-        p = Path(raw).resolve()  # actors may run elsewhere: the plan names files absolutely
+        p = locate(raw)
+        if isinstance(p, Path):
+            p = p.resolve()  # actors may run elsewhere: the plan names files absolutely
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and _record_file(f))
+            listed: list[FilePath] = []
+            if isinstance(p, RemoteFile):
+                listed.extend(p.files())
+            else:
+                listed.extend(sorted(f for f in p.rglob("*") if f.is_file()))
+            found = [f for f in listed if _record_file(f)]
             if not found:
                 raise ParameterError(
                     f"{p} holds no record files (.txt, .jsonl, .csv, .tsv, .parquet, .gz ok)"
@@ -115,26 +146,18 @@ class ShardPlan:
 
     @classmethod
     def make(
-        cls, files: Sequence[Path], settings: dict[str, Any], *, shard_rows: int, field: str
+        cls, files: Sequence[FilePath], settings: dict[str, Any], *, shard_rows: int, field: str
     ) -> ShardPlan:
         """Count each file's records (a parquet footer, or one streaming pass) and cut shards."""
         if shard_rows < 1:
             raise ParameterError(f"shard_rows must be >= 1, got {shard_rows}")
         inputs: list[dict[str, Any]] = []
         shards: list[Shard] = []
-        root = Path(os.path.commonpath([str(f.parent) for f in files])) if files else Path()
+        root = _common_folder([str(f) for f in files])
         for path in files:
-            prefix = f"{path.relative_to(root).as_posix()}:" if len(files) > 1 else ""
-            stat = path.stat()
+            prefix = f"{str(path)[len(root) :].lstrip('/')}:" if len(files) > 1 else ""
             n = count_records(path, field=field)
-            inputs.append(
-                {
-                    "path": str(path),
-                    "size": stat.st_size,
-                    "mtime_ns": stat.st_mtime_ns,
-                    "records": n,
-                }
-            )
+            inputs.append({"path": str(path), **_stamp(path), "records": n})
             for start in range(0, n, shard_rows):
                 name = f"part-{len(shards):05d}.parquet"
                 shards.append(Shard(name, str(path), start, min(start + shard_rows, n), prefix))
@@ -164,7 +187,7 @@ class ShardPlan:
         except (ValueError, KeyError, TypeError) as e:
             raise FormatError(path, f"not an embedlab job plan ({e})") from e
 
-    def same_job(self, files: Sequence[Path], settings: dict[str, Any]) -> str | None:
+    def same_job(self, files: Sequence[FilePath], settings: dict[str, Any]) -> str | None:
         """None when ``files`` and ``settings`` are this plan's (and unchanged on disk), else
         what differs, in words."""
         mine = {k: v for k, v in self.settings.items() if k != "shard_rows"}
@@ -174,8 +197,8 @@ class ShardPlan:
         if [i["path"] for i in self.inputs] != [str(f) for f in files]:
             return "the input files differ"
         for item in self.inputs:
-            stat = Path(item["path"]).stat()
-            if (stat.st_size, stat.st_mtime_ns) != (item["size"], item["mtime_ns"]):
+            now = _stamp(locate(item["path"]))
+            if any(item.get(k) != v for k, v in now.items()):
                 return f"{item['path']} changed since the job began"
         return None
 
@@ -210,26 +233,24 @@ def shard_records(
     ids: list[str] = []
     texts: list[str] = []
     metas: list[dict[str, Any]] = []
-    seen = 0
     records = iter_records(
         shard.path,
         field=field,
         id_field=id_field,
         meta_fields=meta_fields,
         number_prefix=shard.id_prefix,
+        skip=shard.start,
     )
     for key, text, meta in records:
-        if seen >= shard.stop:
+        if len(ids) == shard.rows:
             break
-        if seen >= shard.start:
-            ids.append(key)
-            texts.append(text)
-            metas.append(meta)
-        seen += 1
+        ids.append(key)
+        texts.append(text)
+        metas.append(meta)
     if len(ids) != shard.rows:
         raise FormatError(
-            Path(shard.path),
-            f"expected records {shard.start + 1}-{shard.stop}, found {seen} in all: "
+            shard.path,
+            f"expected records {shard.start + 1}-{shard.stop}, found {len(ids)} of them: "
             "the file changed while the job ran",
         )
     return ids, texts, metas
