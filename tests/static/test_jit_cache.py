@@ -52,9 +52,9 @@ def test_the_second_run_loads_the_kernel_from_the_cache(tmp_path: Path) -> None:
 
 def test_a_kernel_without_a_size_token_is_not_said_to_compile_once_loaded() -> None:
     """GloVe's kernel takes no size token: once it ran in this process, no run says it compiles."""
+    from embedlab.fitting.jit import compiling
     from embedlab.static import GloVe
     from embedlab.static import _glove_kernels as GK
-    from embedlab.static._jit import compiling
 
     corpus = [["the", "cat", "sat", "on", "the", "mat"], ["the", "dog", "ran"]] * 20
     GloVe(dim=8, min_count=1, epochs=1, workers=2, show_progress=False).fit(corpus)

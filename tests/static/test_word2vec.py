@@ -10,10 +10,10 @@ import pytest
 from planted import topic_accuracy, topic_corpus
 
 from embedlab.errors import NotFittedError, ParameterError
+from embedlab.fitting.tensorboard import crc32c
 from embedlab.static import Word2Vec
 from embedlab.static._huffman import huffman_tree
 from embedlab.static._kernels import alias_table
-from embedlab.static._tensorboard import crc32c
 
 SMALL = dict(dim=24, min_count=1, epochs=4, seed=5, show_progress=False)
 

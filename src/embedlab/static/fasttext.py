@@ -20,10 +20,10 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from ..fitting.params import Constraint, Interval
 from ..subword import SubwordVectors, _pack
 from ..text import Vocabulary
 from . import _ft_kernels as FK
-from ._params import Constraint, Interval
 from .word2vec import Callback, Word2Vec
 
 __all__ = ["FastText"]

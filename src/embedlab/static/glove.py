@@ -24,15 +24,15 @@ import numpy.typing as npt
 
 from .._progress import progress
 from ..errors import NotFittedError
+from ..fitting.jit import announce, numba_threads
+from ..fitting.params import Constraint, Interval, OneOf, check_params
+from ..fitting.tensorboard import ScalarWriter
 from ..text import Corpus, Vocabulary
 from ..vectors import Vectors
 from . import _glove_kernels as GK
 from ._cooccur import Budget, CooccurrenceFile, count_to_file, reduce_records
 from ._encode import EncodedCorpus, select_vocabulary
-from ._jit import announce
-from ._params import Constraint, Interval, OneOf, check_params
-from ._tensorboard import ScalarWriter
-from .word2vec import Callback, _threads
+from .word2vec import Callback
 
 logger = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ class GloVe:
         started = getattr(self, "_started", None) or time.perf_counter()
         deadline = None if self.max_time is None else started + float(self.max_time)
         with (
-            _threads(self.workers),
+            numba_threads(self.workers),
             progress(
                 total=self.epochs * total,
                 desc="GloVe training",

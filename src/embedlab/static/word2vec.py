@@ -29,15 +29,15 @@ import numpy.typing as npt
 from .._progress import progress
 from ..errors import NotFittedError, ParameterError
 from ..files import readable_dir
+from ..fitting.checkpoint import Checkpoint, vocab_digest
+from ..fitting.jit import announce, numba_threads
+from ..fitting.params import Constraint, Either, Interval, OneOf, check_params
+from ..fitting.tensorboard import ScalarWriter
 from ..text import Corpus, Vocabulary
 from ..vectors import Vectors
 from . import _kernels as K
-from ._checkpoint import Checkpoint, vocab_digest
 from ._encode import EncodedCorpus, select_vocabulary
 from ._huffman import huffman_tree
-from ._jit import announce
-from ._params import Constraint, Either, Interval, OneOf, check_params
-from ._tensorboard import ScalarWriter
 
 logger = logging.getLogger(__name__)
 
@@ -373,7 +373,7 @@ class Word2Vec:
         deadline = None if self.max_time is None else started + self.max_time
         self.stopped_early_ = False
         with (
-            _threads(self.workers),
+            numba_threads(self.workers),
             progress(
                 total=(self.epochs - start_epoch) * total,
                 desc=f"{type(self).__name__} training",
@@ -467,22 +467,3 @@ class Word2Vec:
             )
             for callback in self.callbacks:
                 callback(self, epoch, loss)
-
-
-class _threads:
-    """Run numba's parallel kernels on ``workers`` threads (None: all), then restore."""
-
-    def __init__(self, workers: int | None) -> None:
-        self.workers = workers
-
-    def __enter__(self) -> None:
-        import numba
-
-        self.before = numba.get_num_threads()
-        if self.workers is not None:
-            numba.set_num_threads(min(self.workers, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
-
-    def __exit__(self, *exc: object) -> None:
-        import numba
-
-        numba.set_num_threads(self.before)

@@ -4,10 +4,10 @@ The numba kernels are compiled on a process's first call and kept in numba's on-
 (``cache=True``: ``__pycache__`` beside the module, or ``NUMBA_CACHE_DIR``, or a user cache
 folder when the package folder is read-only), so only the first run after an install or an
 upgrade pays the 10-60 s, and a kernel is compiled once per vector size (its size token, see
-:func:`._kernels.size_token`). :func:`compiling` tells the trainers whether this call will pay it:
-no machine code for this size in this process, and none in numba's cache index on disk (read by
-numba's own loader, which also drops an index left by a changed source file). This module does not
-train.
+:func:`embedlab.static._kernels.size_token`). :func:`compiling` tells the trainers whether this
+call will pay it: no machine code for this size in this process, and none in numba's cache index
+on disk (read by numba's own loader, which also drops an index left by a changed source file).
+This module does not train.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["announce", "compiling"]
+__all__ = ["announce", "compiling", "numba_threads"]
 
 
 def compiling(kernel: Any, size: tuple[bool, ...] | None = None) -> bool:
@@ -53,3 +53,22 @@ def announce(kernel: Any, owner: str, bar: Any, size: tuple[bool, ...] | None = 
     )
     bar.set_description(f"{owner}: compiling (first run only)")
     return True
+
+
+class numba_threads:
+    """Run numba's parallel kernels on ``workers`` threads (None: all), then restore."""
+
+    def __init__(self, workers: int | None) -> None:
+        self.workers = workers
+
+    def __enter__(self) -> None:
+        import numba
+
+        self.before = numba.get_num_threads()
+        if self.workers is not None:
+            numba.set_num_threads(min(self.workers, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+
+    def __exit__(self, *exc: object) -> None:
+        import numba
+
+        numba.set_num_threads(self.before)

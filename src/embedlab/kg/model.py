@@ -1,0 +1,445 @@
+"""Knowledge-graph embedding models: `TransE`, `DistMult`, `ComplEx`, `RotatE`.
+
+Estimator shape, as :class:`~embedlab.static.Word2Vec`: parameters in ``__init__``, ``fit(train)``
+returns self, learned state ends in ``_`` (``entity_vectors_``, ``relation_vectors_``,
+``loss_history_``). Training is PyKEEN's stochastic local closed-world assumption (sLCWA): every
+positive triple of a shuffled batch gets ``negatives`` corrupted copies, all of one side (head or
+tail, chosen per positive: ``"uniform"`` half and half, ``"bernoulli"`` by the relation's
+tails-per-head / heads-per-tail, Wang et al. 2014), each a random entity other than the true one.
+Losses: ``"margin"`` (pairwise ranking, TransE's), ``"softplus"`` / ``"bce"`` (pointwise logistic:
+the same function), ``"nssa"`` (self-adversarial negative sampling, RotatE's; ``temperature`` 0 is
+plain negative sampling). The optimiser is Adam on the rows a batch touched; TransE and DistMult keep
+entities on the unit sphere (as PyKEEN and the TransE paper do). The numba kernels
+(:mod:`._kernels`) compute everything per positive without tensors; ``workers=1`` is exact and
+reproducible with a ``seed``, more threads add gradients Hogwild-style.
+
+Epochs end with the callbacks, a TensorBoard point and, when ``checkpoint_dir`` is set and
+``every`` steps passed since the last one, a checkpoint; ``fit(..., resume=True)`` continues from
+it exactly (each epoch's randomness comes from ``(seed, epoch)``). ``max_time`` stops at the end of
+the epoch that passes it. This module does not read files (:mod:`.triples`) or rank
+(:mod:`.evaluate`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from .._progress import progress
+from ..errors import NotFittedError, ParameterError
+from ..fitting.checkpoint import Checkpoint, vocab_digest
+from ..fitting.jit import announce, numba_threads
+from ..fitting.params import Constraint, Interval, OneOf, check_params
+from ..fitting.tensorboard import ScalarWriter
+from ..vectors import Vectors
+from . import _kernels as K
+from .triples import Triples
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["MODELS", "ComplEx", "DistMult", "KGModel", "RotatE", "TransE"]
+
+FloatArray = npt.NDArray[np.float32]
+_LOSSES = {"margin": K.MARGIN, "softplus": K.SOFTPLUS, "bce": K.SOFTPLUS, "nssa": K.NSSA}
+
+
+class Callback(Protocol):
+    """Called after every epoch with the model, the epoch (1-based) and its mean loss."""
+
+    def __call__(self, model: Any, epoch: int, loss: float) -> None: ...
+
+
+class KGModel:
+    """The shared trainer; a subclass fixes the score function (``_code``) and its defaults."""
+
+    name: ClassVar[str] = ""
+    _code: ClassVar[int] = -1
+    _complex: ClassVar[bool] = False  # entities are complex: 2 * dim floats
+    _unit_entities: ClassVar[bool] = False
+    _SPEC: ClassVar[dict[str, Constraint]] = {
+        "dim": Interval(int, 1, None),
+        "negatives": Interval(int, 1, None),
+        "loss": OneOf(tuple(_LOSSES)),
+        "margin": Interval(float, 0, None),
+        "temperature": Interval(float, 0, None),
+        "sampler": OneOf(("uniform", "bernoulli")),
+        "p": OneOf((1, 2)),
+        "lr": Interval(float, 0, None, closed_low=False),
+        "batch_size": Interval(int, 1, None),
+        "epochs": Interval(int, 1, None),
+        "workers": Interval(int, 1, None, none_ok=True),
+        "seed": Interval(int, 0, 2**63 - 1),
+        "every": Interval(int, 1, None, none_ok=True),
+        "max_time": Interval(float, 0, None, none_ok=True),
+    }
+    _DEFAULTS: ClassVar[dict[str, Any]] = {}
+    info_: dict[str, Any]  # what kg.json held, on a loaded model
+
+    def __init__(
+        self,
+        *,
+        dim: int | None = None,
+        negatives: int | None = None,
+        loss: str | None = None,
+        margin: float | None = None,
+        temperature: float | None = None,
+        sampler: str = "uniform",
+        p: int | None = None,
+        lr: float | None = None,
+        batch_size: int | None = None,
+        epochs: int | None = None,
+        workers: int | None = None,
+        seed: int = 1,
+        every: int | None = None,
+        max_time: float | None = None,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        tensorboard_dir: str | os.PathLike[str] | None = None,
+        callbacks: Sequence[Callback] = (),
+        show_progress: bool | None = None,
+    ) -> None:
+        d = self._DEFAULTS  # None: this model's default
+        self.dim: int = d["dim"] if dim is None else dim
+        self.negatives: int = d["negatives"] if negatives is None else negatives
+        self.loss: str = d["loss"] if loss is None else loss
+        self.margin: float = d["margin"] if margin is None else margin
+        self.temperature: float = d["temperature"] if temperature is None else temperature
+        self.p: int = d["p"] if p is None else p
+        self.lr: float = d["lr"] if lr is None else lr
+        self.batch_size: int = d["batch_size"] if batch_size is None else batch_size
+        self.epochs: int = d["epochs"] if epochs is None else epochs
+        self.sampler = sampler
+        self.workers = workers
+        self.seed = seed
+        self.every = every
+        self.max_time = max_time
+        self.checkpoint_dir = checkpoint_dir
+        self.tensorboard_dir = tensorboard_dir
+        self.callbacks = callbacks
+        self.show_progress = show_progress
+
+    def get_params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._SPEC}
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in ("dim", "loss", "negatives"))
+        return f"{type(self).__name__}({shown})"
+
+    # -- learned state --------------------------------------------------------------------------
+    def _fitted(self) -> Triples:
+        if not hasattr(self, "_E"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit(triples) first."
+            )
+        return self._graph
+
+    @property
+    def entities_(self) -> list[str]:
+        return list(self._fitted().entities)
+
+    @property
+    def relations_(self) -> list[str]:
+        return list(self._fitted().relations)
+
+    @property
+    def entity_vectors_(self) -> Vectors:
+        """Entity embeddings as ordinary vectors (complex ones: ``[re..., im...]``)."""
+        return Vectors(self._fitted().entities, self._E.copy())
+
+    @property
+    def relation_vectors_(self) -> Vectors:
+        """Relation embeddings (RotatE: the rotations as unit complex numbers ``[cos..., sin...]``)."""
+        graph = self._fitted()
+        table = self._R
+        if self._code == K.ROTATE:
+            table = np.concatenate([np.cos(table), np.sin(table)], axis=1).astype(np.float32)
+        return Vectors(graph.relations, table.copy())
+
+    @property
+    def loss_history_(self) -> list[float]:
+        self._fitted()
+        return list(self._loss_history)
+
+    # -- training -------------------------------------------------------------------------------
+    def _shapes(self) -> tuple[int, int]:
+        d = self.dim
+        width = 2 * d if self._complex else d
+        rel = d if self._code == K.ROTATE else width
+        return width, rel
+
+    def _init(self, graph: Triples, rng: np.random.Generator) -> None:
+        width, rel = self._shapes()
+        bound = math.sqrt(6.0 / width)  # PyKEEN's xavier_uniform_ (fan_out = the row's size)
+        E = rng.uniform(-bound, bound, size=(graph.num_entities, width)).astype(np.float32)
+        if self._code == K.ROTATE:
+            R = rng.uniform(0, 2 * np.pi, size=(graph.num_relations, rel)).astype(np.float32)
+        else:
+            R = rng.uniform(-bound, bound, size=(graph.num_relations, rel)).astype(np.float32)
+        if self._unit_entities:
+            E /= np.linalg.norm(E, axis=1, keepdims=True)
+        if self._code == K.TRANSE:
+            R /= np.linalg.norm(R, axis=1, keepdims=True)  # PyKEEN's xavier_uniform_norm_
+        self._E, self._R = E, R
+        self._mE, self._vE = np.zeros_like(E), np.zeros_like(E)
+        self._mR, self._vR = np.zeros_like(R), np.zeros_like(R)
+        self._steps = 0
+        self._epochs_done = 0
+        self._loss_history: list[float] = []
+
+    def _tail_probability(self, graph: Triples) -> npt.NDArray[np.float64]:
+        """Per relation, the probability of corrupting the tail."""
+        if self.sampler == "uniform":
+            return np.full(graph.num_relations, 0.5)
+        out = np.full(graph.num_relations, 0.5)
+        for r in range(graph.num_relations):
+            rows = graph.ids[graph.ids[:, 1] == r]
+            if len(rows) == 0:
+                continue
+            tph = len(rows) / len(np.unique(rows[:, 0]))  # tails per head
+            hpt = len(rows) / len(np.unique(rows[:, 2]))  # heads per tail
+            out[r] = hpt / (tph + hpt)  # many tails per head: corrupt the head more often
+        return out
+
+    def fit(self, train: Triples, *, resume: bool = False) -> KGModel:
+        """Train on ``train``'s triples (its entity and relation tables become the model's)."""
+        check_params(type(self).__name__, self.get_params(), self._SPEC)
+        if len(train) == 0:
+            raise ParameterError("no training triples")
+        started = time.perf_counter()
+        self._graph = train
+        digest = vocab_digest([*train.entities, "\t", *train.relations])
+        if resume:
+            self._resume(train, digest)
+        else:
+            self._init(train, np.random.default_rng([self.seed, 0]))
+        tail_p = self._tail_probability(train)
+        writer = ScalarWriter(self.tensorboard_dir) if self.tensorboard_dir is not None else None
+        loss_code = _LOSSES[self.loss]
+        n = len(train)
+        per_epoch = math.ceil(n / self.batch_size)
+        bar = progress(
+            total=per_epoch * (self.epochs - self._epochs_done),
+            desc=f"{self.name}",
+            unit="batch",
+            enabled=self.show_progress,
+            unit_scale=False,
+        )
+        announce(K.train_batch, self.name, bar)
+        touched_e = np.zeros(train.num_entities, dtype=np.uint8)
+        touched_r = np.zeros(train.num_relations, dtype=np.uint8)
+        GE, GR = np.zeros_like(self._E), np.zeros_like(self._R)
+        last_checkpoint = self._steps
+        self.stopped_early_ = False
+        with bar, numba_threads(self.workers):
+            for epoch in range(self._epochs_done + 1, self.epochs + 1):
+                rng = np.random.default_rng([self.seed, epoch])
+                order = rng.permutation(n)
+                total = 0.0
+                for start in range(0, n, self.batch_size):
+                    pos = train.ids[order[start : start + self.batch_size]]
+                    side = rng.random(len(pos)) < tail_p[pos[:, 1]]
+                    true = np.where(side, pos[:, 2], pos[:, 0])
+                    neg = rng.integers(0, train.num_entities - 1, size=(len(pos), self.negatives))
+                    neg += neg >= true[:, None]  # never the true entity (PyKEEN's shift)
+                    loss = K.train_batch(
+                        self._code, self.p, loss_code, float(self.margin),
+                        float(self.temperature), self._E, self._R, GE, GR, touched_e, touched_r,
+                        pos, side, neg,
+                    )  # fmt: skip
+                    self._steps += 1
+                    self._adam(GE, GR, touched_e, touched_r)
+                    total += loss * len(pos)
+                    bar.update(1)
+                mean = total / n
+                if not math.isfinite(mean):
+                    raise ParameterError(
+                        f"the loss diverged in epoch {epoch} ({mean}); lower lr (now {self.lr})"
+                    )
+                self._loss_history.append(mean)
+                self._epochs_done = epoch
+                bar.set_postfix(epoch=epoch, loss=f"{mean:.4f}")
+                if writer is not None:
+                    writer.add_scalar("train/loss", mean, step=epoch)
+                for callback in self.callbacks:
+                    callback(self, epoch, mean)
+                timed_out = (
+                    self.max_time is not None and time.perf_counter() - started > self.max_time
+                )
+                if self.checkpoint_dir is not None and (
+                    timed_out
+                    or epoch == self.epochs
+                    or self.every is None
+                    or self._steps - last_checkpoint >= self.every
+                ):
+                    self._checkpoint(digest)
+                    last_checkpoint = self._steps
+                if timed_out and epoch < self.epochs:
+                    self.stopped_early_ = True
+                    logger.info("%s: max_time reached after epoch %d", self.name, epoch)
+                    break
+        if writer is not None:
+            writer.close()
+        return self
+
+    def _adam(self, GE: FloatArray, GR: FloatArray, te: Any, tr: Any) -> None:
+        args = (self.lr, 0.9, 0.999, 1e-8, self._steps)
+        K.adam_rows(self._E, GE, self._mE, self._vE, te, *args, self._unit_entities)
+        K.adam_rows(self._R, GR, self._mR, self._vR, tr, *args, False)
+
+    def _state(self) -> dict[str, FloatArray]:
+        return {
+            "entities": self._E, "relations": self._R, "m_entities": self._mE,
+            "v_entities": self._vE, "m_relations": self._mR, "v_relations": self._vR,
+        }  # fmt: skip
+
+    def _checkpoint(self, digest: str) -> None:
+        assert self.checkpoint_dir is not None
+        params = {k: v for k, v in self.get_params().items() if k not in ("epochs", "max_time")}
+        Checkpoint(
+            trainer=type(self).__name__,
+            params={**params, "steps": self._steps},
+            epochs_done=self._epochs_done,
+            loss_history=self._loss_history,
+            vocab_size=self._graph.num_entities,
+            vocab_sha256=digest,
+            weights=self._state(),
+        ).save(Path(self.checkpoint_dir))
+
+    def _resume(self, graph: Triples, digest: str) -> None:
+        if self.checkpoint_dir is None:
+            raise ParameterError("resume=True needs a checkpoint_dir")
+        folder = Path(self.checkpoint_dir)
+        if not (folder / "state.json").exists():
+            raise ParameterError(f"no checkpoint to resume in {folder}")
+        ckpt = Checkpoint.load(folder)
+        mine = {k: v for k, v in self.get_params().items() if k not in ("epochs", "max_time")}
+        theirs = {k: v for k, v in ckpt.params.items() if k != "steps"}
+        if ckpt.trainer != type(self).__name__ or theirs != mine:
+            changed = sorted(k for k in {*mine, *theirs} if mine.get(k) != theirs.get(k))
+            raise ParameterError(
+                f"the checkpoint in {folder} is of a {ckpt.trainer} with other settings "
+                f"({', '.join(changed) or 'the model'}); start a new run"
+            )
+        if ckpt.vocab_sha256 != digest:
+            raise ParameterError(f"the checkpoint in {folder} was trained on other triples")
+        w = ckpt.weights
+        self._E, self._R = w["entities"].copy(), w["relations"].copy()
+        self._mE, self._vE = w["m_entities"].copy(), w["v_entities"].copy()
+        self._mR, self._vR = w["m_relations"].copy(), w["v_relations"].copy()
+        self._steps = int(ckpt.params["steps"])
+        self._epochs_done = ckpt.epochs_done
+        self._loss_history = list(ckpt.loss_history)
+
+    # -- scoring --------------------------------------------------------------------------------
+    def query_vectors(self, triples: npt.ArrayLike, tail_side: npt.ArrayLike) -> FloatArray:
+        """The query of each triple (``(h, r, ?)`` where ``tail_side``, else ``(?, r, t)``)."""
+        self._fitted()
+        ids = np.ascontiguousarray(triples, dtype=np.int64).reshape(-1, 3)
+        sides = np.ascontiguousarray(np.broadcast_to(tail_side, len(ids)), dtype=np.bool_)
+        return K.queries(self._code, self._E, self._R, ids, sides)  # type: ignore[no-any-return]
+
+    def score_candidates(
+        self, queries: FloatArray, entities: FloatArray | None = None
+    ) -> FloatArray:
+        """Scores ``[n, N]`` of every entity (rows of ``entities``, default the model's) for each
+        query; higher is more plausible."""
+        E = self._E if entities is None else np.ascontiguousarray(entities, dtype=np.float32)
+        Q = np.ascontiguousarray(queries, dtype=np.float32)
+        if self._code in (K.DISTMULT, K.COMPLEX):
+            return Q @ E.T
+        if self.p == 1:
+            return K.score_all_l1(self._code, Q, E)  # type: ignore[no-any-return]
+        sq = (Q * Q).sum(1)[:, None] + (E * E).sum(1)[None, :] - 2.0 * (Q @ E.T)
+        return -np.sqrt(np.maximum(sq, 0.0, out=sq), out=sq)  # type: ignore[no-any-return]
+
+    def predict(
+        self,
+        relation: str,
+        *,
+        head: str | None = None,
+        tail: str | None = None,
+        k: int = 10,
+        exclude: Triples | None = None,
+    ) -> list[tuple[str, float]]:
+        """The ``k`` best tails of ``(head, relation, ?)``, or heads of ``(?, relation, tail)``,
+        with their scores; answers already in ``exclude`` (say the training triples) are
+        skipped, so what is left are the model's new facts."""
+        graph = self._fitted()
+        if (head is None) == (tail is None):
+            raise ParameterError("give the head or the tail, and leave the other side to predict")
+        r = graph.relation_id(relation)
+        h = graph.entity_id(head) if head is not None else 0
+        t = graph.entity_id(tail) if tail is not None else 0
+        tail_side = head is not None
+        scores = self.score_candidates(self.query_vectors([[h, r, t]], tail_side))[0]
+        if exclude is not None:
+            ids = exclude.ids
+            if tail_side:
+                known = ids[(ids[:, 0] == h) & (ids[:, 1] == r), 2]
+            else:
+                known = ids[(ids[:, 2] == t) & (ids[:, 1] == r), 0]
+            scores[known] = -np.inf
+        k = min(k, len(scores))
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [(graph.entities[i], float(scores[i])) for i in best if np.isfinite(scores[i])]
+
+    def score_triples(self, triples: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """The score of each ``(h, r, t)`` id triple."""
+        ids = np.ascontiguousarray(triples, dtype=np.int64).reshape(-1, 3)
+        Q = self.query_vectors(ids, True)
+        return np.array(
+            [K.score(self._code, self.p, Q[i], self._E, ids[i, 2]) for i in range(len(ids))]
+        )
+
+
+class TransE(KGModel):
+    """Bordes et al. (2013): ``h + r ~ t``; score ``-||h + r - t||_p``, entities on the unit sphere."""
+
+    name, _code, _unit_entities = "transe", K.TRANSE, True
+    _DEFAULTS: ClassVar[dict[str, Any]] = {
+        "dim": 50, "negatives": 1, "loss": "margin", "margin": 1.0, "temperature": 1.0, "p": 1,
+        "lr": 1e-3, "batch_size": 512, "epochs": 100,
+    }  # fmt: skip
+
+
+class DistMult(KGModel):
+    """Yang et al. (2015): score ``<h, r, t>``, entities on the unit sphere."""
+
+    name, _code, _unit_entities = "distmult", K.DISTMULT, True
+    _DEFAULTS: ClassVar[dict[str, Any]] = {
+        "dim": 50, "negatives": 1, "loss": "margin", "margin": 1.0, "temperature": 1.0, "p": 2,
+        "lr": 1e-3, "batch_size": 512, "epochs": 100,
+    }  # fmt: skip
+
+
+class ComplEx(KGModel):
+    """Trouillon et al. (2016): score ``Re(<h, r, conj(t)>)`` over complex vectors of ``dim``."""
+
+    name, _code, _complex = "complex", K.COMPLEX, True
+    _DEFAULTS: ClassVar[dict[str, Any]] = {
+        "dim": 50, "negatives": 1, "loss": "softplus", "margin": 1.0, "temperature": 1.0, "p": 2,
+        "lr": 1e-3, "batch_size": 512, "epochs": 100,
+    }  # fmt: skip
+
+
+class RotatE(KGModel):
+    """Sun et al. (2019): relations rotate ``h`` in the complex plane; score ``-||h * r - t||``
+    (``p=2``: the L2 norm of the complex vector, as PyKEEN; ``p=1``: the sum of moduli, as the
+    paper's code), self-adversarial negative sampling."""
+
+    name, _code, _complex = "rotate", K.ROTATE, True
+    _DEFAULTS: ClassVar[dict[str, Any]] = {
+        "dim": 200, "negatives": 64, "loss": "nssa", "margin": 6.0, "temperature": 0.5, "p": 2,
+        "lr": 1e-3, "batch_size": 512, "epochs": 50,
+    }  # fmt: skip
+
+
+MODELS: dict[str, type[KGModel]] = {m.name: m for m in (TransE, DistMult, ComplEx, RotatE)}
