@@ -70,7 +70,7 @@ def test_text_files_and_missing_files(tmp_path: Path) -> None:
         read_entity_text(path)
     path.write_text("a\tfirst, with\ta tab\n")
     assert read_entity_text(path) == {"a": "first, with a tab"}
-    with pytest.raises(FileNotFoundError, match="holds no train.tsv"):
+    with pytest.raises(FileNotFoundError, match=r"holds no train\.tsv"):
         read_splits(tmp_path)
     empty = tmp_path / "train.tsv"
     empty.write_text("\n\n")
