@@ -21,6 +21,7 @@ from .evaluate import eval_app
 from .faq import faq_app
 from .images import classify_images, train_clip_cmd
 from .index import index_app
+from .kg import kg_app
 from .monitor import monitor_app
 from .neural import finetune_app, predict, pretrain_app
 from .recommend import recommend_app
@@ -45,6 +46,7 @@ app.add_typer(train_app, name="train")
 app.add_typer(encoders_app, name="encoders")
 app.add_typer(viz_app, name="viz")
 app.add_typer(index_app, name="index")
+app.add_typer(kg_app, name="kg")
 app.add_typer(faq_app, name="faq")
 app.add_typer(recommend_app, name="recommend")
 app.add_typer(monitor_app, name="monitor")

@@ -23,7 +23,9 @@ materialised (what a tensor library must do); that is where the speed comes from
 
 Gradients are summed into dense buffers shared by the threads (Hogwild: a rare lost addition when
 two threads add to one row at once; ``workers=1`` is exact), the rows a batch touched are flagged,
-and :func:`adam_rows` updates only those rows (torch's SparseAdam), then clears them.
+and :func:`adam_rows` updates only those rows, then clears them, while keeping dense Adam's
+trajectory: a row's drift during the steps it was not touched is applied in closed form when it
+is touched next (or by :func:`adam_flush` at an epoch's end).
 
 Model codes: 0 TransE, 1 DistMult, 2 ComplEx, 3 RotatE. Loss codes: 0 margin ranking (pairwise),
 1 softplus / binary cross-entropy (pointwise; the two are the same function of the score),
@@ -284,32 +286,101 @@ def train_batch(  # type: ignore[no-untyped-def]
     return total * norm
 
 
+def idle_table(lr: float, beta1: float, beta2: float, steps: int) -> np.ndarray:
+    """``A[s]``: how far Adam's idle drift moves a parameter after step ``s`` (per unit of
+    ``m / sqrt(v)`` at ``s``) were it never touched again until step ``steps``: the sum over later
+    steps ``u`` of the bias-corrected rate times ``rho ** (u - s)``, ``rho = beta1 / sqrt(beta2)``
+    (eps left out). Idle steps ``s+1 .. s+n`` then move it ``A[s] - rho**n * A[s+n]``: O(1) a row."""
+    rho = beta1 / math.sqrt(beta2)
+    u = np.arange(steps + 2, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = lr * np.sqrt(1.0 - beta2**u) / (1.0 - beta1**u)
+    rate[0] = 0.0
+    table = np.zeros(steps + 2, dtype=np.float64)
+    for s in range(steps - 1, -1, -1):  # A[s] = rho * (rate[s+1] + A[s+1])
+        table[s] = rho * (rate[s + 1] + table[s + 1])
+    return table
+
+
+@njit(cache=True)
+def _idle_factor(table, rho, since, idle):  # type: ignore[no-untyped-def]
+    end = min(since + idle, table.shape[0] - 1)
+    return table[since] - math.exp(idle * math.log(rho)) * table[end]
+
+
+@njit(cache=True, fastmath=True)
+def _catch_up(W, M, V, i, factor, idle, beta1, beta2):  # type: ignore[no-untyped-def]
+    if factor != 0.0:
+        for j in range(W.shape[1]):
+            if V[i, j] > 0.0:
+                W[i, j] -= factor * M[i, j] / math.sqrt(V[i, j])
+    d1, d2 = math.exp(idle * math.log(beta1)), math.exp(idle * math.log(beta2))
+    for j in range(W.shape[1]):
+        M[i, j] *= d1
+        V[i, j] *= d2
+
+
+@njit(cache=True, fastmath=True)
+def _unit(W, i):  # type: ignore[no-untyped-def]
+    norm = 0.0
+    for j in range(W.shape[1]):
+        norm += W[i, j] * W[i, j]
+    norm = math.sqrt(norm)
+    if norm > 0:
+        for j in range(W.shape[1]):
+            W[i, j] /= norm
+
+
 @njit(cache=True, parallel=True)
-def adam_rows(W, G, M, V, touched, lr, beta1, beta2, eps, step, unit_norm):  # type: ignore[no-untyped-def]
-    """Adam on the touched rows of ``W`` (bias-corrected for ``step``); their gradients are
-    cleared and their flags reset. ``unit_norm``: rows are projected to unit L2 norm after."""
+def adam_rows(W, G, M, V, last, touched, table, lr, beta1, beta2, eps, step, unit_norm):  # type: ignore[no-untyped-def]
+    """Adam step ``step`` on the touched rows of ``W``, as dense Adam would leave them
+    (``table``: :func:`idle_table` for the whole run).
+
+    Dense Adam moves every row at every step: a row without gradient still drifts by its decaying
+    momentum, and for rows a batch rarely touches that drift is most of their movement (lazy
+    "sparse" Adam, which skips it, trains such rows several times slower). Here a touched row
+    first catches up on the steps it sat idle since ``last[i]`` (closed form: its moments only
+    decay), then takes this step; :func:`adam_flush` brings the untouched rows up to date before
+    anyone reads the table. Gradients are cleared and flags reset. ``unit_norm``: rows projected
+    to unit L2 norm after.
+    """
     c1 = 1.0 - beta1**step
     c2 = 1.0 - beta2**step
     rate = lr * math.sqrt(c2) / c1
+    rho = beta1 / math.sqrt(beta2)
     d = W.shape[1]
     for i in prange(W.shape[0]):
         if touched[i] == 0:
             continue
         touched[i] = 0
+        idle = step - 1 - last[i]
+        if idle > 0:
+            factor = _idle_factor(table, rho, last[i], idle)
+            _catch_up(W, M, V, i, factor, idle, beta1, beta2)
         for j in range(d):
             g = G[i, j]
             G[i, j] = 0.0
             M[i, j] = beta1 * M[i, j] + (1.0 - beta1) * g
             V[i, j] = beta2 * V[i, j] + (1.0 - beta2) * g * g
             W[i, j] -= rate * M[i, j] / (math.sqrt(V[i, j]) + eps * math.sqrt(c2))
+        last[i] = step
         if unit_norm:
-            norm = 0.0
-            for j in range(d):
-                norm += W[i, j] * W[i, j]
-            norm = math.sqrt(norm)
-            if norm > 0:
-                for j in range(d):
-                    W[i, j] /= norm
+            _unit(W, i)
+
+
+@njit(cache=True, parallel=True)
+def adam_flush(W, M, V, last, table, beta1, beta2, step, unit_norm):  # type: ignore[no-untyped-def]
+    """Bring every row up to step ``step`` (the idle drift :func:`adam_rows` defers)."""
+    rho = beta1 / math.sqrt(beta2)
+    for i in prange(W.shape[0]):
+        idle = step - last[i]
+        if idle <= 0:
+            continue
+        factor = _idle_factor(table, rho, last[i], idle)
+        _catch_up(W, M, V, i, factor, idle, beta1, beta2)
+        last[i] = step
+        if unit_norm:
+            _unit(W, i)
 
 
 @njit(cache=True, parallel=True)

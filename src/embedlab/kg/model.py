@@ -8,8 +8,10 @@ tail, chosen per positive: ``"uniform"`` half and half, ``"bernoulli"`` by the r
 tails-per-head / heads-per-tail, Wang et al. 2014), each a random entity other than the true one.
 Losses: ``"margin"`` (pairwise ranking, TransE's), ``"softplus"`` / ``"bce"`` (pointwise logistic:
 the same function), ``"nssa"`` (self-adversarial negative sampling, RotatE's; ``temperature`` 0 is
-plain negative sampling). The optimiser is Adam on the rows a batch touched; TransE and DistMult keep
-entities on the unit sphere (as PyKEEN and the TransE paper do). The numba kernels
+plain negative sampling). The optimiser is Adam (PyKEEN's default): the rows a batch touched take
+their step, and the others' momentum drift is applied in closed form when they are next touched
+(dense Adam's trajectory at sparse cost); TransE and DistMult keep entities on the unit sphere (as
+PyKEEN and the TransE paper do). The numba kernels
 (:mod:`._kernels`) compute everything per positive without tensors; ``workers=1`` is exact and
 reproducible with a ``seed``, more threads add gradients Hogwild-style.
 
@@ -189,6 +191,8 @@ class KGModel:
         self._E, self._R = E, R
         self._mE, self._vE = np.zeros_like(E), np.zeros_like(E)
         self._mR, self._vR = np.zeros_like(R), np.zeros_like(R)
+        self._lastE = np.zeros(len(E), dtype=np.int64)  # the Adam step each row is up to
+        self._lastR = np.zeros(len(R), dtype=np.int64)
         self._steps = 0
         self._epochs_done = 0
         self._loss_history: list[float] = []
@@ -235,6 +239,7 @@ class KGModel:
         touched_e = np.zeros(train.num_entities, dtype=np.uint8)
         touched_r = np.zeros(train.num_relations, dtype=np.uint8)
         GE, GR = np.zeros_like(self._E), np.zeros_like(self._R)
+        self._idle = K.idle_table(self.lr, 0.9, 0.999, per_epoch * self.epochs)
         last_checkpoint = self._steps
         self.stopped_early_ = False
         with bar, numba_threads(self.workers):
@@ -257,6 +262,7 @@ class KGModel:
                     self._adam(GE, GR, touched_e, touched_r)
                     total += loss * len(pos)
                     bar.update(1)
+                self._flush()
                 mean = total / n
                 if not math.isfinite(mean):
                     raise ParameterError(
@@ -289,9 +295,15 @@ class KGModel:
         return self
 
     def _adam(self, GE: FloatArray, GR: FloatArray, te: Any, tr: Any) -> None:
-        args = (self.lr, 0.9, 0.999, 1e-8, self._steps)
-        K.adam_rows(self._E, GE, self._mE, self._vE, te, *args, self._unit_entities)
-        K.adam_rows(self._R, GR, self._mR, self._vR, tr, *args, False)
+        args = (self._idle, self.lr, 0.9, 0.999, 1e-8, self._steps)
+        K.adam_rows(self._E, GE, self._mE, self._vE, self._lastE, te, *args, self._unit_entities)
+        K.adam_rows(self._R, GR, self._mR, self._vR, self._lastR, tr, *args, False)
+
+    def _flush(self) -> None:
+        """Every row up to the current step (an epoch's end: tables read or saved after)."""
+        args = (self._idle, 0.9, 0.999, self._steps)
+        K.adam_flush(self._E, self._mE, self._vE, self._lastE, *args, self._unit_entities)
+        K.adam_flush(self._R, self._mR, self._vR, self._lastR, *args, False)
 
     def _state(self) -> dict[str, FloatArray]:
         return {
@@ -334,6 +346,8 @@ class KGModel:
         self._mE, self._vE = w["m_entities"].copy(), w["v_entities"].copy()
         self._mR, self._vR = w["m_relations"].copy(), w["v_relations"].copy()
         self._steps = int(ckpt.params["steps"])
+        self._lastE = np.full(len(self._E), self._steps, dtype=np.int64)  # flushed when saved
+        self._lastR = np.full(len(self._R), self._steps, dtype=np.int64)
         self._epochs_done = ckpt.epochs_done
         self._loss_history = list(ckpt.loss_history)
 

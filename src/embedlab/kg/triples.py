@@ -175,10 +175,10 @@ class _Builder:
             raise ParameterError(f"unseen must be 'error', 'drop' or 'add', not {unseen!r}")
         self.like, self.unseen = like, unseen
         self.dropped, self.first_dropped = 0, 0
-        self.entities = list(like.entities) if like else []
-        self.relations = list(like.relations) if like else []
-        self.e_index = dict(like._entity_index) if like else {}
-        self.r_index = dict(like._relation_index) if like else {}
+        self.entities = list(like.entities) if like is not None else []
+        self.relations = list(like.relations) if like is not None else []
+        self.e_index = dict(like._entity_index) if like is not None else {}
+        self.r_index = dict(like._relation_index) if like is not None else {}
         self.rows: list[tuple[int, int, int]] = []
 
     def _entity(self, name: str, path: Path | None, line: int) -> int:

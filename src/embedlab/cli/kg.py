@@ -1,0 +1,213 @@
+"""``embedlab kg train|eval|predict``: thin shells over :mod:`embedlab.kg`.
+
+``kg train TRIPLES -o MODEL --model rotate`` reads a folder (``train.tsv``, ``dev.tsv``,
+``test.tsv``: ``head<TAB>relation<TAB>tail``) or one training file, trains with a progress bar
+(checkpoints in ``MODEL.ckpt``; ``--resume`` continues), saves the model folder (entity and relation
+vectors that open with ``load_vectors``), writes ``MODEL/loss.png`` when matplotlib is installed,
+and ranks the dev split. ``kg eval`` ranks a split filtered by the others; ``kg predict MODEL HEAD
+RELATION ?`` (or ``? RELATION TAIL``) lists the best answers, names resolved through an entity
+text file (``id<TAB>name, description``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import warnings
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..errors import ParameterError
+from ..files import old_copy
+from .options import OptionGroup
+from .train import _checkpoint_folder
+
+kg_app = typer.Typer(
+    help="Knowledge-graph embeddings: train TransE / DistMult / ComplEx / RotatE, rank, predict.",
+    no_args_is_help=True,
+)
+
+run = OptionGroup(
+    "epochs", "max_time", "lr", "batch_size", "every", "resume", "tensorboard", "seed", "workers",
+    epochs=None, lr=None, batch_size=None, every=None, seed=1,
+)  # fmt: skip
+
+Unseen = Annotated[
+    str,
+    typer.Option(
+        help="Evaluation triples naming entities the training split lacks: error or drop "
+        "(PyKEEN's way)."
+    ),
+]
+
+
+def _splits(triples: Path, unseen: str) -> tuple[Any, Any, Any]:
+    from ..kg import Triples, read_splits
+
+    if triples.is_dir():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            train, dev, test = read_splits(triples, unseen=unseen)  # type: ignore[arg-type]
+        for w in caught:
+            typer.echo(f"note: {w.message}", err=True)
+        return train, dev, test
+    return Triples.read(triples), None, None
+
+
+@kg_app.command("train")
+@run()
+def kg_train(
+    triples: Annotated[
+        Path, typer.Argument(help="A folder with train.tsv (+ dev.tsv, test.tsv) or one TSV file.")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The model folder to write.")],
+    model: Annotated[str, typer.Option(help="transe, distmult, complex or rotate.")] = "rotate",
+    dim: Annotated[
+        Optional[int], typer.Option(help="Dimension (complex models: complex numbers).")
+    ] = None,
+    negatives: Annotated[Optional[int], typer.Option(help="Negatives per positive triple.")] = None,
+    loss: Annotated[Optional[str], typer.Option(help="margin, softplus, bce or nssa.")] = None,
+    margin: Annotated[Optional[float], typer.Option(help="Margin (margin ranking, NSSA).")] = None,
+    temperature: Annotated[
+        Optional[float], typer.Option(help="NSSA's adversarial temperature (0: uniform).")
+    ] = None,
+    sampler: Annotated[
+        str, typer.Option(help="uniform or bernoulli (which side to corrupt).")
+    ] = "uniform",
+    norm: Annotated[
+        Optional[int], typer.Option("--norm", help="TransE / RotatE distance: 1 or 2.")
+    ] = None,
+    evaluate: Annotated[
+        bool, typer.Option("--eval/--no-eval", help="Rank the dev split after.")
+    ] = True,
+    unseen: Unseen = "drop",
+    *,
+    opts: dict[str, Any],
+) -> None:
+    """Train a graph embedding on TRIPLES; save it to OUTPUT."""
+    from ..kg import MODELS, link_prediction
+    from ..kg.store import save_model
+
+    kind = MODELS.get(model)
+    if kind is None:
+        raise ParameterError(f"--model must be one of {', '.join(MODELS)}; got {model!r}")
+    epochs = opts["epochs"]
+    if epochs is not None and (epochs < 1 or epochs != int(epochs)):
+        raise ParameterError(f"--epochs must be a whole number >= 1 for kg train; got {epochs}")
+    train, dev, test = _splits(triples, unseen)
+    ckpt = _checkpoint_folder(output, opts["resume"])
+    estimator = kind(
+        dim=dim, negatives=negatives, loss=loss, margin=margin, temperature=temperature,
+        sampler=sampler, p=norm, lr=opts["lr"], batch_size=opts["batch_size"],
+        epochs=None if epochs is None else int(epochs), workers=opts["workers"], seed=opts["seed"],
+        every=opts["every"], max_time=opts["max_time"], checkpoint_dir=ckpt,
+        tensorboard_dir=opts["tensorboard"],
+    )  # fmt: skip
+    start = time.perf_counter()
+    estimator.fit(train, resume=opts["resume"])
+    took = time.perf_counter() - start
+    save_model(estimator, output, source=str(triples))
+    shutil.rmtree(ckpt, ignore_errors=True)
+    shutil.rmtree(old_copy(ckpt), ignore_errors=True)
+    plotted = _plot_loss(estimator.loss_history_, output / "loss.png", estimator)
+    done = len(estimator.loss_history_)
+    stopped = " (--max-time stopped it)" if estimator.stopped_early_ else ""
+    typer.echo(
+        f"trained {estimator!r} on {len(train):,} triples, {train.num_entities:,} entities, "
+        f"{train.num_relations} relations: {done} epochs in {took:.1f} s{stopped}"
+    )
+    typer.echo("loss per epoch: " + ", ".join(f"{x:.4f}" for x in estimator.loss_history_))
+    if evaluate and dev is not None:
+        result = link_prediction(estimator, dev, known=[train, *([test] if test else [])])
+        typer.echo(f"dev ({len(dev):,} triples, filtered, realistic ranks):\n{result.table()}")
+    typer.echo(f"wrote {output}" + (" (loss curve: loss.png)" if plotted else ""))
+
+
+def _plot_loss(history: list[float], path: Path, model: Any) -> bool:
+    try:
+        from ..optional import pyplot
+
+        plt = pyplot()
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(range(1, len(history) + 1), history, marker="o", markersize=3)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"mean {model.loss} loss")
+    ax.set_title(repr(model))
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+@kg_app.command("eval")
+def kg_eval(
+    model: Annotated[Path, typer.Argument(help="A model folder from kg train.")],
+    triples: Annotated[Path, typer.Argument(help="The dataset folder (train/dev/test.tsv).")],
+    split: Annotated[str, typer.Option(help="test or dev.")] = "test",
+    unseen: Unseen = "drop",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+) -> None:
+    """Rank SPLIT of TRIPLES (both sides, filtered by every split, realistic ranks)."""
+    from ..kg import link_prediction
+    from ..kg.store import load_model
+
+    if split not in ("test", "dev"):
+        raise ParameterError(f"--split must be test or dev; got {split!r}")
+    if not triples.is_dir():
+        raise ParameterError(f"{triples} is not a folder: give the dataset folder (train.tsv ...)")
+    loaded = load_model(model)
+    train, dev, test = _splits(triples, unseen)
+    asked = test if split == "test" else dev
+    if asked is None:
+        raise ParameterError(f"{triples} has no {split} split")
+    other = dev if split == "test" else test
+    start = time.perf_counter()
+    result = link_prediction(loaded, asked, known=[train, *([other] if other else [])])
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=1))
+        return
+    typer.echo(
+        f"{split}: {len(asked):,} triples, {loaded!r}, filtered, realistic ranks "
+        f"({time.perf_counter() - start:.1f} s)\n{result.table()}"
+    )
+
+
+@kg_app.command("predict")
+def kg_predict(
+    model: Annotated[Path, typer.Argument(help="A model folder from kg train.")],
+    head: Annotated[str, typer.Argument(help="An entity id or name, or ? to predict heads.")],
+    relation: Annotated[str, typer.Argument(help="A relation name.")],
+    tail: Annotated[str, typer.Argument(help="An entity id or name, or ? to predict tails.")],
+    k: Annotated[int, typer.Option("-k", help="How many answers.")] = 10,
+    text: Annotated[
+        Optional[Path], typer.Option(help="Entity text file (id<TAB>name, description).")
+    ] = None,
+    new_only: Annotated[
+        Optional[Path],
+        typer.Option("--new-only", help="Leave out answers in these triples (train.tsv)."),
+    ] = None,
+) -> None:
+    """Complete (HEAD, RELATION, ?) or (?, RELATION, TAIL)."""
+    from ..kg import Triples, read_entity_text
+    from ..kg.names import resolve
+    from ..kg.store import load_model
+
+    if (head == "?") == (tail == "?"):
+        raise ParameterError("put ? in exactly one place: HEAD RELATION ? or ? RELATION TAIL")
+    loaded = load_model(model)
+    texts = read_entity_text(text) if text is not None else {}
+    exclude = Triples.read(new_only, like=loaded._graph, unseen="drop") if new_only else None
+    given = tail if head == "?" else head
+    entity = resolve(given, loaded.entities_, texts)
+    side = {"tail": entity} if head == "?" else {"head": entity}
+    answers = loaded.predict(relation, k=k, exclude=exclude, **side)
+    shown = f"({entity}, {relation}, ?)" if head != "?" else f"(?, {relation}, {entity})"
+    typer.echo(f"{shown}" + (f"  {entity}: {texts[entity]}" if entity in texts else ""))
+    for rank, (name, score) in enumerate(answers, 1):
+        label = f"  {texts[name]}" if name in texts else ""
+        typer.echo(f"{rank:>3}. {name}  {score:.4f}{label}")
