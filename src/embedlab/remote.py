@@ -74,9 +74,8 @@ class RemoteFile(os.PathLike[str]):
 
     def files(self) -> list[RemoteFile]:
         """Every file below this folder, sorted by URL."""
-        found = self._fs.find(self._path, withdirs=False)
-        urls = sorted(self._fs.unstrip_protocol(p) for p in found)
-        return [RemoteFile(u, _fs=self._fs, _path=self._fs._strip_protocol(u)) for u in urls]
+        found = sorted(self._fs.find(self._path, withdirs=False))
+        return [RemoteFile(self._fs.unstrip_protocol(p), _fs=self._fs, _path=p) for p in found]
 
     def size(self) -> int:
         return int(self._fs.size(self._path))

@@ -12,7 +12,6 @@ text file (``id<TAB>name, description``).
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import warnings
 from pathlib import Path
@@ -21,9 +20,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import ParameterError
-from ..files import old_copy
 from .options import OptionGroup
-from .train import _checkpoint_folder
+from .train import _checkpoint_folder, drop_checkpoint
 
 kg_app = typer.Typer(
     help="Knowledge-graph embeddings: train TransE / DistMult / ComplEx / RotatE, rank, predict.",
@@ -110,8 +108,7 @@ def kg_train(
     estimator.fit(train, resume=opts["resume"])
     took = time.perf_counter() - start
     save_model(estimator, output, source=str(triples))
-    shutil.rmtree(ckpt, ignore_errors=True)
-    shutil.rmtree(old_copy(ckpt), ignore_errors=True)
+    drop_checkpoint(ckpt)
     plotted = _plot_loss(estimator.loss_history_, output / "loss.png", estimator)
     done = len(estimator.loss_history_)
     stopped = " (--max-time stopped it)" if estimator.stopped_early_ else ""

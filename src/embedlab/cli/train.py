@@ -181,9 +181,7 @@ def _fit_and_save(
     took = time.perf_counter() - start
     save_vectors(model.vectors_, output)
     if "resume" in opts:
-        ckpt = model.checkpoint_dir
-        shutil.rmtree(ckpt, ignore_errors=True)
-        shutil.rmtree(old_copy(ckpt), ignore_errors=True)
+        drop_checkpoint(model.checkpoint_dir)
     _report(model, output, took, passes)
 
 
@@ -201,6 +199,12 @@ def _report(model: Any, output: Path, took: float, passes: int) -> None:
         )
     typer.echo("loss per epoch: " + ", ".join(f"{x:.4f}" for x in model.loss_history_))
     typer.echo(f"wrote {output}")
+
+
+def drop_checkpoint(ckpt: Path) -> None:
+    """Remove a finished run's checkpoint (and the copy a cut replacement may have left)."""
+    shutil.rmtree(ckpt, ignore_errors=True)
+    shutil.rmtree(old_copy(ckpt), ignore_errors=True)
 
 
 def _checkpoint_folder(output: Path, resume: bool) -> Path:

@@ -25,6 +25,7 @@ writes for one ``.parquet`` file, so ``index build`` and anyone's Parquet reader
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -241,9 +242,7 @@ def shard_records(
         number_prefix=shard.id_prefix,
         skip=shard.start,
     )
-    for key, text, meta in records:
-        if len(ids) == shard.rows:
-            break
+    for key, text, meta in itertools.islice(records, shard.rows):
         ids.append(key)
         texts.append(text)
         metas.append(meta)

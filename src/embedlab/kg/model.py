@@ -82,7 +82,14 @@ class KGModel:
         "every": Interval(int, 1, None, none_ok=True),
         "max_time": Interval(float, 0, None, none_ok=True),
     }
-    _DEFAULTS: ClassVar[dict[str, Any]] = {}
+    # each model's defaults: these, with what its class changes
+    _DEFAULTS: ClassVar[dict[str, Any]] = {
+        "dim": 50, "negatives": 1, "loss": "margin", "margin": 1.0, "temperature": 1.0, "p": 2,
+        "lr": 1e-3, "batch_size": 512, "epochs": 100,
+    }  # fmt: skip
+    _BETAS: ClassVar[tuple[float, float]] = (0.9, 0.999)  # Adam's, as torch's defaults
+    _EPS: ClassVar[float] = 1e-8
+    _RUN_ONLY: ClassVar[tuple[str, ...]] = ("epochs", "max_time")  # a resumed run may change
     info_: dict[str, Any]  # what kg.json held, on a loaded model
 
     def __init__(
@@ -239,7 +246,7 @@ class KGModel:
         touched_e = np.zeros(train.num_entities, dtype=np.uint8)
         touched_r = np.zeros(train.num_relations, dtype=np.uint8)
         GE, GR = np.zeros_like(self._E), np.zeros_like(self._R)
-        self._idle = K.idle_table(self.lr, 0.9, 0.999, per_epoch * self.epochs)
+        self._idle = K.idle_table(self.lr, *self._BETAS, per_epoch * self.epochs)
         last_checkpoint = self._steps
         self.stopped_early_ = False
         with bar, numba_threads(self.workers):
@@ -295,13 +302,13 @@ class KGModel:
         return self
 
     def _adam(self, GE: FloatArray, GR: FloatArray, te: Any, tr: Any) -> None:
-        args = (self._idle, self.lr, 0.9, 0.999, 1e-8, self._steps)
+        args = (self._idle, self.lr, *self._BETAS, self._EPS, self._steps)
         K.adam_rows(self._E, GE, self._mE, self._vE, self._lastE, te, *args, self._unit_entities)
         K.adam_rows(self._R, GR, self._mR, self._vR, self._lastR, tr, *args, False)
 
     def _flush(self) -> None:
         """Every row up to the current step (an epoch's end: tables read or saved after)."""
-        args = (self._idle, 0.9, 0.999, self._steps)
+        args = (self._idle, *self._BETAS, self._steps)
         K.adam_flush(self._E, self._mE, self._vE, self._lastE, *args, self._unit_entities)
         K.adam_flush(self._R, self._mR, self._vR, self._lastR, *args, False)
 
@@ -311,12 +318,15 @@ class KGModel:
             "v_entities": self._vE, "m_relations": self._mR, "v_relations": self._vR,
         }  # fmt: skip
 
+    def _model_params(self) -> dict[str, Any]:
+        """The parameters a checkpoint must share with the run resuming it."""
+        return {k: v for k, v in self.get_params().items() if k not in self._RUN_ONLY}
+
     def _checkpoint(self, digest: str) -> None:
         assert self.checkpoint_dir is not None
-        params = {k: v for k, v in self.get_params().items() if k not in ("epochs", "max_time")}
         Checkpoint(
             trainer=type(self).__name__,
-            params={**params, "steps": self._steps},
+            params={**self._model_params(), "steps": self._steps},
             epochs_done=self._epochs_done,
             loss_history=self._loss_history,
             vocab_size=self._graph.num_entities,
@@ -331,7 +341,7 @@ class KGModel:
         if not (folder / "state.json").exists():
             raise ParameterError(f"no checkpoint to resume in {folder}")
         ckpt = Checkpoint.load(folder)
-        mine = {k: v for k, v in self.get_params().items() if k not in ("epochs", "max_time")}
+        mine = self._model_params()
         theirs = {k: v for k, v in ckpt.params.items() if k != "steps"}
         if ckpt.trainer != type(self).__name__ or theirs != mine:
             changed = sorted(k for k in {*mine, *theirs} if mine.get(k) != theirs.get(k))
@@ -359,12 +369,9 @@ class KGModel:
         sides = np.ascontiguousarray(np.broadcast_to(tail_side, len(ids)), dtype=np.bool_)
         return K.queries(self._code, self._E, self._R, ids, sides)  # type: ignore[no-any-return]
 
-    def score_candidates(
-        self, queries: FloatArray, entities: FloatArray | None = None
-    ) -> FloatArray:
-        """Scores ``[n, N]`` of every entity (rows of ``entities``, default the model's) for each
-        query; higher is more plausible."""
-        E = self._E if entities is None else np.ascontiguousarray(entities, dtype=np.float32)
+    def score_candidates(self, queries: FloatArray) -> FloatArray:
+        """Scores ``[n, N]`` of every entity for each query; higher is more plausible."""
+        E = self._E
         Q = np.ascontiguousarray(queries, dtype=np.float32)
         if self._code in (K.DISTMULT, K.COMPLEX):
             return Q @ E.T
@@ -418,30 +425,20 @@ class TransE(KGModel):
     """Bordes et al. (2013): ``h + r ~ t``; score ``-||h + r - t||_p``, entities on the unit sphere."""
 
     name, _code, _unit_entities = "transe", K.TRANSE, True
-    _DEFAULTS: ClassVar[dict[str, Any]] = {
-        "dim": 50, "negatives": 1, "loss": "margin", "margin": 1.0, "temperature": 1.0, "p": 1,
-        "lr": 1e-3, "batch_size": 512, "epochs": 100,
-    }  # fmt: skip
+    _DEFAULTS: ClassVar[dict[str, Any]] = {**KGModel._DEFAULTS, "p": 1}
 
 
 class DistMult(KGModel):
     """Yang et al. (2015): score ``<h, r, t>``, entities on the unit sphere."""
 
     name, _code, _unit_entities = "distmult", K.DISTMULT, True
-    _DEFAULTS: ClassVar[dict[str, Any]] = {
-        "dim": 50, "negatives": 1, "loss": "margin", "margin": 1.0, "temperature": 1.0, "p": 2,
-        "lr": 1e-3, "batch_size": 512, "epochs": 100,
-    }  # fmt: skip
 
 
 class ComplEx(KGModel):
     """Trouillon et al. (2016): score ``Re(<h, r, conj(t)>)`` over complex vectors of ``dim``."""
 
     name, _code, _complex = "complex", K.COMPLEX, True
-    _DEFAULTS: ClassVar[dict[str, Any]] = {
-        "dim": 50, "negatives": 1, "loss": "softplus", "margin": 1.0, "temperature": 1.0, "p": 2,
-        "lr": 1e-3, "batch_size": 512, "epochs": 100,
-    }  # fmt: skip
+    _DEFAULTS: ClassVar[dict[str, Any]] = {**KGModel._DEFAULTS, "loss": "softplus"}
 
 
 class RotatE(KGModel):
@@ -451,8 +448,8 @@ class RotatE(KGModel):
 
     name, _code, _complex = "rotate", K.ROTATE, True
     _DEFAULTS: ClassVar[dict[str, Any]] = {
-        "dim": 200, "negatives": 64, "loss": "nssa", "margin": 6.0, "temperature": 0.5, "p": 2,
-        "lr": 1e-3, "batch_size": 512, "epochs": 50,
+        **KGModel._DEFAULTS, "dim": 200, "negatives": 64, "loss": "nssa", "margin": 6.0,
+        "temperature": 0.5, "epochs": 50,
     }  # fmt: skip
 
 
