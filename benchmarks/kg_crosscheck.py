@@ -94,7 +94,7 @@ def main() -> None:
     rotate = RotatE(dim=32, negatives=16, epochs=3, lr=5e-3, show_progress=False).fit(train)
     tied = DistMult(dim=8, epochs=1, show_progress=False).fit(train)
     rng = np.random.default_rng(0)
-    tied._E = rng.integers(-1, 2, size=tied._E.shape).astype(np.float32)
+    tied._E = tied._S = rng.integers(-1, 2, size=tied._E.shape).astype(np.float32)
     tied._R = rng.integers(-1, 2, size=tied._R.shape).astype(np.float32)
     rows, worst = [], 0.0
     for name, model in (("RotatE (3 epochs)", rotate), ("DistMult, integer tables (ties)", tied)):

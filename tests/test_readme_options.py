@@ -32,7 +32,7 @@ def _options(command: str) -> set[str]:
 
 def test_the_readme_options_table_matches_the_commands() -> None:
     commands, rows = _table()
-    assert len(commands) == 8 and len(rows) >= 15
+    assert len(commands) == 9 and len(rows) >= 15
     options = {c: _options(c) for c in commands}
     for row in rows:
         names = re.findall(r"`(--[a-z-]+)`", row[0])

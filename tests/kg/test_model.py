@@ -41,7 +41,7 @@ def test_realistic_ranks_with_ties_and_filtering_are_pykeens(graph: Path) -> Non
     assert test is not None
     model = DistMult(dim=4, epochs=1, show_progress=False).fit(train)
     rng = np.random.default_rng(0)
-    model._E = rng.integers(-1, 2, size=model._E.shape).astype(np.float32)
+    model._E = model._S = rng.integers(-1, 2, size=model._E.shape).astype(np.float32)
     model._R = rng.integers(-1, 2, size=model._R.shape).astype(np.float32)
     everything = Triples(
         np.concatenate([test.ids, train.ids[:30]]), train.entities, train.relations, "mix"

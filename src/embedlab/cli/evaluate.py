@@ -14,7 +14,8 @@ LimitOpt = Annotated[Optional[int], typer.Option(help="Read only the first N row
 
 def open_model(spec: str) -> tuple[str, Any]:
     """``NAME=WHAT`` or ``WHAT``: a vectors file/folder, a StaticEncoder folder, a transformer
-    (hub id or folder), or ``default`` for the offline all-MiniLM-L6-v2."""
+    (hub id or folder), ``default`` for the offline all-MiniLM-L6-v2, or a graph model folder
+    (``kg train``: link-prediction tasks)."""
     from ..encoders import load_encoder
     from ..io import load_vectors
 
@@ -23,6 +24,10 @@ def open_model(spec: str) -> tuple[str, Any]:
     name = name or (path.name if what != "default" else "all-MiniLM-L6-v2")
     if path.is_file() or (path / "header.json").exists():
         return name, load_vectors(path)
+    if (path / "kg.json").exists():  # a graph model: link-prediction tasks
+        from ..kg.store import load_model
+
+        return name, load_model(path)
     return name, load_encoder(what)
 
 

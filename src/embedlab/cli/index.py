@@ -44,7 +44,8 @@ def build(
         Path,
         typer.Argument(
             help=".txt, .jsonl, .csv, .tsv or .parquet; a folder of embedding shards (Parquet "
-            "with id and embedding, e.g. from embed --ray); with --images a folder of images."
+            "with id and embedding, e.g. from embed --ray); a text-aware graph model (kg train "
+            "--text: its entities); with --images a folder of images."
         ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="The collection folder.")],
@@ -72,6 +73,22 @@ def build(
 
     if images:
         _build_images(input, output, model, index)
+        return
+    if (input / "kg.json").exists():  # a graph model: its entities, found by description
+        from ..errors import ParameterError
+        from ..kg.collection import entity_collection
+
+        if model is not None:
+            raise ParameterError(
+                "--model: a graph model's entities are indexed with the encoder that described "
+                "them (kg.json records it)"
+            )
+        start = time.perf_counter()
+        col = entity_collection(input, output, index=index)
+        typer.echo(
+            f"indexed {len(col):,} entities with their descriptions in "
+            f"{time.perf_counter() - start:.1f} s -> {output}"
+        )
         return
     if input.is_dir():
         _build_from_shards(input, output, model, index, meta, sparse)

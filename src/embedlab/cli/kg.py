@@ -4,9 +4,13 @@
 ``test.tsv``: ``head<TAB>relation<TAB>tail``) or one training file, trains with a progress bar
 (checkpoints in ``MODEL.ckpt``; ``--resume`` continues), saves the model folder (entity and relation
 vectors that open with ``load_vectors``), writes ``MODEL/loss.png`` when matplotlib is installed,
-and ranks the dev split. ``kg eval`` ranks a split filtered by the others; ``kg predict MODEL HEAD
+and ranks the dev split. ``--text entity2text.txt --encoder default`` makes the model text-aware
+(:mod:`embedlab.kg.text`): every described entity is encoded once (the vectors are saved in
+``MODEL/text``), and entities no training triple mentions are ranked from their descriptions
+(``--unseen add``). ``kg eval`` ranks a split filtered by the others; ``kg predict MODEL HEAD
 RELATION ?`` (or ``? RELATION TAIL``) lists the best answers, names resolved through an entity
-text file (``id<TAB>name, description``).
+text file (``id<TAB>name, description``); a text-aware model also answers for an entity it never
+saw, from its description.
 """
 
 from __future__ import annotations
@@ -36,10 +40,57 @@ run = OptionGroup(
 Unseen = Annotated[
     str,
     typer.Option(
-        help="Evaluation triples naming entities the training split lacks: error or drop "
-        "(PyKEEN's way)."
+        help="Evaluation triples naming entities the training split lacks: error, drop "
+        "(PyKEEN's way) or add (text-aware models: ranked from their descriptions)."
     ),
 ]
+TextFile = Annotated[
+    Optional[Path], typer.Option(help="Entity text file (id<TAB>name, description).")
+]
+
+
+def _encoder(name: str) -> Any:
+    from ..encoders import load_encoder
+
+    return load_encoder(None if name == "default" else name)
+
+
+def _add_new(model: Any, split: Any, text: Path | None, model_dir: Path | None) -> None:
+    """Give a text-aware ``model`` the entities of ``split`` it lacks (read with unseen="add"),
+    from the description vectors saved with it, else encoded from ``text``."""
+    from ..io import load_vectors
+    from ..kg import read_entity_text
+    from ..kg.text import describe
+
+    new = split.entities[len(model.entities_) :]
+    if not new:
+        return
+    if model._text is None:
+        raise ParameterError(
+            f"{split.source} names {len(new):,} entities the model never saw ({new[0]!r}...), "
+            "and the model was trained without entity text: retrain with --text, or --unseen drop"
+        )
+    saved = model_dir / "text" if model_dir is not None else None
+    have = load_vectors(saved) if saved is not None and saved.exists() else None
+    missing = [e for e in new if have is None or e not in have]
+    vectors: dict[str, Any] = {e: have[e] for e in new if have is not None and e in have}
+    if missing:
+        if text is None:
+            raise ParameterError(
+                f"{len(missing):,} new entities have no saved description vector "
+                f"({missing[0]!r}...): give --text with their descriptions"
+            )
+        texts = read_entity_text(text)
+        absent = [e for e in missing if e not in texts]
+        if absent:
+            raise ParameterError(f"{text} does not describe {len(absent):,} ({absent[0]!r}...)")
+        encoded = describe(
+            missing, texts, _encoder(model.info_.get("text", {}).get("encoder", "default"))
+        )
+        vectors.update({e: encoded[e] for e in missing})
+    import numpy as np
+
+    model.add_entities(new, np.stack([vectors[e] for e in new]))
 
 
 def _splits(triples: Path, unseen: str) -> tuple[Any, Any, Any]:
@@ -82,12 +133,24 @@ def kg_train(
         bool, typer.Option("--eval/--no-eval", help="Rank the dev split after.")
     ] = True,
     unseen: Unseen = "drop",
+    text: TextFile = None,
+    encoder: Annotated[
+        str, typer.Option(help="Encoder of the entity descriptions (with --text).")
+    ] = "default",
+    text_dim: Annotated[
+        int, typer.Option(help="Principal components of the descriptions the projection reads.")
+    ] = 128,
+    text_dropout: Annotated[
+        float,
+        typer.Option(help="Share of entities standing on their description alone per batch."),
+    ] = 0.25,
     *,
     opts: dict[str, Any],
 ) -> None:
     """Train a graph embedding on TRIPLES; save it to OUTPUT."""
-    from ..kg import MODELS, link_prediction
+    from ..kg import MODELS, link_prediction, read_entity_text
     from ..kg.store import save_model
+    from ..kg.text import describe
 
     kind = MODELS.get(model)
     if kind is None:
@@ -95,19 +158,30 @@ def kg_train(
     epochs = opts["epochs"]
     if epochs is not None and (epochs < 1 or epochs != int(epochs)):
         raise ParameterError(f"--epochs must be a whole number >= 1 for kg train; got {epochs}")
+    if unseen == "add" and text is None:
+        raise ParameterError("--unseen add ranks new entities from their descriptions: give --text")
     train, dev, test = _splits(triples, unseen)
+    descriptions, info = None, {}
+    if text is not None:
+        texts = read_entity_text(text)
+        known = {*train.entities, *(dev.entities if dev else ()), *(test.entities if test else ())}
+        names = [*train.entities, *sorted((set(texts) | known) - set(train.entities))]
+        enc = _encoder(encoder)
+        typer.echo(f"encoding {len(names):,} entity descriptions with {enc!r}")
+        descriptions = describe(names, texts, enc)
+        info = {"text": {"encoder": encoder, "file": str(text.resolve()), "dim": enc.dim}}
     ckpt = _checkpoint_folder(output, opts["resume"])
     estimator = kind(
         dim=dim, negatives=negatives, loss=loss, margin=margin, temperature=temperature,
         sampler=sampler, p=norm, lr=opts["lr"], batch_size=opts["batch_size"],
         epochs=None if epochs is None else int(epochs), workers=opts["workers"], seed=opts["seed"],
         every=opts["every"], max_time=opts["max_time"], checkpoint_dir=ckpt,
-        tensorboard_dir=opts["tensorboard"],
+        tensorboard_dir=opts["tensorboard"], text_dim=text_dim, text_dropout=text_dropout,
     )  # fmt: skip
     start = time.perf_counter()
-    estimator.fit(train, resume=opts["resume"])
+    estimator.fit(train, text=descriptions, resume=opts["resume"])
     took = time.perf_counter() - start
-    save_model(estimator, output, source=str(triples))
+    save_model(estimator, output, descriptions=descriptions, source=str(triples), **info)
     drop_checkpoint(ckpt)
     plotted = _plot_loss(estimator.loss_history_, output / "loss.png", estimator)
     done = len(estimator.loss_history_)
@@ -118,6 +192,8 @@ def kg_train(
     )
     typer.echo("loss per epoch: " + ", ".join(f"{x:.4f}" for x in estimator.loss_history_))
     if evaluate and dev is not None:
+        if descriptions is not None:
+            estimator.add_entities(dev.entities[train.num_entities :], descriptions)
         result = link_prediction(estimator, dev, known=[train, *([test] if test else [])])
         typer.echo(f"dev ({len(dev):,} triples, filtered, realistic ranks):\n{result.table()}")
     typer.echo(f"wrote {output}" + (" (loss curve: loss.png)" if plotted else ""))
@@ -147,6 +223,7 @@ def kg_eval(
     triples: Annotated[Path, typer.Argument(help="The dataset folder (train/dev/test.tsv).")],
     split: Annotated[str, typer.Option(help="test or dev.")] = "test",
     unseen: Unseen = "drop",
+    text: TextFile = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
 ) -> None:
     """Rank SPLIT of TRIPLES (both sides, filtered by every split, realistic ranks)."""
@@ -163,6 +240,7 @@ def kg_eval(
     if asked is None:
         raise ParameterError(f"{triples} has no {split} split")
     other = dev if split == "test" else test
+    _add_new(loaded, asked, text, model)
     start = time.perf_counter()
     result = link_prediction(loaded, asked, known=[train, *([other] if other else [])])
     if as_json:
@@ -181,9 +259,7 @@ def kg_predict(
     relation: Annotated[str, typer.Argument(help="A relation name.")],
     tail: Annotated[str, typer.Argument(help="An entity id or name, or ? to predict tails.")],
     k: Annotated[int, typer.Option("-k", help="How many answers.")] = 10,
-    text: Annotated[
-        Optional[Path], typer.Option(help="Entity text file (id<TAB>name, description).")
-    ] = None,
+    text: TextFile = None,
     new_only: Annotated[
         Optional[Path],
         typer.Option("--new-only", help="Leave out answers in these triples (train.tsv)."),
@@ -200,7 +276,14 @@ def kg_predict(
     texts = read_entity_text(text) if text is not None else {}
     exclude = Triples.read(new_only, like=loaded._graph, unseen="drop") if new_only else None
     given = tail if head == "?" else head
-    entity = resolve(given, loaded.entities_, texts)
+    aware = loaded._text is not None  # can place an entity it never saw, from its description
+    entity = resolve(given, [*loaded.entities_, *(texts if aware else ())], texts)
+    if entity not in loaded._graph._entity_index:
+        from ..kg.text import describe
+
+        encoder_name = loaded.info_.get("text", {}).get("encoder", "default")
+        loaded.add_entities([entity], describe([entity], texts, _encoder(encoder_name)))
+        typer.echo(f"{entity} is new to the model: placed from its description")
     side = {"tail": entity} if head == "?" else {"head": entity}
     answers = loaded.predict(relation, k=k, exclude=exclude, **side)
     shown = f"({entity}, {relation}, ?)" if head != "?" else f"(?, {relation}, {entity})"

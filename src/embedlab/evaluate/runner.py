@@ -34,6 +34,7 @@ from ..vectors import Vectors
 from .analogy import word_analogy
 from .classification import cluster_scores, probe_scores
 from .datasets import load_word_pairs
+from .graph import is_graph_model, link_prediction_task
 from .multimodal import image_text_retrieval, read_captioned, zero_shot_scores
 from .retrieval import (
     load_beir,
@@ -183,6 +184,8 @@ class _Cache:
 
 
 def _as_encoder(model: Any) -> Any:
+    if is_graph_model(model):
+        return None  # ranks triples; encodes nothing
     if isinstance(model, Vectors):
         from ..encoders import StaticEncoder
 
@@ -333,6 +336,12 @@ class _Skip(Exception):
 
 def _dispatch(spec: TaskSpec, model: Any, embed: _Cache) -> tuple[Any, str]:
     kind, opts = spec.type, spec.options
+    if kind == "link-prediction":
+        if not is_graph_model(model):
+            raise _Skip("link prediction needs a knowledge-graph model (embedlab kg train)")
+        return link_prediction_task(model, spec.path("folder"), opts.get("split", "test")), "mrr"
+    if is_graph_model(model):
+        raise _Skip("a knowledge-graph model ranks triples: link-prediction tasks only")
     if kind == "sts":
         d = spec.read("data", ["text1", "text2", "score"], numeric=["score"])
         return sts_scores(embed(d["text1"]), embed(d["text2"]), d["score"]), "spearman"

@@ -8,8 +8,10 @@ A spec is a small JSON (or YAML) mapping::
 ``type`` is one of ``sts``, ``pairs``, ``classification``, ``clustering``, ``retrieval``,
 ``docsim``, ``word-similarity``, ``word-analogy``, ``image-text-retrieval`` (files ``data``: an
 ``image<TAB>caption`` table, ``images``: their folder, optional ``split`` with
-``options.split``) and ``zero-shot-images`` (``data``: ``image<TAB>label``, ``images``;
-``options.templates``, ``options.labels``); ``files`` are relative to the spec's folder (or
+``options.split``), ``zero-shot-images`` (``data``: ``image<TAB>label``, ``images``;
+``options.templates``, ``options.labels``) and ``link-prediction`` (``folder``: a triples
+dataset with train/dev/test.tsv, ``options.split``; a graph model's task, :mod:`.graph`);
+``files`` are relative to the spec's folder (or
 ``data_dir`` for the built-in specs of ../shared/data); ``columns`` map each role to a header name
 or a 0-based position; ``header``, ``delimiter``, ``encoding`` and ``options`` (``folds``,
 ``max_train``, ``max_items``, ``seed``, ``layout`` for retrieval) are optional. This module does
@@ -47,6 +49,7 @@ TASK_TYPES = (
     "word-analogy",
     "image-text-retrieval",
     "zero-shot-images",
+    "link-prediction",
 )
 _ROLES = {
     "sts": ("text1", "text2", "score"),
@@ -162,9 +165,12 @@ BUILTIN_TASKS: dict[str, TaskSpec] = {t.name: t for t in [
     _spec("chnsenticorp", "classification", "zh", options={"folds": 5},
           files={"data": "sentiment/zh/ChnSentiCorp_htl_all.csv"},
           columns={"text": "review", "label": "label"}),
+    _spec("wn18rr", "link-prediction", files={"folder": "kg/WN18RR"}, options={"split": "test"}),
 ]}
 # fmt: on
-ENGLISH = [n for n, t in BUILTIN_TASKS.items() if t.language == "en"]
+ENGLISH = [  # the sentence and word tasks (a graph model's task is asked for by name)
+    n for n, t in BUILTIN_TASKS.items() if t.language == "en" and t.type != "link-prediction"
+]
 CHINESE = [n for n, t in BUILTIN_TASKS.items() if t.language == "zh"]
 
 

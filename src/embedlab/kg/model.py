@@ -43,6 +43,7 @@ from ..fitting.params import Constraint, Interval, OneOf, check_params
 from ..fitting.tensorboard import ScalarWriter
 from ..vectors import Vectors
 from . import _kernels as K
+from .text import TextProjection, align
 from .triples import Triples
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,8 @@ class KGModel:
         "seed": Interval(int, 0, 2**63 - 1),
         "every": Interval(int, 1, None, none_ok=True),
         "max_time": Interval(float, 0, None, none_ok=True),
+        "text_dim": Interval(int, 1, None, none_ok=True),
+        "text_dropout": Interval(float, 0, 1),
     }
     # each model's defaults: these, with what its class changes
     _DEFAULTS: ClassVar[dict[str, Any]] = {
@@ -91,6 +94,7 @@ class KGModel:
     _EPS: ClassVar[float] = 1e-8
     _RUN_ONLY: ClassVar[tuple[str, ...]] = ("epochs", "max_time")  # a resumed run may change
     info_: dict[str, Any]  # what kg.json held, on a loaded model
+    _text: TextProjection | None = None  # the description projection of a text-aware model
 
     def __init__(
         self,
@@ -109,6 +113,8 @@ class KGModel:
         seed: int = 1,
         every: int | None = None,
         max_time: float | None = None,
+        text_dim: int | None = 128,
+        text_dropout: float = 0.25,
         checkpoint_dir: str | os.PathLike[str] | None = None,
         tensorboard_dir: str | os.PathLike[str] | None = None,
         callbacks: Sequence[Callback] = (),
@@ -129,6 +135,8 @@ class KGModel:
         self.seed = seed
         self.every = every
         self.max_time = max_time
+        self.text_dim = text_dim
+        self.text_dropout = text_dropout
         self.checkpoint_dir = checkpoint_dir
         self.tensorboard_dir = tensorboard_dir
         self.callbacks = callbacks
@@ -159,8 +167,9 @@ class KGModel:
 
     @property
     def entity_vectors_(self) -> Vectors:
-        """Entity embeddings as ordinary vectors (complex ones: ``[re..., im...]``)."""
-        return Vectors(self._fitted().entities, self._E.copy())
+        """Entity embeddings as ordinary vectors (complex ones: ``[re..., im...]``; text-aware
+        models: the free part plus the projected description)."""
+        return Vectors(self._fitted().entities, self._S.copy())
 
     @property
     def relation_vectors_(self) -> Vectors:
@@ -183,19 +192,23 @@ class KGModel:
         rel = d if self._code == K.ROTATE else width
         return width, rel
 
-    def _init(self, graph: Triples, rng: np.random.Generator) -> None:
+    def _init(self, graph: Triples, rng: np.random.Generator, raw: FloatArray | None) -> None:
         width, rel = self._shapes()
         bound = math.sqrt(6.0 / width)  # PyKEEN's xavier_uniform_ (fan_out = the row's size)
         E = rng.uniform(-bound, bound, size=(graph.num_entities, width)).astype(np.float32)
+        self._text = None if raw is None else TextProjection.fit(raw, width, self.text_dim, rng)
         if self._code == K.ROTATE:
             R = rng.uniform(0, 2 * np.pi, size=(graph.num_relations, rel)).astype(np.float32)
         else:
             R = rng.uniform(-bound, bound, size=(graph.num_relations, rel)).astype(np.float32)
-        if self._unit_entities:
+        if self._text is not None:
+            E[:] = 0.0  # every entity starts as its projected description
+        elif self._unit_entities:
             E /= np.linalg.norm(E, axis=1, keepdims=True)
         if self._code == K.TRANSE:
             R /= np.linalg.norm(R, axis=1, keepdims=True)  # PyKEEN's xavier_uniform_norm_
         self._E, self._R = E, R
+        self._S = E if self._text is None else np.empty_like(E)  # the vectors scored
         self._mE, self._vE = np.zeros_like(E), np.zeros_like(E)
         self._mR, self._vR = np.zeros_like(R), np.zeros_like(R)
         self._lastE = np.zeros(len(E), dtype=np.int64)  # the Adam step each row is up to
@@ -218,18 +231,33 @@ class KGModel:
             out[r] = hpt / (tph + hpt)  # many tails per head: corrupt the head more often
         return out
 
-    def fit(self, train: Triples, *, resume: bool = False) -> KGModel:
-        """Train on ``train``'s triples (its entity and relation tables become the model's)."""
+    def fit(
+        self,
+        train: Triples,
+        *,
+        text: Vectors | npt.ArrayLike | None = None,
+        resume: bool = False,
+    ) -> KGModel:
+        """Train on ``train``'s triples (its entity and relation tables become the model's).
+
+        ``text``: the entities' description vectors (a :class:`Vectors` keyed by entity id, as
+        :func:`~embedlab.kg.text.describe` makes, or rows aligned with ``train.entities``) make
+        the model text-aware (:mod:`.text`): each entity vector is a free part plus its projected
+        description, and :meth:`add_entities` places entities no triple mentions."""
         check_params(type(self).__name__, self.get_params(), self._SPEC)
         if len(train) == 0:
             raise ParameterError("no training triples")
         started = time.perf_counter()
+        raw = None if text is None else align(text, train.entities)
         self._graph = train
         digest = vocab_digest([*train.entities, "\t", *train.relations])
         if resume:
-            self._resume(train, digest)
+            self._resume(train, digest, raw)
         else:
-            self._init(train, np.random.default_rng([self.seed, 0]))
+            self._init(train, np.random.default_rng([self.seed, 0]), raw)
+        tp, S = self._text, self._S
+        if tp is not None:
+            tp.forward(self._E, None, S)
         tail_p = self._tail_probability(train)
         writer = ScalarWriter(self.tensorboard_dir) if self.tensorboard_dir is not None else None
         loss_code = _LOSSES[self.loss]
@@ -260,16 +288,27 @@ class KGModel:
                     true = np.where(side, pos[:, 2], pos[:, 0])
                     neg = rng.integers(0, train.num_entities - 1, size=(len(pos), self.negatives))
                     neg += neg >= true[:, None]  # never the true entity (PyKEEN's shift)
+                    rows = dropped = None
+                    if tp is not None:  # the rows this batch reads, projected afresh
+                        rows = np.unique(np.concatenate((pos[:, 0], pos[:, 2], neg.ravel())))
+                        rows = None if 2 * len(rows) > len(S) else rows
+                        tp.forward(self._E, rows, S)
+                        dropped = self._drop(rng, rows, S)
                     loss = K.train_batch(
                         self._code, self.p, loss_code, float(self.margin),
-                        float(self.temperature), self._E, self._R, GE, GR, touched_e, touched_r,
+                        float(self.temperature), S, self._R, GE, GR, touched_e, touched_r,
                         pos, side, neg,
                     )  # fmt: skip
                     self._steps += 1
+                    if tp is not None:
+                        tp.backward(GE, rows, self.lr, self._BETAS, self._EPS, self._steps)
+                        GE[dropped] = 0.0  # their free parts took no part
                     self._adam(GE, GR, touched_e, touched_r)
                     total += loss * len(pos)
                     bar.update(1)
                 self._flush()
+                if tp is not None:
+                    tp.forward(self._E, None, S)
                 mean = total / n
                 if not math.isfinite(mean):
                     raise ParameterError(
@@ -301,22 +340,65 @@ class KGModel:
             writer.close()
         return self
 
+    def _drop(
+        self, rng: np.random.Generator, rows: npt.NDArray[np.int64] | None, S: FloatArray
+    ) -> npt.NDArray[np.int64]:
+        """Entities that stand on their description alone in this batch (``text_dropout``): so
+        ``W t`` learns to rank by itself, as a new entity's vector must."""
+        every = np.arange(len(S)) if rows is None else rows
+        out = every[rng.random(len(every)) < self.text_dropout]
+        S[out] -= self._E[out]
+        return out
+
     def _adam(self, GE: FloatArray, GR: FloatArray, te: Any, tr: Any) -> None:
         args = (self._idle, self.lr, *self._BETAS, self._EPS, self._steps)
-        K.adam_rows(self._E, GE, self._mE, self._vE, self._lastE, te, *args, self._unit_entities)
+        unit = self._unit_entities and self._text is None  # a text-aware vector is a sum
+        K.adam_rows(self._E, GE, self._mE, self._vE, self._lastE, te, *args, unit)
         K.adam_rows(self._R, GR, self._mR, self._vR, self._lastR, tr, *args, False)
 
     def _flush(self) -> None:
         """Every row up to the current step (an epoch's end: tables read or saved after)."""
         args = (self._idle, *self._BETAS, self._steps)
-        K.adam_flush(self._E, self._mE, self._vE, self._lastE, *args, self._unit_entities)
+        unit = self._unit_entities and self._text is None
+        K.adam_flush(self._E, self._mE, self._vE, self._lastE, *args, unit)
         K.adam_flush(self._R, self._mR, self._vR, self._lastR, *args, False)
 
-    def _state(self) -> dict[str, FloatArray]:
+    def _state(self) -> dict[str, Any]:
+        text = {} if self._text is None else self._text.state()
         return {
             "entities": self._E, "relations": self._R, "m_entities": self._mE,
-            "v_entities": self._vE, "m_relations": self._mR, "v_relations": self._vR,
+            "v_entities": self._vE, "m_relations": self._mR, "v_relations": self._vR, **text,
         }  # fmt: skip
+
+    def add_entities(self, names: Sequence[str], text: Vectors | npt.ArrayLike) -> None:
+        """Give entities that no training triple mentions their vectors from their descriptions
+        (``text``: as for :meth:`fit`, raw vectors of the same encoder), so they can be ranked
+        and asked about; their ids follow the model's (a test split read with
+        ``unseen="add"`` lines up)."""
+        graph = self._fitted()
+        if self._text is None:
+            raise ParameterError(
+                f"this {type(self).__name__} was trained without entity descriptions: it cannot "
+                "place new entities (train with text=..., `kg train --text`)"
+            )
+        names = list(names)
+        known = [n for n in names if n in graph._entity_index]
+        if known:
+            raise ParameterError(f"already in the model: {', '.join(map(repr, known[:5]))}")
+        if isinstance(text, Vectors):
+            empty = [n for n in names if n not in text]
+        else:
+            raw = align(text, names)
+            empty = [n for n, row in zip(names, raw, strict=True) if not np.abs(row).sum()]
+        if empty:
+            raise ParameterError(
+                f"{len(empty)} new entities have no description vector ({empty[0]!r}...)"
+            )
+        new = self._text.project(align(text, names))
+        alias = self._S is self._E  # a loaded model keeps only the sums
+        self._S = np.ascontiguousarray(np.concatenate([self._S, new]), dtype=np.float32)
+        self._E = self._S if alias else np.concatenate([self._E, np.zeros_like(new)])
+        self._graph = Triples(graph.ids, [*graph.entities, *names], graph.relations, graph.source)
 
     def _model_params(self) -> dict[str, Any]:
         """The parameters a checkpoint must share with the run resuming it."""
@@ -326,7 +408,7 @@ class KGModel:
         assert self.checkpoint_dir is not None
         Checkpoint(
             trainer=type(self).__name__,
-            params={**self._model_params(), "steps": self._steps},
+            params={**self._model_params(), "steps": self._steps, "text": self._text is not None},
             epochs_done=self._epochs_done,
             loss_history=self._loss_history,
             vocab_size=self._graph.num_entities,
@@ -334,7 +416,7 @@ class KGModel:
             weights=self._state(),
         ).save(Path(self.checkpoint_dir))
 
-    def _resume(self, graph: Triples, digest: str) -> None:
+    def _resume(self, graph: Triples, digest: str, raw: FloatArray | None) -> None:
         if self.checkpoint_dir is None:
             raise ParameterError("resume=True needs a checkpoint_dir")
         folder = Path(self.checkpoint_dir)
@@ -342,7 +424,9 @@ class KGModel:
             raise ParameterError(f"no checkpoint to resume in {folder}")
         ckpt = Checkpoint.load(folder)
         mine = self._model_params()
+        mine["text"] = raw is not None
         theirs = {k: v for k, v in ckpt.params.items() if k != "steps"}
+        theirs.setdefault("text", False)
         if ckpt.trainer != type(self).__name__ or theirs != mine:
             changed = sorted(k for k in {*mine, *theirs} if mine.get(k) != theirs.get(k))
             raise ParameterError(
@@ -353,6 +437,8 @@ class KGModel:
             raise ParameterError(f"the checkpoint in {folder} was trained on other triples")
         w = ckpt.weights
         self._E, self._R = w["entities"].copy(), w["relations"].copy()
+        self._text = None if raw is None else TextProjection.from_state(w, raw)
+        self._S = self._E if self._text is None else np.empty_like(self._E)
         self._mE, self._vE = w["m_entities"].copy(), w["v_entities"].copy()
         self._mR, self._vR = w["m_relations"].copy(), w["v_relations"].copy()
         self._steps = int(ckpt.params["steps"])
@@ -367,11 +453,11 @@ class KGModel:
         self._fitted()
         ids = np.ascontiguousarray(triples, dtype=np.int64).reshape(-1, 3)
         sides = np.ascontiguousarray(np.broadcast_to(tail_side, len(ids)), dtype=np.bool_)
-        return K.queries(self._code, self._E, self._R, ids, sides)  # type: ignore[no-any-return]
+        return K.queries(self._code, self._S, self._R, ids, sides)  # type: ignore[no-any-return]
 
     def score_candidates(self, queries: FloatArray) -> FloatArray:
         """Scores ``[n, N]`` of every entity for each query; higher is more plausible."""
-        E = self._E
+        E = self._S
         Q = np.ascontiguousarray(queries, dtype=np.float32)
         if self._code in (K.DISTMULT, K.COMPLEX):
             return Q @ E.T
@@ -417,7 +503,7 @@ class KGModel:
         ids = np.ascontiguousarray(triples, dtype=np.int64).reshape(-1, 3)
         Q = self.query_vectors(ids, True)
         return np.array(
-            [K.score(self._code, self.p, Q[i], self._E, ids[i, 2]) for i in range(len(ids))]
+            [K.score(self._code, self.p, Q[i], self._S, ids[i, 2]) for i in range(len(ids))]
         )
 
 

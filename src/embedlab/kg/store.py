@@ -7,6 +7,9 @@
                      "params": {...}, "loss_history": [...], "epochs_done": 50, ...}
       entities/     native embedlab vectors, one row per entity, keys = entity ids
       relations/    native embedlab vectors (RotatE: each rotation as [cos..., sin...])
+      text/         (text-aware models) the entities' description vectors, native
+      projection.safetensors   (text-aware models) W and the description transform, to place
+                    new entities: kg.json's "text" names the encoder that made the vectors
 
 ``load_vectors("model/entities")`` opens the entity table like any other vectors (``similar``,
 ``viz``, the projector, ``index build``). Saving is atomic (the folder appears whole or not at all).
@@ -21,12 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from safetensors.numpy import load_file, save_file
 
 from ..errors import FormatError
 from ..files import atomic_dir, read_json
 from ..io import load_vectors, save_vectors
+from ..vectors import Vectors
 from . import _kernels as K
 from .model import MODELS, KGModel
+from .text import TextProjection
 from .triples import Triples
 
 __all__ = ["load_model", "save_model"]
@@ -35,8 +41,18 @@ FORMAT_ID = "embedlab.kg"
 FORMAT_VERSION = 1
 
 
-def save_model(model: KGModel, folder: str | os.PathLike[str], **info: Any) -> Path:
-    """Write ``model`` to ``folder`` (replaced whole); ``info`` lands in kg.json as is."""
+_PROJECTION = ("text_W", "text_mean", "text_basis", "text_scale")
+
+
+def save_model(
+    model: KGModel,
+    folder: str | os.PathLike[str],
+    *,
+    descriptions: Vectors | None = None,
+    **info: Any,
+) -> Path:
+    """Write ``model`` to ``folder`` (replaced whole), with the entities' description vectors
+    when given; ``info`` lands in kg.json as is."""
     graph = model._fitted()
     path = Path(folder)
     body = {
@@ -54,6 +70,11 @@ def save_model(model: KGModel, folder: str | os.PathLike[str], **info: Any) -> P
     with atomic_dir(path) as tmp:
         save_vectors(model.entity_vectors_, tmp / "entities", format="native")
         save_vectors(model.relation_vectors_, tmp / "relations", format="native")
+        if model._text is not None:
+            state = model._text.state()
+            save_file({k: state[k] for k in _PROJECTION}, str(tmp / "projection.safetensors"))
+        if descriptions is not None:
+            save_vectors(descriptions, tmp / "text", format="native")
         (tmp / "kg.json").write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
     return path
 
@@ -91,9 +112,15 @@ def load_model(folder: str | os.PathLike[str]) -> KGModel:
     names = list(ents.index_to_key), list(rels.index_to_key)
     model._graph = Triples(np.zeros((0, 3), np.int64), *names, str(path))
     model._E, model._R = E, R
+    model._S = E
+    if (path / "projection.safetensors").exists():
+        try:
+            model._text = TextProjection.from_state(load_file(str(path / "projection.safetensors")))
+        except Exception as e:  # safetensors raises its own error types on bad bytes
+            raise FormatError(path / "projection.safetensors", f"unreadable: {e}") from e
     model._mE = model._vE = model._mR = model._vR = np.zeros((0, 0), np.float32)
     model._steps = int(body.get("steps", 0))
     model._epochs_done = int(body.get("epochs_done", 0))
     model._loss_history = [float(x) for x in body.get("loss_history", [])]
-    model.info_ = {k: v for k, v in body.items() if k not in ("params",)}
+    model.info_ = {**{k: v for k, v in body.items() if k != "params"}, "folder": str(path)}
     return model

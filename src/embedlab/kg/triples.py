@@ -165,7 +165,13 @@ class Triples:
                 stacklevel=2,
             )
         if not builder.rows:
-            raise FormatError(p, "no triples in the file")
+            why = (
+                f"all {builder.dropped:,} triples name entities not in the training triples "
+                "(unseen='drop' left them out)"
+                if builder.dropped
+                else "no triples in the file"
+            )
+            raise FormatError(p, why)
         return builder.done(str(p))
 
 

@@ -71,6 +71,7 @@ class ServerConfig:
     faqs: dict[str, dict[str, Any]] = field(default_factory=dict)
     recommenders: dict[str, dict[str, Any]] = field(default_factory=dict)
     monitors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    graphs: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {path, text}
     reports: dict[str, str] = field(default_factory=dict)  # name -> an `eval run` report folder
     runs: dict[str, str] = field(default_factory=dict)  # name -> a training run's JSONL log
     vectors: dict[str, str] = field(default_factory=dict)  # name -> vectors or `embed` output
@@ -88,8 +89,8 @@ class ServerConfig:
     def load(cls, path: str | os.PathLike[str]) -> ServerConfig:
         p = Path(path)
         raw = read_mapping(p, "server config")
-        known = {"models", "collections", "faqs", "recommenders", "monitors", "reports", "runs",
-                 "vectors", "limits", "batching"}  # fmt: skip
+        known = {"models", "collections", "faqs", "recommenders", "monitors", "graphs", "reports",
+                 "runs", "vectors", "limits", "batching"}  # fmt: skip
         unknown = set(raw) - known
         if unknown:
             raise FormatError(p, f"unknown keys {sorted(unknown)}")
@@ -106,6 +107,7 @@ class ServerConfig:
             faqs=dict(raw.get("faqs", {})),
             recommenders=dict(raw.get("recommenders", {})),
             monitors=dict(raw.get("monitors", {})),
+            graphs=dict(raw.get("graphs", {})),
             reports={str(k): str(v) for k, v in raw.get("reports", {}).items()},
             runs={str(k): str(v) for k, v in raw.get("runs", {}).items()},
             vectors=vectors,

@@ -1,8 +1,9 @@
 """The HTTP routes, by name, over a running :class:`~embedlab.server.state.ServerState`.
 
 :class:`Routes` holds the configuration and the state accessor; :meth:`Routes.register` mounts
-``GET /health``, ``GET /v1/models``, ``POST /v1/embeddings``, ``POST /v1/search`` and
-``POST /v1/faq/ask`` on an app, the last four behind the bearer-token check. Every refusal is an
+``GET /health``, ``GET /v1/models``, ``POST /v1/embeddings``, ``POST /v1/search``,
+``POST /v1/faq/ask``, ``POST /v1/recommend``, ``POST /v1/kg/predict`` and the monitor routes on an
+app, all but the first behind the bearer-token check. Every refusal is an
 ``HTTPException`` whose detail is OpenAI's error shape (:func:`fail`); an unexpected failure is
 logged under an id (:func:`internal_error`). This module does not build the app (``app``) or
 load models (``state``).
@@ -39,6 +40,7 @@ from pydantic import ValidationError  # noqa: E402
 from .schemas import (  # noqa: E402
     AskRequest,
     EmbeddingRequest,
+    KGPredictRequest,
     MonitorItems,
     RecommendRequest,
     SearchRequest,
@@ -95,6 +97,7 @@ class Routes:
         app.post("/v1/search", dependencies=guarded)(self.search)
         app.post("/v1/faq/ask", dependencies=guarded)(self.ask)
         app.post("/v1/recommend", dependencies=guarded)(self.recommend)
+        app.post("/v1/kg/predict", dependencies=guarded)(self.kg_predict)
         app.post("/v1/monitor/{name}/items", dependencies=guarded)(self.monitor_items)
         app.get("/v1/monitor/{name}", dependencies=guarded)(self.monitor_state)
 
@@ -142,6 +145,7 @@ class Routes:
             "collections": sorted(st.collections),
             "faqs": sorted(st.faqs),
             "recommenders": sorted(st.recommenders),
+            "graphs": sorted(st.graphs),
             "encoder_calls": {n: m.batcher.calls for n, m in st.models.items()},
             "encoder_busy_seconds": {n: round(m.batcher.busy, 3) for n, m in st.models.items()},
         }
@@ -367,6 +371,30 @@ class Routes:
             return out
 
         return {"object": "list", "recommender": req.recommender, "data": await self.bounded(run)}
+
+    async def kg_predict(self, req: KGPredictRequest) -> dict[str, Any]:
+        """The ``k`` best tails of (head, relation, ?) or heads of (?, relation, tail) of a served
+        graph model; entities by id or by the name in its entity text."""
+        from ..kg.names import resolve
+
+        served = self.served().graphs.get(req.graph)
+        if served is None:
+            raise fail(404, f"graph {short(req.graph)!r} is not served", param="graph")
+        if (req.head is None) == (req.tail is None):
+            raise fail(422, "give head or tail (the other side is predicted)", param="head")
+        model, texts = served.model, served.texts
+
+        def run() -> dict[str, Any]:
+            given = req.head if req.head is not None else req.tail
+            entity = resolve(str(given), model.entities_, texts)
+            side = {"head": entity} if req.head is not None else {"tail": entity}
+            found = model.predict(req.relation, k=req.k, **side)
+            rows = [{"id": e, "score": s, "text": texts.get(e)} for e, s in found]
+            return {"entity": entity, "data": rows}
+
+        out = await self.bounded(run)  # an unknown entity or relation, an ambiguous name: 422
+        predicting = "tail" if req.head is not None else "head"
+        return {"object": "list", "graph": req.graph, "predicting": predicting, **out}
 
     def _monitor(self, name: str) -> Any:
         monitor = self.served().monitors.get(name)

@@ -274,6 +274,20 @@ class RecommendRequest(BaseModel):
     )
 
 
+class KGPredictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    graph: Name
+    head: Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_unicode)] | None = (
+        Field(None, description="An entity id or name; leave out to predict heads.")
+    )
+    relation: Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_unicode)]
+    tail: Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_unicode)] | None = (
+        Field(None, description="An entity id or name; leave out to predict tails.")
+    )
+    k: Annotated[int, Strict(), Field(ge=1, le=1000)] = 10
+
+
 class MonitorItem(BaseModel):
     model_config = ConfigDict(extra="allow")
 

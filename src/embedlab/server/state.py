@@ -50,6 +50,7 @@ class ServerState:
     faqs: dict[str, Any] = field(default_factory=dict)
     recommenders: dict[str, Any] = field(default_factory=dict)
     monitors: dict[str, Any] = field(default_factory=dict)
+    graphs: dict[str, Any] = field(default_factory=dict)  # name -> ServedGraph
 
     @classmethod
     async def start(
@@ -103,6 +104,9 @@ class ServerState:
                 loaded[key] = load_encoder(source)
             return loaded[key]
 
+        for name, spec in cfg.graphs.items():  # tables and names only: no encoder to load
+            if name not in self.graphs:
+                self.graphs[name] = _graph(cfg, spec)
         for name, spec in cfg.monitors.items():
             if name not in self.monitors:
                 self.monitors[name] = _monitor(cfg, spec, encoder)
@@ -131,6 +135,26 @@ class ServerState:
         for model in self.models.values():
             if model.worker is not None:
                 model.worker.close()
+
+
+@dataclass
+class ServedGraph:
+    """A graph model with its entities' texts (``{id: "name, description"}``, maybe empty)."""
+
+    model: Any
+    texts: dict[str, str]
+
+
+def _graph(cfg: ServerConfig, spec: dict[str, Any]) -> ServedGraph:
+    """A graph of the config: ``{"path": MODEL, "text": entity2text.txt}`` (the text file
+    recorded at training when none is named)."""
+    from ..kg import read_entity_text
+    from ..kg.store import load_model
+
+    model = load_model(cfg.resolve(spec["path"]))
+    text = spec.get("text") or model.info_.get("text", {}).get("file")
+    named = cfg.resolve(text) if text else None
+    return ServedGraph(model, read_entity_text(named) if named and named.exists() else {})
 
 
 def _monitor(cfg: ServerConfig, spec: dict[str, Any], encoder: Any) -> Any:
