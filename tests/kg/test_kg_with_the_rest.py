@@ -40,6 +40,7 @@ def trained(graph: Path, encoder: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 0, err
     assert "encoding 81 entity descriptions with StaticEncoder" in stdout
     assert "dev (2 triples, filtered, realistic ranks)" in stdout  # a99's triple ranked too
+    assert "text weight " in stdout and "(dev MRR by weight: 0: " in stdout
     return out
 
 
@@ -48,7 +49,7 @@ def test_text_aware_training_from_the_cli(
 ) -> None:
     info = json.loads((trained / "kg.json").read_text())
     assert info["text"]["encoder"] == str(encoder) and info["text"]["dim"] == 16
-    assert (trained / "projection.safetensors").exists()
+    assert (trained / "description.safetensors").exists()
     described = load_vectors(trained / "text")
     assert len(described) == 81 and "a99" in described
     assert len(load_vectors(trained / "entities")) == 80  # a99 has no trained vector

@@ -140,15 +140,17 @@ def kg_train(
     text_dim: Annotated[
         int, typer.Option(help="Principal components of the descriptions the projection reads.")
     ] = 128,
-    text_dropout: Annotated[
-        float,
-        typer.Option(help="Share of entities standing on their description alone per batch."),
-    ] = 0.25,
+    text_weight: Annotated[
+        Optional[float],
+        typer.Option(
+            help="Weight of the description expert's score (default: tuned on dev, else 1)."
+        ),
+    ] = None,
     *,
     opts: dict[str, Any],
 ) -> None:
     """Train a graph embedding on TRIPLES; save it to OUTPUT."""
-    from ..kg import MODELS, link_prediction, read_entity_text
+    from ..kg import MODELS, link_prediction, read_entity_text, tune_text_weight
     from ..kg.store import save_model
     from ..kg.text import describe
 
@@ -176,11 +178,18 @@ def kg_train(
         sampler=sampler, p=norm, lr=opts["lr"], batch_size=opts["batch_size"],
         epochs=None if epochs is None else int(epochs), workers=opts["workers"], seed=opts["seed"],
         every=opts["every"], max_time=opts["max_time"], checkpoint_dir=ckpt,
-        tensorboard_dir=opts["tensorboard"], text_dim=text_dim, text_dropout=text_dropout,
+        tensorboard_dir=opts["tensorboard"], text_dim=text_dim,
+        text_weight=1.0 if text_weight is None else text_weight,
     )  # fmt: skip
     start = time.perf_counter()
     estimator.fit(train, text=descriptions, resume=opts["resume"])
     took = time.perf_counter() - start
+    if descriptions is not None and dev is not None:
+        estimator.add_entities(dev.entities[train.num_entities :], descriptions)
+        if text_weight is None:
+            tried = tune_text_weight(estimator, dev, known=[train, *([test] if test else [])])
+            shown = ", ".join(f"{w:g}: {m:.4f}" for w, m in tried.items())
+            typer.echo(f"text weight {estimator.text_weight:g} (dev MRR by weight: {shown})")
     save_model(estimator, output, descriptions=descriptions, source=str(triples), **info)
     drop_checkpoint(ckpt)
     plotted = _plot_loss(estimator.loss_history_, output / "loss.png", estimator)
@@ -192,8 +201,6 @@ def kg_train(
     )
     typer.echo("loss per epoch: " + ", ".join(f"{x:.4f}" for x in estimator.loss_history_))
     if evaluate and dev is not None:
-        if descriptions is not None:
-            estimator.add_entities(dev.entities[train.num_entities :], descriptions)
         result = link_prediction(estimator, dev, known=[train, *([test] if test else [])])
         typer.echo(f"dev ({len(dev):,} triples, filtered, realistic ranks):\n{result.table()}")
     typer.echo(f"wrote {output}" + (" (loss curve: loss.png)" if plotted else ""))

@@ -14,7 +14,7 @@ Modules: :mod:`.triples` (reading), :mod:`.model` (the trainers), :mod:`.evaluat
 ranks and metrics), :mod:`._kernels` (numba).
 """
 
-from .evaluate import LinkPrediction, link_prediction, rank_metrics
+from .evaluate import LinkPrediction, link_prediction, rank_metrics, tune_text_weight
 from .model import MODELS, ComplEx, DistMult, KGModel, RotatE, TransE
 from .triples import Triples, read_entity_text, read_splits
 
@@ -31,4 +31,5 @@ __all__ = [
     "rank_metrics",
     "read_entity_text",
     "read_splits",
+    "tune_text_weight",
 ]

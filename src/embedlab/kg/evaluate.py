@@ -30,7 +30,9 @@ from .triples import Triples
 if TYPE_CHECKING:
     from .model import KGModel
 
-__all__ = ["LinkPrediction", "filters", "link_prediction", "rank_metrics"]
+__all__ = ["LinkPrediction", "filters", "link_prediction", "rank_metrics", "tune_text_weight"]
+
+WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 
 SIDES = ("head", "tail")
 
@@ -144,3 +146,40 @@ def link_prediction(
 
 def _nothing(n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     return np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+
+
+def tune_text_weight(
+    model: KGModel,
+    dev: Triples,
+    *,
+    known: Sequence[Triples] = (),
+    weights: Sequence[float] = WEIGHTS,
+    batch_size: int = 256,
+) -> dict[float, float]:
+    """Set a text-aware model's ``text_weight`` to the one of ``weights`` whose fused score
+    ranks ``dev`` best (filtered MRR, realistic ranks, both sides; a tie keeps the smaller
+    weight), and return ``{weight: MRR}``. The two experts' scores are computed once."""
+    if model._text is None:
+        raise ParameterError("text_weight belongs to text-aware models (fit with text=...)")
+    ids = dev.ids
+    truth = np.concatenate([*(k.ids for k in known), ids])
+    found: dict[float, list[Any]] = {float(w): [[], []] for w in weights}
+    for tail_side in (False, True):
+        targets = np.ascontiguousarray(ids[:, 2] if tail_side else ids[:, 0])
+        ptr, idx = filters(ids, tail_side, truth)
+        for start in range(0, len(ids), batch_size):
+            block = ids[start : start + batch_size]
+            structure, text = model.expert_scores(model.query_vectors(block, tail_side))
+            for w, (lo, hi) in found.items():
+                o, p = K.realistic_ranks(
+                    structure + np.float32(w) * text,
+                    targets[start : start + len(block)], ptr, idx, start,
+                )  # fmt: skip
+                lo.append(o)
+                hi.append(p)
+    mrr = {
+        w: rank_metrics(np.concatenate(lo), np.concatenate(hi))["mrr"]
+        for w, (lo, hi) in found.items()
+    }
+    model.text_weight = max(mrr, key=lambda w: (mrr[w], -w))
+    return mrr

@@ -18,7 +18,9 @@ reproducible with a ``seed``, more threads add gradients Hogwild-style.
 Epochs end with the callbacks, a TensorBoard point and, when ``checkpoint_dir`` is set and
 ``every`` steps passed since the last one, a checkpoint; ``fit(..., resume=True)`` continues from
 it exactly (each epoch's randomness comes from ``(seed, epoch)``). ``max_time`` stops at the end of
-the epoch that passes it. This module does not read files (:mod:`.triples`) or rank
+the epoch that passes it. ``fit(train, text=...)`` makes a model text-aware (:mod:`.text`: a
+description expert trained beside the structure one, scores fused with ``text_weight``). This
+module does not read files (:mod:`.triples`) or rank
 (:mod:`.evaluate`).
 """
 
@@ -43,7 +45,7 @@ from ..fitting.params import Constraint, Interval, OneOf, check_params
 from ..fitting.tensorboard import ScalarWriter
 from ..vectors import Vectors
 from . import _kernels as K
-from .text import TextProjection, align
+from .text import TextExpert, align
 from .triples import Triples
 
 logger = logging.getLogger(__name__)
@@ -83,7 +85,7 @@ class KGModel:
         "every": Interval(int, 1, None, none_ok=True),
         "max_time": Interval(float, 0, None, none_ok=True),
         "text_dim": Interval(int, 1, None, none_ok=True),
-        "text_dropout": Interval(float, 0, 1),
+        "text_weight": Interval(float, 0, None),
     }
     # each model's defaults: these, with what its class changes
     _DEFAULTS: ClassVar[dict[str, Any]] = {
@@ -92,9 +94,9 @@ class KGModel:
     }  # fmt: skip
     _BETAS: ClassVar[tuple[float, float]] = (0.9, 0.999)  # Adam's, as torch's defaults
     _EPS: ClassVar[float] = 1e-8
-    _RUN_ONLY: ClassVar[tuple[str, ...]] = ("epochs", "max_time")  # a resumed run may change
+    _RUN_ONLY: ClassVar[tuple[str, ...]] = ("epochs", "max_time", "text_weight")  # may change
     info_: dict[str, Any]  # what kg.json held, on a loaded model
-    _text: TextProjection | None = None  # the description projection of a text-aware model
+    _text: TextExpert | None = None  # the description expert of a text-aware model
 
     def __init__(
         self,
@@ -114,7 +116,7 @@ class KGModel:
         every: int | None = None,
         max_time: float | None = None,
         text_dim: int | None = 128,
-        text_dropout: float = 0.25,
+        text_weight: float = 1.0,
         checkpoint_dir: str | os.PathLike[str] | None = None,
         tensorboard_dir: str | os.PathLike[str] | None = None,
         callbacks: Sequence[Callback] = (),
@@ -136,7 +138,7 @@ class KGModel:
         self.every = every
         self.max_time = max_time
         self.text_dim = text_dim
-        self.text_dropout = text_dropout
+        self.text_weight = text_weight
         self.checkpoint_dir = checkpoint_dir
         self.tensorboard_dir = tensorboard_dir
         self.callbacks = callbacks
@@ -167,9 +169,10 @@ class KGModel:
 
     @property
     def entity_vectors_(self) -> Vectors:
-        """Entity embeddings as ordinary vectors (complex ones: ``[re..., im...]``; text-aware
-        models: the free part plus the projected description)."""
-        return Vectors(self._fitted().entities, self._S.copy())
+        """Entity embeddings as ordinary vectors (complex ones: ``[re..., im...]``; a
+        text-aware model's structure expert: the entities it was trained on)."""
+        graph = self._fitted()
+        return Vectors(graph.entities[: len(self._E)], self._E.copy())
 
     @property
     def relation_vectors_(self) -> Vectors:
@@ -192,23 +195,28 @@ class KGModel:
         rel = d if self._code == K.ROTATE else width
         return width, rel
 
-    def _init(self, graph: Triples, rng: np.random.Generator, raw: FloatArray | None) -> None:
+    def _tables(self, graph: Triples, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
         width, rel = self._shapes()
         bound = math.sqrt(6.0 / width)  # PyKEEN's xavier_uniform_ (fan_out = the row's size)
         E = rng.uniform(-bound, bound, size=(graph.num_entities, width)).astype(np.float32)
-        self._text = None if raw is None else TextProjection.fit(raw, width, self.text_dim, rng)
         if self._code == K.ROTATE:
             R = rng.uniform(0, 2 * np.pi, size=(graph.num_relations, rel)).astype(np.float32)
         else:
             R = rng.uniform(-bound, bound, size=(graph.num_relations, rel)).astype(np.float32)
-        if self._text is not None:
-            E[:] = 0.0  # every entity starts as its projected description
-        elif self._unit_entities:
+        if self._unit_entities:
             E /= np.linalg.norm(E, axis=1, keepdims=True)
         if self._code == K.TRANSE:
             R /= np.linalg.norm(R, axis=1, keepdims=True)  # PyKEEN's xavier_uniform_norm_
+        return E, R
+
+    def _init(self, graph: Triples, rng: np.random.Generator, raw: FloatArray | None) -> None:
+        E, R = self._tables(graph, rng)
+        self._text = None
+        if raw is not None:  # its own draws: the structure expert is the structure-only model
+            other = np.random.default_rng([self.seed, 0, 1])
+            _, R_text = self._tables(graph, other)
+            self._text = TextExpert.fit(raw, R_text, E.shape[1], self.text_dim, other)
         self._E, self._R = E, R
-        self._S = E if self._text is None else np.empty_like(E)  # the vectors scored
         self._mE, self._vE = np.zeros_like(E), np.zeros_like(E)
         self._mR, self._vR = np.zeros_like(R), np.zeros_like(R)
         self._lastE = np.zeros(len(E), dtype=np.int64)  # the Adam step each row is up to
@@ -242,8 +250,8 @@ class KGModel:
 
         ``text``: the entities' description vectors (a :class:`Vectors` keyed by entity id, as
         :func:`~embedlab.kg.text.describe` makes, or rows aligned with ``train.entities``) make
-        the model text-aware (:mod:`.text`): each entity vector is a free part plus its projected
-        description, and :meth:`add_entities` places entities no triple mentions."""
+        the model text-aware (:mod:`.text`): a description expert trains beside the structure
+        one, and :meth:`add_entities` places entities no triple mentions."""
         check_params(type(self).__name__, self.get_params(), self._SPEC)
         if len(train) == 0:
             raise ParameterError("no training triples")
@@ -255,9 +263,7 @@ class KGModel:
             self._resume(train, digest, raw)
         else:
             self._init(train, np.random.default_rng([self.seed, 0]), raw)
-        tp, S = self._text, self._S
-        if tp is not None:
-            tp.forward(self._E, None, S)
+        tp = self._text
         tail_p = self._tail_probability(train)
         writer = ScalarWriter(self.tensorboard_dir) if self.tensorboard_dir is not None else None
         loss_code = _LOSSES[self.loss]
@@ -288,27 +294,19 @@ class KGModel:
                     true = np.where(side, pos[:, 2], pos[:, 0])
                     neg = rng.integers(0, train.num_entities - 1, size=(len(pos), self.negatives))
                     neg += neg >= true[:, None]  # never the true entity (PyKEEN's shift)
-                    rows = dropped = None
-                    if tp is not None:  # the rows this batch reads, projected afresh
-                        rows = np.unique(np.concatenate((pos[:, 0], pos[:, 2], neg.ravel())))
-                        rows = None if 2 * len(rows) > len(S) else rows
-                        tp.forward(self._E, rows, S)
-                        dropped = self._drop(rng, rows, S)
+                    kind = (self._code, self.p, loss_code, float(self.margin),
+                            float(self.temperature))  # fmt: skip
                     loss = K.train_batch(
-                        self._code, self.p, loss_code, float(self.margin),
-                        float(self.temperature), S, self._R, GE, GR, touched_e, touched_r,
-                        pos, side, neg,
-                    )  # fmt: skip
+                        *kind, self._E, self._R, GE, GR, touched_e, touched_r, pos, side, neg
+                    )
                     self._steps += 1
-                    if tp is not None:
-                        tp.backward(GE, rows, self.lr, self._BETAS, self._EPS, self._steps)
-                        GE[dropped] = 0.0  # their free parts took no part
                     self._adam(GE, GR, touched_e, touched_r)
+                    if tp is not None:  # the description expert, on the same batch
+                        opt = (self._idle, self.lr, *self._BETAS, self._EPS, self._steps)
+                        loss += tp.step(K.train_batch, K.adam_rows, kind, (pos, side, neg), opt)
                     total += loss * len(pos)
                     bar.update(1)
                 self._flush()
-                if tp is not None:
-                    tp.forward(self._E, None, S)
                 mean = total / n
                 if not math.isfinite(mean):
                     raise ParameterError(
@@ -340,28 +338,20 @@ class KGModel:
             writer.close()
         return self
 
-    def _drop(
-        self, rng: np.random.Generator, rows: npt.NDArray[np.int64] | None, S: FloatArray
-    ) -> npt.NDArray[np.int64]:
-        """Entities that stand on their description alone in this batch (``text_dropout``): so
-        ``W t`` learns to rank by itself, as a new entity's vector must."""
-        every = np.arange(len(S)) if rows is None else rows
-        out = every[rng.random(len(every)) < self.text_dropout]
-        S[out] -= self._E[out]
-        return out
-
     def _adam(self, GE: FloatArray, GR: FloatArray, te: Any, tr: Any) -> None:
         args = (self._idle, self.lr, *self._BETAS, self._EPS, self._steps)
-        unit = self._unit_entities and self._text is None  # a text-aware vector is a sum
-        K.adam_rows(self._E, GE, self._mE, self._vE, self._lastE, te, *args, unit)
+        K.adam_rows(self._E, GE, self._mE, self._vE, self._lastE, te, *args, self._unit_entities)
         K.adam_rows(self._R, GR, self._mR, self._vR, self._lastR, tr, *args, False)
 
     def _flush(self) -> None:
         """Every row up to the current step (an epoch's end: tables read or saved after)."""
         args = (self._idle, *self._BETAS, self._steps)
-        unit = self._unit_entities and self._text is None
-        K.adam_flush(self._E, self._mE, self._vE, self._lastE, *args, unit)
+        K.adam_flush(self._E, self._mE, self._vE, self._lastE, *args, self._unit_entities)
         K.adam_flush(self._R, self._mR, self._vR, self._lastR, *args, False)
+        if self._text is not None:
+            tp = self._text
+            K.adam_flush(tp.R, tp.mR, tp.vR, tp.lastR, *args, False)
+            tp.refresh()
 
     def _state(self) -> dict[str, Any]:
         text = {} if self._text is None else self._text.state()
@@ -394,10 +384,7 @@ class KGModel:
             raise ParameterError(
                 f"{len(empty)} new entities have no description vector ({empty[0]!r}...)"
             )
-        new = self._text.project(align(text, names))
-        alias = self._S is self._E  # a loaded model keeps only the sums
-        self._S = np.ascontiguousarray(np.concatenate([self._S, new]), dtype=np.float32)
-        self._E = self._S if alias else np.concatenate([self._E, np.zeros_like(new)])
+        self._text.add(align(text, names))
         self._graph = Triples(graph.ids, [*graph.entities, *names], graph.relations, graph.source)
 
     def _model_params(self) -> dict[str, Any]:
@@ -437,34 +424,67 @@ class KGModel:
             raise ParameterError(f"the checkpoint in {folder} was trained on other triples")
         w = ckpt.weights
         self._E, self._R = w["entities"].copy(), w["relations"].copy()
-        self._text = None if raw is None else TextProjection.from_state(w, raw)
-        self._S = self._E if self._text is None else np.empty_like(self._E)
+        self._text = None if raw is None else TextExpert.from_state(w, raw)
         self._mE, self._vE = w["m_entities"].copy(), w["v_entities"].copy()
         self._mR, self._vR = w["m_relations"].copy(), w["v_relations"].copy()
         self._steps = int(ckpt.params["steps"])
         self._lastE = np.full(len(self._E), self._steps, dtype=np.int64)  # flushed when saved
         self._lastR = np.full(len(self._R), self._steps, dtype=np.int64)
+        if self._text is not None:
+            self._text.lastR = self._lastR.copy()
         self._epochs_done = ckpt.epochs_done
         self._loss_history = list(ckpt.loss_history)
 
     # -- scoring --------------------------------------------------------------------------------
     def query_vectors(self, triples: npt.ArrayLike, tail_side: npt.ArrayLike) -> FloatArray:
-        """The query of each triple (``(h, r, ?)`` where ``tail_side``, else ``(?, r, t)``)."""
+        """The query of each triple (``(h, r, ?)`` where ``tail_side``, else ``(?, r, t)``); a
+        text-aware model's is the structure expert's then the description expert's (NaN for
+        the first where the fixed entity is one the structure expert never saw)."""
         self._fitted()
         ids = np.ascontiguousarray(triples, dtype=np.int64).reshape(-1, 3)
         sides = np.ascontiguousarray(np.broadcast_to(tail_side, len(ids)), dtype=np.bool_)
-        return K.queries(self._code, self._S, self._R, ids, sides)  # type: ignore[no-any-return]
+        if self._text is None:
+            return K.queries(self._code, self._E, self._R, ids, sides)  # type: ignore[no-any-return]
+        fixed = np.where(sides, ids[:, 0], ids[:, 2])
+        unseen = fixed >= len(self._E)
+        known = ids.copy()
+        known[unseen, 0] = known[unseen, 2] = 0
+        Qs = K.queries(self._code, self._E, self._R, known, sides)
+        Qs[unseen] = np.nan
+        Qt = K.queries(self._code, self._text.S, self._text.R, ids, sides)
+        return np.ascontiguousarray(np.hstack([Qs, Qt]))
 
-    def score_candidates(self, queries: FloatArray) -> FloatArray:
-        """Scores ``[n, N]`` of every entity for each query; higher is more plausible."""
-        E = self._S
-        Q = np.ascontiguousarray(queries, dtype=np.float32)
+    def _score(self, Q: FloatArray, E: FloatArray) -> FloatArray:
         if self._code in (K.DISTMULT, K.COMPLEX):
             return Q @ E.T
         if self.p == 1:
             return K.score_all_l1(self._code, Q, E)  # type: ignore[no-any-return]
         sq = (Q * Q).sum(1)[:, None] + (E * E).sum(1)[None, :] - 2.0 * (Q @ E.T)
         return -np.sqrt(np.maximum(sq, 0.0, out=sq), out=sq)  # type: ignore[no-any-return]
+
+    def expert_scores(self, queries: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """A text-aware model's two score matrices ``[n, N]``, structure and description, before
+        fusing: the structure expert's part is neutral where it cannot judge (a query about an
+        entity it never saw: 0; such an entity as a candidate: the query's mean score)."""
+        assert self._text is not None
+        Q = np.ascontiguousarray(queries, dtype=np.float32)
+        w = self._E.shape[1]
+        text = self._score(np.ascontiguousarray(Q[:, w:]), self._text.S)
+        seen = self._score(np.ascontiguousarray(Q[:, :w]), self._E)
+        structure = np.empty_like(text)
+        structure[:, : seen.shape[1]] = seen
+        structure[:, seen.shape[1] :] = seen.mean(1, keepdims=True)
+        structure[np.isnan(Q[:, 0])] = 0.0
+        return structure, text
+
+    def score_candidates(self, queries: FloatArray) -> FloatArray:
+        """Scores ``[n, N]`` of every entity for each query; higher is more plausible (a
+        text-aware model's: ``structure + text_weight * description``)."""
+        if self._text is None:
+            return self._score(np.ascontiguousarray(queries, dtype=np.float32), self._E)
+        structure, text = self.expert_scores(queries)
+        structure += np.float32(self.text_weight) * text
+        return structure
 
     def predict(
         self,
@@ -502,8 +522,14 @@ class KGModel:
         """The score of each ``(h, r, t)`` id triple."""
         ids = np.ascontiguousarray(triples, dtype=np.int64).reshape(-1, 3)
         Q = self.query_vectors(ids, True)
+        if self._text is not None:  # fused: the neutral part needs every candidate's score
+            rows = np.arange(len(ids))
+            return np.concatenate(
+                [self.score_candidates(Q[i : i + 256])[rows[: len(Q[i : i + 256])], ids[i : i + 256, 2]]
+                 for i in range(0, len(ids), 256)]
+            ).astype(np.float64)  # fmt: skip
         return np.array(
-            [K.score(self._code, self.p, Q[i], self._S, ids[i, 2]) for i in range(len(ids))]
+            [K.score(self._code, self.p, Q[i], self._E, ids[i, 2]) for i in range(len(ids))]
         )
 
 

@@ -8,8 +8,9 @@
       entities/     native embedlab vectors, one row per entity, keys = entity ids
       relations/    native embedlab vectors (RotatE: each rotation as [cos..., sin...])
       text/         (text-aware models) the entities' description vectors, native
-      projection.safetensors   (text-aware models) W and the description transform, to place
-                    new entities: kg.json's "text" names the encoder that made the vectors
+      description.safetensors  (text-aware models) the description expert: W, the transform of
+                    description vectors, its relation table, the entities' reduced vectors;
+                    kg.json's "text" names the encoder that made the description vectors
 
 ``load_vectors("model/entities")`` opens the entity table like any other vectors (``similar``,
 ``viz``, the projector, ``index build``). Saving is atomic (the folder appears whole or not at all).
@@ -32,16 +33,13 @@ from ..io import load_vectors, save_vectors
 from ..vectors import Vectors
 from . import _kernels as K
 from .model import MODELS, KGModel
-from .text import TextProjection
+from .text import TextExpert
 from .triples import Triples
 
 __all__ = ["load_model", "save_model"]
 
 FORMAT_ID = "embedlab.kg"
 FORMAT_VERSION = 1
-
-
-_PROJECTION = ("text_W", "text_mean", "text_basis", "text_scale")
 
 
 def save_model(
@@ -60,7 +58,7 @@ def save_model(
         "format_version": FORMAT_VERSION,
         "model": model.name,
         "params": model.get_params(),
-        "entities": graph.num_entities,
+        "entities": len(model._E),  # those trained (not ones added after)
         "relations": graph.num_relations,
         "epochs_done": model._epochs_done,
         "steps": model._steps,
@@ -70,9 +68,9 @@ def save_model(
     with atomic_dir(path) as tmp:
         save_vectors(model.entity_vectors_, tmp / "entities", format="native")
         save_vectors(model.relation_vectors_, tmp / "relations", format="native")
-        if model._text is not None:
-            state = model._text.state()
-            save_file({k: state[k] for k in _PROJECTION}, str(tmp / "projection.safetensors"))
+        if model._text is not None:  # the trained entities' rows (not ones added after)
+            state = {**model._text.state(False), "text_T": model._text.T[: len(model._E)]}
+            save_file(state, str(tmp / "description.safetensors"))
         if descriptions is not None:
             save_vectors(descriptions, tmp / "text", format="native")
         (tmp / "kg.json").write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
@@ -103,6 +101,13 @@ def load_model(folder: str | os.PathLike[str]) -> KGModel:
     if model._code == K.ROTATE:
         k = R.shape[1] // 2
         R = np.ascontiguousarray(np.arctan2(R[:, k:], R[:, :k]), dtype=np.float32)
+    if (path / "description.safetensors").exists():
+        try:
+            w = load_file(str(path / "description.safetensors"))
+            model._text = TextExpert.from_state(w)
+            model._text.set_entities(w["text_T"], reduced=True)
+        except Exception as e:  # safetensors raises its own error types on bad bytes
+            raise FormatError(path / "description.safetensors", f"unreadable: {e}") from e
     width, rel = model._shapes()
     if E.shape != (body["entities"], width) or R.shape != (body["relations"], rel):
         raise FormatError(
@@ -112,12 +117,6 @@ def load_model(folder: str | os.PathLike[str]) -> KGModel:
     names = list(ents.index_to_key), list(rels.index_to_key)
     model._graph = Triples(np.zeros((0, 3), np.int64), *names, str(path))
     model._E, model._R = E, R
-    model._S = E
-    if (path / "projection.safetensors").exists():
-        try:
-            model._text = TextProjection.from_state(load_file(str(path / "projection.safetensors")))
-        except Exception as e:  # safetensors raises its own error types on bad bytes
-            raise FormatError(path / "projection.safetensors", f"unreadable: {e}") from e
     model._mE = model._vE = model._mR = model._vR = np.zeros((0, 0), np.float32)
     model._steps = int(body.get("steps", 0))
     model._epochs_done = int(body.get("epochs_done", 0))

@@ -1,22 +1,28 @@
 """Text-aware entities: an entity's description gives it a vector, trained triples or not.
 
-Each entity ``i`` with a description vector ``t_i`` (any embedlab encoder's, :func:`describe`) has
-the vector ``s_i = e_i + W t_i`` in the graph model: a free part ``e_i`` that starts at zero and
-the description projected by ``W``, a matrix learned with the rest (DKRL's idea, Xie et al. 2016,
-with a linear encoder over frozen sentence vectors). So
+A text-aware model is two experts over the same triples, trained on the same batches, each with
+its own loss, and one fused score ``s(h, r, t) = s_structure + text_weight * s_description``:
 
-- every entity *starts* as its projected description (``e_i = 0``), and entities that few triples
-  mention keep much of it: a sparse graph (WN18RR: half its entities occur in two triples or fewer)
-  borrows what the text knows;
-- a new entity with a description and no triple gets ``s = W t`` (its free part is zero, as every
-  entity's was at the start): it can be ranked, and asked about (:meth:`KGModel.add_entities`).
+- the *structure* expert is the structure-only model itself (same initialisation, negatives and
+  updates: with ``text_weight`` 0 the model ranks exactly as a structure-only one);
+- the *description* expert has no free entity vectors at all: an entity's row is ``W t``, its
+  description vector ``t`` (any embedlab encoder's, :func:`describe`) through a matrix ``W``
+  learned with the expert's own relation table (DKRL's description encoder, Xie et al. 2016, as a
+  linear map over frozen sentence vectors). Every entity starts from its description, and a new
+  entity with a description and no triple is placed exactly as a trained one
+  (:meth:`KGModel.add_entities`);
+- an entity's description is closest to itself, so the description expert would rank the query's
+  own entity first (``(h, r, ?) -> h``); as SimKGC (Wang et al. 2022) does, the first negative of
+  each of its positives is that entity ("self-negative"), unless the triple is a self-loop.
 
-Description vectors are centred (the mean of the training entities'), reduced to their ``text_dim``
-leading principal components (the projection's cost per batch is ``O(touched rows x text_dim x
-dim)``; 128 keeps nearly all the variance of a 384-d sentence space) and scaled so a row has unit
-norm on average; the same transform is kept to place new entities. ``W`` is Adam-trained on the
-gradients the kernels send to the ``s_i`` rows a batch touched (``dW = T_U^T G_U``). This module
-holds no file format (:mod:`.store`) and no encoder (the caller passes one in).
+``text_weight`` is set by :meth:`KGModel.tune_text_weight` on a dev split (``kg train --text``
+does it when the dataset has one). For an entity the structure expert never saw, its part is
+neutral: a query about it ranks by the description alone, and as a candidate it takes the mean
+structure score of that query's candidates. Description vectors are centred (the training
+entities' mean), reduced to their ``text_dim`` leading principal components (the projection costs
+``O(rows x text_dim x width)`` per batch) and scaled to unit norm on average; the transform is kept
+to place new entities. This module holds no file format (:mod:`.store`) and loads no encoder (the
+caller passes one in).
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TextProjection", "describe"]
+__all__ = ["TextExpert", "describe"]
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -71,40 +77,43 @@ def align(text: Vectors | npt.ArrayLike, entities: Sequence[str]) -> FloatArray:
     if isinstance(text, Vectors):
         out = np.zeros((len(entities), text.dim), dtype=np.float32)
         index = text.key_to_index
-        found = 0
-        for i, name in enumerate(entities):
-            j = index.get(name)
-            if j is not None:
-                out[i] = text.vectors[j]
-                found += 1
-        if found == 0:
+        rows = np.array([index.get(name, -1) for name in entities], dtype=np.int64)
+        have = rows >= 0
+        out[have] = np.asarray(text.vectors)[rows[have]]
+        if not have.any():
             raise ParameterError(
                 "the description vectors name none of the graph's entities (keys are entity ids)"
             )
         return out
-    rows = np.ascontiguousarray(text, dtype=np.float32)
-    if rows.ndim != 2 or len(rows) != len(entities):
+    given = np.ascontiguousarray(text, dtype=np.float32)
+    if given.ndim != 2 or len(given) != len(entities):
         raise ParameterError(
             f"expected one description vector per entity ({len(entities):,} rows), "
-            f"found an array of shape {rows.shape}"
+            f"found an array of shape {given.shape}"
         )
-    return rows
+    return given
 
 
-class TextProjection:
-    """``W`` and the fixed transform of description vectors; :meth:`forward` / :meth:`backward`
-    are the per-batch halves of training."""
+class TextExpert:
+    """The description expert: ``W`` and the transform of description vectors, its relation
+    table, their Adam state, and the per-batch training step (:meth:`step`)."""
 
-    def __init__(self, mean: FloatArray, basis: FloatArray, scale: float, W: FloatArray) -> None:
-        self.mean, self.basis, self.scale, self.W = mean, basis, float(scale), W
+    def __init__(
+        self, mean: FloatArray, basis: FloatArray, scale: float, W: FloatArray, R: FloatArray
+    ) -> None:
+        self.mean, self.basis, self.scale, self.W, self.R = mean, basis, float(scale), W, R
         self.T = np.zeros((0, basis.shape[1]), dtype=np.float32)  # the entities' reduced rows
+        self.S = np.zeros((0, W.shape[1]), dtype=np.float32)  # their rows W t
         self.mW, self.vW = np.zeros_like(W), np.zeros_like(W)
+        self.mR, self.vR = np.zeros_like(R), np.zeros_like(R)
+        self.lastR = np.zeros(len(R), dtype=np.int64)
 
     @classmethod
     def fit(
-        cls, raw: FloatArray, width: int, text_dim: int | None, rng: np.random.Generator
-    ) -> TextProjection:
-        """The transform learned from the entities' raw description vectors (zero rows: none)."""
+        cls, raw: FloatArray, R: FloatArray, width: int, text_dim: int | None, rng: Any
+    ) -> TextExpert:
+        """A fresh expert for the entities' raw description vectors (zero rows: none) and an
+        initial relation table ``R``."""
         described = np.abs(raw).sum(1) > 0
         mean = raw[described].mean(0).astype(np.float32)
         centred = raw[described] - mean
@@ -117,8 +126,8 @@ class TextProjection:
         scale = float(np.linalg.norm(centred @ basis, axis=1).mean()) or 1.0
         bound = math.sqrt(6.0 / (k + width))  # xavier_uniform_
         W = rng.uniform(-bound, bound, size=(k, width)).astype(np.float32)
-        out = cls(mean, basis, scale, W)
-        out.T = out.reduce(raw)
+        out = cls(mean, basis, scale, W, R)
+        out.set_entities(raw)
         return out
 
     def reduce(self, raw: FloatArray) -> FloatArray:
@@ -127,54 +136,84 @@ class TextProjection:
         rows[np.abs(raw).sum(1) == 0] = 0.0
         return np.ascontiguousarray(rows, dtype=np.float32)
 
-    def project(self, raw: FloatArray) -> FloatArray:
-        """``W t`` for raw description vectors: the vectors of entities no triple trained."""
-        return np.ascontiguousarray(self.reduce(raw) @ self.W, dtype=np.float32)
+    def set_entities(self, raw: FloatArray, *, reduced: bool = False) -> None:
+        """The rows of the model's entities (``reduced``: already through :meth:`reduce`)."""
+        self.T = np.ascontiguousarray(raw, dtype=np.float32) if reduced else self.reduce(raw)
+        self.S = np.ascontiguousarray(self.T @ self.W)
+        self.G = np.zeros_like(self.S)  # gradient buffers of the rows and relations
+        self.GR = np.zeros_like(self.R)
+        self.touched = np.zeros(len(self.S), dtype=np.uint8)
+        self.touched_r = np.zeros(len(self.R), dtype=np.uint8)
 
-    def forward(self, E: FloatArray, rows: npt.NDArray[np.int64] | None, S: FloatArray) -> None:
-        """``S = E + T W`` on ``rows`` (None: all)."""
-        if rows is None:
-            np.matmul(self.T, self.W, out=S)
-            S += E
+    def add(self, raw: FloatArray) -> None:
+        """Rows for new entities, after the model's."""
+        T = self.reduce(raw)
+        self.T = np.concatenate([self.T, T])
+        self.S = np.ascontiguousarray(np.concatenate([self.S, T @ self.W]))
+
+    def step(
+        self, train_batch: Any, adam_rows: Any, args: tuple[Any, ...], batch: Any, opt: Any
+    ) -> float:
+        """One batch: rows ``W t`` afresh for the entities it reads, the kernel's loss and
+        gradients, Adam on ``W`` (dense) and on the relation rows (sparse, as the model's)."""
+        pos, side, neg = batch
+        own = np.where(side, pos[:, 0], pos[:, 2])
+        true = np.where(side, pos[:, 2], pos[:, 0])
+        neg = neg.copy()
+        keep = own != true  # self-negatives (a self-loop's own entity is its answer)
+        neg[keep, 0] = own[keep]
+        rows = np.unique(np.concatenate((pos[:, 0], pos[:, 2], neg.ravel())))
+        every = 2 * len(rows) > len(self.S)
+        if every:
+            np.matmul(self.T, self.W, out=self.S)
         else:
-            S[rows] = E[rows] + self.T[rows] @ self.W
-
-    def backward(
-        self,
-        G: FloatArray,
-        rows: npt.NDArray[np.int64] | None,
-        lr: float,
-        betas: tuple[float, float],
-        eps: float,
-        step: int,
-    ) -> None:
-        """One Adam step of ``W`` from the gradients ``G`` of the ``S`` rows."""
-        g = self.T.T @ G if rows is None else self.T[rows].T @ G[rows]
-        b1, b2 = betas
+            self.S[rows] = self.T[rows] @ self.W
+        loss = float(
+            train_batch(
+                *args, self.S, self.R, self.G, self.GR, self.touched, self.touched_r, pos, side, neg
+            )
+        )
+        g = self.T.T @ self.G if every else self.T[rows].T @ self.G[rows]
+        _, lr, b1, b2, eps, t = opt
         self.mW *= b1
         self.mW += (1 - b1) * g
         self.vW *= b2
         self.vW += (1 - b2) * g * g
-        size = lr * math.sqrt(1 - b2**step) / (1 - b1**step)
-        self.W -= size * self.mW / (np.sqrt(self.vW) + eps * math.sqrt(1 - b2**step))
+        size = lr * math.sqrt(1 - b2**t) / (1 - b1**t)
+        self.W -= size * self.mW / (np.sqrt(self.vW) + eps * math.sqrt(1 - b2**t))
+        if every:
+            self.G[:] = 0.0
+        else:
+            self.G[rows] = 0.0
+        self.touched[:] = 0
+        adam_rows(self.R, self.GR, self.mR, self.vR, self.lastR, self.touched_r, *opt, False)
+        return loss
 
-    def state(self) -> dict[str, Any]:
-        return {
+    def refresh(self) -> None:
+        """Every row from the current ``W`` (an epoch's end)."""
+        np.matmul(self.T, self.W, out=self.S)
+
+    def state(self, optimiser: bool = True) -> dict[str, Any]:
+        out = {
             "text_W": self.W, "text_mean": self.mean, "text_basis": self.basis,
-            "text_scale": np.array([self.scale], dtype=np.float32), "text_mW": self.mW,
-            "text_vW": self.vW,
+            "text_scale": np.array([self.scale], dtype=np.float32), "text_R": self.R,
         }  # fmt: skip
+        if optimiser:  # a checkpoint's
+            out |= {"text_mW": self.mW, "text_vW": self.vW, "text_mR": self.mR, "text_vR": self.vR}
+        return out
 
     @classmethod
-    def from_state(cls, w: Mapping[str, Any], raw: FloatArray | None = None) -> TextProjection:
+    def from_state(cls, w: Mapping[str, Any], raw: FloatArray | None = None) -> TextExpert:
         out = cls(
             np.asarray(w["text_mean"], np.float32),
             np.asarray(w["text_basis"], np.float32),
             float(np.asarray(w["text_scale"]).reshape(-1)[0]),
             np.array(w["text_W"], np.float32),
+            np.array(w["text_R"], np.float32),
         )
         if "text_mW" in w:
             out.mW, out.vW = np.array(w["text_mW"], np.float32), np.array(w["text_vW"], np.float32)
+            out.mR, out.vR = np.array(w["text_mR"], np.float32), np.array(w["text_vR"], np.float32)
         if raw is not None:
-            out.T = out.reduce(raw)
+            out.set_entities(raw)
         return out
