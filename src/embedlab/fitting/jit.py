@@ -18,7 +18,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["announce", "compiling", "numba_threads"]
+__all__ = ["announce", "compiling", "numba_threads", "one_blas_thread"]
 
 
 def compiling(kernel: Any, size: tuple[bool, ...] | None = None) -> bool:
@@ -72,3 +72,17 @@ class numba_threads:
         import numba
 
         numba.set_num_threads(self.before)
+
+
+class one_blas_thread:
+    """BLAS on one thread while numba's kernels and numpy's GEMMs take turns in a loop:
+    OpenBLAS's threads spin for a while after each call and take the cores the next kernel
+    needs (measured on a kg text-aware epoch: 29.8 s with both, 20.7 s with this)."""
+
+    def __enter__(self) -> None:
+        from threadpoolctl import threadpool_limits
+
+        self.limits = threadpool_limits(1, user_api="blas")
+
+    def __exit__(self, *exc: object) -> None:
+        self.limits.restore_original_limits()

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LinkPrediction", "filters", "link_prediction", "rank_metrics", "tune_text_weight"]
 
-WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0)
 
 SIDES = ("head", "tail")
 

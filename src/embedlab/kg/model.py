@@ -26,6 +26,7 @@ module does not read files (:mod:`.triples`) or rank
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -40,7 +41,7 @@ import numpy.typing as npt
 from .._progress import progress
 from ..errors import NotFittedError, ParameterError
 from ..fitting.checkpoint import Checkpoint, vocab_digest
-from ..fitting.jit import announce, numba_threads
+from ..fitting.jit import announce, numba_threads, one_blas_thread
 from ..fitting.params import Constraint, Interval, OneOf, check_params
 from ..fitting.tensorboard import ScalarWriter
 from ..vectors import Vectors
@@ -283,7 +284,8 @@ class KGModel:
         self._idle = K.idle_table(self.lr, *self._BETAS, per_epoch * self.epochs)
         last_checkpoint = self._steps
         self.stopped_early_ = False
-        with bar, numba_threads(self.workers):
+        blas = one_blas_thread() if tp is not None else contextlib.nullcontext()
+        with bar, numba_threads(self.workers), blas:
             for epoch in range(self._epochs_done + 1, self.epochs + 1):
                 rng = np.random.default_rng([self.seed, epoch])
                 order = rng.permutation(n)
