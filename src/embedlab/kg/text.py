@@ -12,8 +12,8 @@ its own loss, and one fused score ``s(h, r, t) = s_structure + text_weight * s_d
   entity with a description and no triple is placed exactly as a trained one
   (:meth:`KGModel.add_entities`);
 - an entity's description is closest to itself, so the description expert would rank the query's
-  own entity first (``(h, r, ?) -> h``); as SimKGC (Wang et al. 2022) does, the first negative of
-  each of its positives is that entity ("self-negative"), unless the triple is a self-loop.
+  own entity first (``(h, r, ?) -> h``); as SimKGC (Wang et al. 2022) does, each of its positives
+  gets that entity as one more negative ("self-negative"; a self-loop gets a second random one).
 
 ``text_weight`` is set by :meth:`KGModel.tune_text_weight` on a dev split (``kg train --text``
 does it when the dataset has one). For an entity the structure expert never saw, its part is
@@ -159,9 +159,8 @@ class TextExpert:
         pos, side, neg = batch
         own = np.where(side, pos[:, 0], pos[:, 2])
         true = np.where(side, pos[:, 2], pos[:, 0])
-        neg = neg.copy()
-        keep = own != true  # self-negatives (a self-loop's own entity is its answer)
-        neg[keep, 0] = own[keep]
+        keep = own != true  # one more negative: the query's own entity (not a self-loop's answer)
+        neg = np.concatenate([np.where(keep, own, neg[:, 0])[:, None], neg], axis=1)
         rows = np.unique(np.concatenate((pos[:, 0], pos[:, 2], neg.ravel())))
         every = 2 * len(rows) > len(self.S)
         if every:
