@@ -186,6 +186,7 @@ class KGModel:
 
     @property
     def loss_history_(self) -> list[float]:
+        """The mean loss of each epoch (a text-aware model's: both experts' summed)."""
         self._fitted()
         return list(self._loss_history)
 
