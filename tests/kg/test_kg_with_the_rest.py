@@ -68,6 +68,18 @@ def test_text_aware_training_from_the_cli(
     assert json.loads(stdout)["metrics"]["both"]["count"] == 4
 
 
+def test_text_aware_training_with_a_dev_split_of_known_entities(
+    graph: Path, encoder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (graph / "dev.tsv").write_text("a1\ttwin\tb7\n")
+    code, stdout, err = run(
+        capsys, "kg", "train", str(graph), "-o", str(tmp_path / "m"), "--dim", "4",
+        "--epochs", "2", "--text", str(graph / "entity2text.txt"), "--encoder", str(encoder),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "text weight " in stdout and "dev (1 triples" in stdout
+
+
 def test_cli_text_errors(graph: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(
         capsys, "kg", "train", str(graph), "-o", str(tmp_path / "m"), "--unseen", "add"

@@ -375,6 +375,8 @@ class KGModel:
                 "place new entities (train with text=..., `kg train --text`)"
             )
         names = list(names)
+        if not names:
+            return
         known = [n for n in names if n in graph._entity_index]
         if known:
             raise ParameterError(f"already in the model: {', '.join(map(repr, known[:5]))}")
