@@ -107,6 +107,7 @@ def run_demo() -> None:
         " | distill -o DIR | encoders export-onnx -o DIR | eval run -m MODEL -t TASKS"
         " | viz words FILE -o OUT.html | faq build FILE -o DIR | serve -m NAME=MODEL"
         " | finetune classify MODEL FILE -o DIR | pretrain mlm CORPUS -o DIR"
+        " | kg train TRIPLES -o DIR --text entity2text.txt"
     )
 
 
