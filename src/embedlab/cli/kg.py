@@ -55,11 +55,13 @@ def _encoder(name: str) -> Any:
     return load_encoder(None if name == "default" else name)
 
 
-def _add_new(model: Any, split: Any, text: Path | None, model_dir: Path | None) -> None:
+def _add_new(model: Any, split: Any, text: Path | None) -> None:
     """Give a text-aware ``model`` the entities of ``split`` it lacks (read with unseen="add"),
     from the description vectors saved with it, else encoded from ``text``."""
-    from ..io import load_vectors
+    import numpy as np
+
     from ..kg import read_entity_text
+    from ..kg.store import saved_descriptions
     from ..kg.text import describe
 
     new = split.entities[len(model.entities_) :]
@@ -70,8 +72,7 @@ def _add_new(model: Any, split: Any, text: Path | None, model_dir: Path | None) 
             f"{split.source} names {len(new):,} entities the model never saw ({new[0]!r}...), "
             "and the model was trained without entity text: retrain with --text, or --unseen drop"
         )
-    saved = model_dir / "text" if model_dir is not None else None
-    have = load_vectors(saved) if saved is not None and saved.exists() else None
+    have = saved_descriptions(model)
     missing = [e for e in new if have is None or e not in have]
     vectors: dict[str, Any] = {e: have[e] for e in new if have is not None and e in have}
     if missing:
@@ -88,8 +89,6 @@ def _add_new(model: Any, split: Any, text: Path | None, model_dir: Path | None) 
             missing, texts, _encoder(model.info_.get("text", {}).get("encoder", "default"))
         )
         vectors.update({e: encoded[e] for e in missing})
-    import numpy as np
-
     model.add_entities(new, np.stack([vectors[e] for e in new]))
 
 
@@ -247,7 +246,7 @@ def kg_eval(
     if asked is None:
         raise ParameterError(f"{triples} has no {split} split")
     other = dev if split == "test" else test
-    _add_new(loaded, asked, text, model)
+    _add_new(loaded, asked, text)
     start = time.perf_counter()
     result = link_prediction(loaded, asked, known=[train, *([other] if other else [])])
     if as_json:

@@ -45,13 +45,12 @@ def is_graph_model(model: Any) -> bool:
 def link_prediction_task(model: Any, folder: Path, split: str) -> LinkPredictionScores:
     """``model`` ranks ``split`` of ``folder``, filtered by the other splits."""
     from ..kg import link_prediction, read_splits
+    from ..kg.store import saved_descriptions
 
     if split not in ("dev", "test"):
         raise ParameterError(f"a link-prediction task ranks dev or test, not {split!r}")
-    aware = model._text is not None and hasattr(model, "info_")
-    saved = Path(model.info_.get("folder", "")) / "text" if aware else None
-    add = saved is not None and saved.exists()
-    train, dev, test = read_splits(folder, unseen="add" if add else "drop")
+    saved = saved_descriptions(model)
+    train, dev, test = read_splits(folder, unseen="drop" if saved is None else "add")
     asked = test if split == "test" else dev
     if asked is None:
         raise ParameterError(f"{folder} has no {split} split")
@@ -59,9 +58,8 @@ def link_prediction_task(model: Any, folder: Path, split: str) -> LinkPrediction
         raise ParameterError(f"the model was not trained on {folder}'s train split")
     new = asked.entities[len(model.entities_) :]
     if new:
-        from ..io import load_vectors
-
-        model.add_entities(new, load_vectors(saved))  # type: ignore[arg-type]
+        assert saved is not None  # read with unseen="add" only when there are descriptions
+        model.add_entities(new, saved)
     other = dev if split == "test" else test
     result = link_prediction(model, asked, known=[train, *([other] if other else [])])
     m = result.metrics["both"]

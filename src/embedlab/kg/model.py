@@ -528,11 +528,11 @@ class KGModel:
         ids = np.ascontiguousarray(triples, dtype=np.int64).reshape(-1, 3)
         Q = self.query_vectors(ids, True)
         if self._text is not None:  # fused: the neutral part needs every candidate's score
-            rows = np.arange(len(ids))
-            return np.concatenate(
-                [self.score_candidates(Q[i : i + 256])[rows[: len(Q[i : i + 256])], ids[i : i + 256, 2]]
-                 for i in range(0, len(ids), 256)]
-            ).astype(np.float64)  # fmt: skip
+            out = []
+            for i in range(0, len(ids), 256):
+                block = self.score_candidates(Q[i : i + 256])
+                out.append(block[np.arange(len(block)), ids[i : i + 256, 2]])
+            return np.concatenate(out).astype(np.float64)
         return np.array(
             [K.score(self._code, self.p, Q[i], self._E, ids[i, 2]) for i in range(len(ids))]
         )

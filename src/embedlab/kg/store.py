@@ -36,7 +36,7 @@ from .model import MODELS, KGModel
 from .text import TextExpert
 from .triples import Triples
 
-__all__ = ["load_model", "save_model"]
+__all__ = ["load_model", "save_model", "saved_descriptions"]
 
 FORMAT_ID = "embedlab.kg"
 FORMAT_VERSION = 1
@@ -123,3 +123,11 @@ def load_model(folder: str | os.PathLike[str]) -> KGModel:
     model._loss_history = [float(x) for x in body.get("loss_history", [])]
     model.info_ = {**{k: v for k, v in body.items() if k != "params"}, "folder": str(path)}
     return model
+
+
+def saved_descriptions(model: KGModel) -> Vectors | None:
+    """The description vectors saved with a loaded text-aware ``model`` (its ``text/``), or None."""
+    folder = getattr(model, "info_", {}).get("folder")
+    if model._text is None or folder is None or not (Path(folder) / "text").exists():
+        return None
+    return load_vectors(Path(folder) / "text")
