@@ -148,14 +148,29 @@ def _batches(
         yield batch
 
 
+class _Ids(dict[str, int]):
+    """word -> provisional id; a word not in it gets the next id, in order of first appearance."""
+
+    def __init__(self, words: list[str], alive: list[bool]) -> None:
+        super().__init__()
+        self.words = words
+        self.alive = alive
+
+    def __missing__(self, word: str) -> int:
+        i = self[word] = len(self.words)
+        self.words.append(word)
+        self.alive.append(True)
+        return i
+
+
 class _Scan:
     """The scan's state: the word -> provisional id dict, counts, and the ids and sentence ends
     buffered until the next :meth:`flush`."""
 
     def __init__(self, chunk_tokens: int) -> None:
-        self.index: dict[str, int] = {}
         self.words: list[str] = []
         self.alive: list[bool] = []
+        self.index = _Ids(self.words, self.alive)
         self.counts = np.zeros(0, dtype=np.int64)
         self.chunk_tokens = chunk_tokens
         self.chunk_starts = [0]  # first sentence of each work item
@@ -167,29 +182,21 @@ class _Scan:
         self._ends: list[npt.NDArray[np.int64]] = []
 
     def add(self, batch: list[Sequence[str]]) -> None:
-        flat = list(chain.from_iterable(batch))
-        ids = list(map(self.index.get, flat))
-        if None in ids:  # new words: ids in order of first appearance
-            for pos in range(len(ids)):
-                if ids[pos] is None:
-                    tok = flat[pos]
-                    i = self.index.get(tok)
-                    if i is None:
-                        i = self.index[tok] = len(self.words)
-                        self.words.append(tok)
-                        self.alive.append(True)
-                    ids[pos] = i
-        ends = self.n_tokens + np.cumsum(np.fromiter(map(len, batch), np.int64, len(batch)))
+        lengths = np.fromiter(map(len, batch), np.int64, len(batch))
+        ends = self.n_tokens + np.cumsum(lengths)
+        n = int(ends[-1]) - self.n_tokens if ends.size else 0
+        # one C loop: dict lookups (a new word's id given by _Ids.__missing__) straight into int32
+        ids = np.fromiter(map(self.index.__getitem__, chain.from_iterable(batch)), np.int32, n)
         # a work item ends after the sentence that reaches its quota of tokens
         while ends.size and ends[-1] >= self.next_cut:
             k = int(np.searchsorted(ends, self.next_cut))
             self.chunk_starts.append(self.n_sentences + k + 1)
             self.next_cut = int(ends[k]) + self.chunk_tokens
-        self._ids.append(np.array(ids, dtype=np.int32))
+        self._ids.append(ids)
         self._ends.append(ends)
-        self.n_tokens += len(flat)
+        self.n_tokens += n
         self.n_sentences += len(batch)
-        self.buffered += len(flat)
+        self.buffered += n
 
     def flush(self, f_ids: IO[bytes], f_bnd: IO[bytes]) -> int:
         """Append the buffered ids and sentence ends to their files, count them; how many ids."""
