@@ -138,7 +138,7 @@ def mutated(draw: st.DrawFn, data: bytes) -> bytes:
 
 
 def attempt(load: Callable[[], object], label: str) -> None:
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a hang detector that a busy host does not trip
     try:
         load()
         seen["loaded"] += 1
@@ -149,11 +149,11 @@ def attempt(load: Callable[[], object], label: str) -> None:
                 raise AssertionError(f"{label}: a reader tried a huge allocation: {e}") from e
             cause = cause.__cause__
         seen[type(e).__name__] += 1
-    took = time.perf_counter() - start
+    took = time.process_time() - start
     if took > slowest[0]:
         slowest[:] = [took, label]
-    if took > 1.0:
-        raise AssertionError(f"{label}: one case took {took:.2f} s")
+    if took > 2.0:
+        raise AssertionError(f"{label}: one case took {took:.2f} s of CPU")
 
 
 def fuzz_file(fuzz: settings, work: Path, name: str, data: bytes) -> None:

@@ -1,6 +1,7 @@
 """Thousands of mutated files into every reader (vectors, index folders, records, corpora), in a
 process with a 1 GiB address-space limit: only FormatError / ParameterError (never caused by a
-MemoryError), never a crash, no case over a second. The cases are derandomized (the same every
+MemoryError), never a crash, no case over two seconds of CPU time (a hang or a quadratic parse, not a
+speed goal: wall time would trip on a busy host). The cases are derandomized (the same every
 run); fuzz_readers.py holds the strategies."""
 
 from __future__ import annotations
@@ -30,4 +31,4 @@ def test_mutated_files_in_every_format_fail_only_cleanly() -> None:
     assert summary["cases"] >= 4000
     assert set(summary["outcomes"]) <= {"loaded", "FormatError", "ParameterError"}
     assert summary["outcomes"]["FormatError"] > 1000 and summary["outcomes"]["loaded"] > 100
-    assert summary["slowest"][0] < 1.0
+    assert summary["slowest"][0] < 2.0

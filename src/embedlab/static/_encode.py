@@ -26,7 +26,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .._progress import progress
-from ..text import Vocabulary
+from ..text import Corpus, Vocabulary
+from ._bytescan import ByteVocab, compiles
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,24 @@ class EncodedCorpus:
                 ) as bar,
             ):
                 f_bnd.write(np.zeros(1, np.int64).tobytes())  # the first sentence starts at 0
+                # pre-tokenized lines are tokenized and numbered by compiled code (same ids);
+                # not with max_vocab_size, whose pruning goes sentence by sentence
+                if isinstance(sentences, Corpus) and sentences.whitespace_lines and size > 1:
+                    if compiles():
+                        logger.info(
+                            "compiling the corpus scanner (first run after an install, a few "
+                            "seconds); later runs load it from numba's cache"
+                        )
+                        bar.set_description("scanning corpus: compiling (first run only)")
+                    bytes_vocab = ByteVocab()
+                    scan.words = bytes_vocab.words
+                    for block in sentences.line_blocks():
+                        ids, lengths = bytes_vocab.scan(block)
+                        scan.alive.extend([True] * (len(scan.words) - len(scan.alive)))
+                        scan.take(ids, _cut(lengths, max_sentence_length))
+                        if scan.buffered >= _FLUSH:
+                            bar.update(scan.flush(f_ids, f_bnd))
+                    sentences = ()
                 for batch in _batches(sentences, max_sentence_length, size):
                     scan.add(batch)
                     if scan.buffered >= _FLUSH or max_vocab_size is not None:
@@ -148,6 +167,20 @@ def _batches(
         yield batch
 
 
+def _cut(lengths: npt.NDArray[np.int64], max_length: int) -> npt.NDArray[np.int64]:
+    """Sentence lengths with each longer than ``max_length`` cut into pieces as ``_batches``
+    cuts the sentences: ``[7], 3 -> [3, 3, 1]``."""
+    if not lengths.size or lengths.max() <= max_length:
+        return lengths
+    pieces: list[int] = []
+    for n in lengths.tolist():
+        full, rest = divmod(n, max_length)
+        pieces.extend([max_length] * full)
+        if rest:
+            pieces.append(rest)
+    return np.array(pieces, dtype=np.int64)
+
+
 class _Ids(dict[str, int]):
     """word -> provisional id; a word not in it gets the next id, in order of first appearance."""
 
@@ -182,11 +215,19 @@ class _Scan:
         self._ends: list[npt.NDArray[np.int64]] = []
 
     def add(self, batch: list[Sequence[str]]) -> None:
+        """Number the tokens of a batch of sentences and buffer them."""
         lengths = np.fromiter(map(len, batch), np.int64, len(batch))
-        ends = self.n_tokens + np.cumsum(lengths)
-        n = int(ends[-1]) - self.n_tokens if ends.size else 0
+        n = int(lengths.sum())
         # one C loop: dict lookups (a new word's id given by _Ids.__missing__) straight into int32
-        ids = np.fromiter(map(self.index.__getitem__, chain.from_iterable(batch)), np.int32, n)
+        self.take(
+            np.fromiter(map(self.index.__getitem__, chain.from_iterable(batch)), np.int32, n),
+            lengths,
+        )
+
+    def take(self, ids: npt.NDArray[np.int32], lengths: npt.NDArray[np.int64]) -> None:
+        """Buffer the ids of sentences of ``lengths`` tokens (none empty)."""
+        ends = self.n_tokens + np.cumsum(lengths)
+        n = ids.shape[0]
         # a work item ends after the sentence that reaches its quota of tokens
         while ends.size and ends[-1] >= self.next_cut:
             k = int(np.searchsorted(ends, self.next_cut))
@@ -195,7 +236,7 @@ class _Scan:
         self._ids.append(ids)
         self._ends.append(ends)
         self.n_tokens += n
-        self.n_sentences += len(batch)
+        self.n_sentences += lengths.shape[0]
         self.buffered += n
 
     def flush(self, f_ids: IO[bytes], f_bnd: IO[bytes]) -> int:

@@ -13,6 +13,7 @@ words (``vocab``).
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import os
@@ -92,6 +93,55 @@ class Corpus:
                     yield from self._jsonl(path, lines)
                 else:
                     yield from self._free_text(lines)
+
+    @property
+    def whitespace_lines(self) -> bool:
+        """True when a sentence is one line split on whitespace (``tokenizer=str.split``, the
+        layout word2vec C, fastText and gensim's ``corpus_file`` read) of strict UTF-8: a reader
+        may then tokenize the raw bytes of :meth:`line_blocks` itself, to the same tokens."""
+        return (
+            self.format == "lines"
+            and self.tokenizer is str.split
+            and self.encoding_errors == "strict"
+            and codecs.lookup(self.encoding).name == "utf-8"
+        )
+
+    def line_blocks(self, size: int = 1 << 20) -> Iterator[bytes]:
+        """The files' bytes in blocks of about ``size`` that end at a line's end (a file's last
+        line gets its missing newline), each checked as UTF-8 text: a bad byte raises the same
+        :class:`FormatError`, naming file and line, as iterating the corpus does."""
+        with progress(
+            total=self.total_bytes, desc="reading corpus", unit="B", enabled=self.progress
+        ) as bar:
+            for path in self.paths:
+                line_no = 1  # the first line of the next block
+                rest = b""
+                with open_read(path) as f:
+                    while True:
+                        data = f.read(size)
+                        bar.update(len(data))
+                        if not data:
+                            break
+                        data = rest + data
+                        cut = data.rfind(b"\n") + 1
+                        rest = data[cut:]
+                        if cut:
+                            yield self._checked(path, data[:cut], line_no)
+                            line_no += data.count(b"\n", 0, cut)
+                if rest:
+                    yield self._checked(path, rest + b"\n", line_no)
+
+    def _checked(self, path: Path, block: bytes, line_no: int) -> bytes:
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise FormatError(
+                path,
+                f"expected {self.encoding} text, found byte {block[e.start]:#04x} "
+                "(pass encoding_errors='replace' or 'ignore' to read on)",
+                line=line_no + block.count(b"\n", 0, e.start),
+            ) from None
+        return block
 
     def _lines(self, path: Path, bar: Any) -> Iterator[tuple[int, str]]:
         done = 0
