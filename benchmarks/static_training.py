@@ -143,8 +143,7 @@ def fasttext_rows(path: str, seeds: int) -> list[list[str]]:
     """FastText skip-gram against the fastText C++ tool, and OOV vectors read from its .bin."""
     import numpy as np
 
-    e = [run("embedlab-ft", "sg", seed, path, SETTINGS) for seed in range(1, seeds + 1)]
-    f = [run("fasttext", "sg", seed, path, SETTINGS) for seed in range(1, seeds + 1)]
+    e, f = interleaved(("embedlab-ft", "fasttext"), "sg", seeds, path)
     rows = [
         [
             "fastText skip-gram (subwords 3-6, 2M buckets)",
@@ -210,6 +209,19 @@ def fasttext_rows(path: str, seeds: int) -> list[list[str]]:
     return rows
 
 
+def interleaved(
+    tools: tuple[str, str], mode: str, seeds: int, path: str
+) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """Each seed's run of both tools, one after the other: the host's drift over minutes (10-20%
+    here) falls on both sides of the ratio, not on whichever tool ran last."""
+    ours: list[dict[str, float]] = []
+    theirs: list[dict[str, float]] = []
+    for seed in range(1, seeds + 1):
+        ours.append(run(tools[0], mode, seed, path, SETTINGS))
+        theirs.append(run(tools[1], mode, seed, path, SETTINGS))
+    return ours, theirs
+
+
 def mean(rows: list[dict[str, float]], key: str) -> float:
     return sum(r[key] for r in rows) / len(rows)
 
@@ -217,7 +229,8 @@ def mean(rows: list[dict[str, float]], key: str) -> float:
 WARM = r"""
 import sys, time
 from embedlab.static import FastText, Word2Vec
-corpus = [line.split() for line in open(sys.argv[1], encoding="utf-8").readlines()[:2000]]
+from embedlab.text import Corpus
+corpus = Corpus(sys.argv[1], tokenizer=str.split)  # the scanner of pre-tokenized lines too
 for cls in (Word2Vec, FastText):
     start = time.perf_counter()
     cls(dim=int(sys.argv[2]), min_count=1, epochs=1, workers=2, show_progress=False).fit(corpus)
@@ -226,8 +239,8 @@ for cls in (Word2Vec, FastText):
 
 
 def warm(path: str) -> None:
-    """Fill numba's cache for this dimension first (a fresh install compiles once, and says so;
-    gensim and fastText ship compiled), so no timed run pays the compile."""
+    """Fill numba's cache for this dimension, and the corpus scanner's, first (a fresh install
+    compiles once, and says so; gensim and fastText ship compiled): no timed run pays a compile."""
     subprocess.run(
         [sys.executable, "-c", WARM, path, str(SETTINGS["dim"])], check=True, timeout=1200
     )
@@ -248,11 +261,7 @@ def main() -> None:
     warm(small)
     rows = []
     for mode in args.modes.split(","):
-        results = {
-            tool: [run(tool, mode, seed, big, SETTINGS) for seed in range(1, args.seeds + 1)]
-            for tool in ("embedlab", "gensim")
-        }
-        e, g = results["embedlab"], results["gensim"]
+        e, g = interleaved(("embedlab", "gensim"), mode, args.seeds, big)
         rows.append(
             [
                 f"word2vec {mode}",
