@@ -7,7 +7,8 @@ epochs then read the files back one block at a time (:meth:`EncodedCorpus.read`)
 re-reading and re-tokenizing text, so memory stays flat whatever the corpus size (the word -> id
 dict grows with the vocabulary only). Sentences longer than ``max_sentence_length`` are split, as
 gensim does. ``max_vocab_size`` prunes rare words during the scan the way gensim does (their
-earlier occurrences are dropped).
+earlier occurrences are dropped). A :class:`~embedlab.text.Corpus` of pre-tokenized lines
+(``tokenizer=str.split``) is scanned by compiled code (``_bytescan``), to the same ids.
 
 This module does not choose the final vocabulary (``Word2Vec`` does, from the counts) or train.
 """
@@ -20,7 +21,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -84,24 +85,9 @@ class EncodedCorpus:
                 ) as bar,
             ):
                 f_bnd.write(np.zeros(1, np.int64).tobytes())  # the first sentence starts at 0
-                # pre-tokenized lines are tokenized and numbered by compiled code (same ids);
-                # not with max_vocab_size, whose pruning goes sentence by sentence
                 if isinstance(sentences, Corpus) and sentences.whitespace_lines and size > 1:
-                    if compiles():
-                        logger.info(
-                            "compiling the corpus scanner (first run after an install, a few "
-                            "seconds); later runs load it from numba's cache"
-                        )
-                        bar.set_description("scanning corpus: compiling (first run only)")
-                    bytes_vocab = ByteVocab()
-                    scan.words = bytes_vocab.words
-                    for block in sentences.line_blocks():
-                        ids, lengths = bytes_vocab.scan(block)
-                        scan.alive.extend([True] * (len(scan.words) - len(scan.alive)))
-                        scan.take(ids, _cut(lengths, max_sentence_length))
-                        if scan.buffered >= _FLUSH:
-                            bar.update(scan.flush(f_ids, f_bnd))
-                    sentences = ()
+                    _scan_lines(scan, sentences, max_sentence_length, f_ids, f_bnd, bar)
+                    sentences = ()  # all read
                 for batch in _batches(sentences, max_sentence_length, size):
                     scan.add(batch)
                     if scan.buffered >= _FLUSH or max_vocab_size is not None:
@@ -165,6 +151,34 @@ def _batches(
             batch = []
     if batch:
         yield batch
+
+
+def _scan_lines(
+    scan: _Scan,
+    corpus: Corpus,
+    max_length: int,
+    f_ids: IO[bytes],
+    f_bnd: IO[bytes],
+    bar: Any,
+) -> None:
+    """Scan a corpus of pre-tokenized lines by the compiled scanner (``_bytescan``): the same
+    words, ids and sentences as ``scan.add`` of its token lists. Not with ``max_vocab_size``,
+    whose pruning goes sentence by sentence."""
+    if compiles():
+        logger.info(
+            "compiling the corpus scanner (first run after an install, a few seconds); later "
+            "runs load it from numba's cache"
+        )
+        bar.set_description("scanning corpus: compiling (first run only)")
+    vocab = ByteVocab()
+    for block in corpus.line_blocks():
+        ids, lengths = vocab.scan(block)
+        new = vocab.words[len(scan.words) :]
+        scan.words.extend(new)
+        scan.alive.extend([True] * len(new))
+        scan.take(ids, _cut(lengths, max_length))
+        if scan.buffered >= _FLUSH:
+            bar.update(scan.flush(f_ids, f_bnd))
 
 
 def _cut(lengths: npt.NDArray[np.int64], max_length: int) -> npt.NDArray[np.int64]:
