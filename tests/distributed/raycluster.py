@@ -70,8 +70,8 @@ class LocalCluster:
             for group in self.groups:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(group, sig)
-            deadline = time.monotonic() + 10
-            while sig == signal.SIGTERM and time.monotonic() < deadline and self.alive():
+            deadline = time.monotonic() + 10  # a killed process also takes a moment to go
+            while time.monotonic() < deadline and self.alive():
                 time.sleep(0.2)
         shutil.rmtree(self.temp, ignore_errors=True)
 
