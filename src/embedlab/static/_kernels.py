@@ -251,6 +251,7 @@ def train_chunk(
     ctx = np.empty(n_ctx_max + 1, dtype=np.int32)
     targets = np.empty(negative + 1, dtype=np.int32)
     negs = np.empty((max_len + 1, negative), dtype=np.int32)
+    spans = np.empty(max_len + 1, dtype=np.int64)
     dots = np.empty(negative + 1, dtype=np.float32)
     gs = np.empty((n_ctx_max + 1, negative + 1), dtype=np.float32)
     grad_out = np.zeros((negative + 1, dim), dtype=np.float32)
@@ -264,7 +265,18 @@ def train_chunk(
         length, r = _subsample(ids, bounds, s, remap, keep, sen, r)
         seen += bounds[s + 1] - bounds[s]
         trained += length
-        for i in range(length if negative > 0 else 0):  # the sentence's negatives, drawn ahead
+        # the sentence's random draws first, in the order the windows would take them (each
+        # window: its shrink, then its negatives if it has a context, i.e. length >= 2)
+        for i in range(length):
+            span = window
+            if window == 0:
+                span = length
+            elif shrink:
+                r = _next(r)
+                span = window - np.int64((r >> np.uint64(16)) % np.uint64(window))
+            spans[i] = span
+            if length < 2:
+                continue
             for q in range(negative):
                 r = _next(r)
                 k = np.int64((r >> np.uint64(16)) % np.uint64(n_rows))
@@ -274,12 +286,7 @@ def train_chunk(
                 negs[i, q] = k
         for i in range(length):
             word = sen[i]
-            span = window
-            if window == 0:
-                span = length
-            elif shrink:
-                r = _next(r)
-                span = window - np.int64((r >> np.uint64(16)) % np.uint64(window))
+            span = spans[i]
             lo = max(0, i - span)
             hi = min(length, i + span + 1)
             n_ctx = 0
