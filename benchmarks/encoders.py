@@ -2,6 +2,8 @@
 
 Run: .bench-venv/bin/python benchmarks/encoders.py [N_SENTENCES]   (default 10,000)
      EMBEDLAB_BENCH_CONFIGS=st,torch,int8 ... runs only those (st and torch always)
+     EMBEDLAB_BENCH_ROUNDS=3 ... runs each configuration 3 times, every other round in reverse
+     order; sentences/s is all rounds' sentences over all their seconds
 
 Each configuration runs in its own subprocess (so peak RSS is its own) on N corpus sentences of
 10-40 words from ../shared/data/corpora/en_gutenberg_1m.txt, then encodes the STS-B English test
@@ -28,6 +30,7 @@ from _common import SHARED, WORK, machine, table
 
 THREADS = 2
 BATCH = 32
+ROUNDS = int(os.environ.get("EMBEDLAB_BENCH_ROUNDS", "1"))  # every config this many times
 CONFIGS = [
     c
     for c in ["st", "torch", "onnx", "int8", "static"]
@@ -154,18 +157,28 @@ def main() -> None:
     # export and distill in a child too, so the parent stays small
     subprocess.run([sys.executable, __file__, "--prepare"], check=True)
     env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "TOKENIZERS_PARALLELISM": "true"}
-    results = {}
-    for config in CONFIGS:
-        proc = subprocess.run(
-            [sys.executable, __file__, "--one", config, str(n)],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise SystemExit(f"{config} failed:\n{proc.stderr[-3000:]}")
-        results[config] = json.loads(proc.stdout.strip().splitlines()[-1])
+    runs: dict[str, list[dict[str, float]]] = {c: [] for c in CONFIGS}
+    for round_ in range(ROUNDS):  # odd rounds in reverse: the host's drift falls on every config
+        for config in CONFIGS if round_ % 2 == 0 else CONFIGS[::-1]:
+            proc = subprocess.run(
+                [sys.executable, __file__, "--one", config, str(n)],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=False,
+            )
+            if proc.returncode != 0:
+                raise SystemExit(f"{config} failed:\n{proc.stderr[-3000:]}")
+            runs[config].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    results = {  # all rounds' sentences over all rounds' seconds
+        c: {**r[-1], "sent_s": n * len(r) / sum(x["seconds"] for x in r),
+            "rss": max(x["rss"] for x in r)}
+        for c, r in runs.items()
+    }  # fmt: skip
+    per_round = {
+        c: " / ".join(f"{x['sent_s'] / y['sent_s']:.2f}" for x, y in zip(r, runs["st"]))
+        for c, r in runs.items()
+    }
     st = np.load(WORK / "enc_st.npy")
     st_sts = np.load(WORK / "enc_st_sts.npy")
     fp32 = np.load(WORK / "enc_torch.npy")
@@ -198,7 +211,7 @@ def main() -> None:
                 "teacher; goal >= 85%)"
             )
         else:
-            speed = f"{ratio:.2f}x{goal}"
+            speed = f"{ratio:.2f}x{goal}" + (f" (rounds {per_round[config]})" if ROUNDS > 1 else "")
             sts = f"{100 * r['sts']:.2f}"
         rows.append([LABELS[config], f"{r['sent_s']:,.0f}", speed, f"{r['rss']:.0f} MB", sts, fid])
     import onnxruntime
@@ -206,7 +219,7 @@ def main() -> None:
 
     print(
         f"# encoders ({machine()}, {THREADS} threads, {n:,} sentences of 10-40 words, "
-        f"batch {BATCH}, {time.strftime('%Y-%m-%d')})\n\n"
+        f"batch {BATCH}, {ROUNDS} round(s), {time.strftime('%Y-%m-%d')})\n\n"
         f"torch {torch.__version__} (CPU kernels: {torch.backends.cpu.get_cpu_capability()}, "
         f"oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'}), onnxruntime "
         f"{onnxruntime.__version__}\n"
