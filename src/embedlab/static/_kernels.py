@@ -16,11 +16,12 @@ sums its context rows and updates its targets three rows to a pass (-6% of a CBO
 kernel takes a *size token* (:func:`size_token`): a tuple as long as the vectors, whose type, not
 value, tells numba the dimension, so each size people train with gets machine code with a constant
 trip count (LLVM then covers 100 floats in six 16-wide steps and a 4-wide one instead of a 64-wide
-loop that leaves 36 to narrow ones: a quarter of the time on AVX-512 hosts). The
-negatives of a sentence are drawn before its first window, and each window asks for the next
-one's output rows (``llvm.prefetch``): drawn from the whole vocabulary they are mostly cache
-misses, which then overlap this window's work (-12% of a skip-gram epoch, -18% of a CBOW one, one
-thread on AMD EPYC). Random numbers come from word2vec's 64-bit LCG, seeded per (seed, epoch,
+loop that leaves 36 to narrow ones: a quarter of the time on AVX-512 hosts). A
+sentence's random draws (window shrinks, negatives) are taken before its first window, in the
+order the windows took them before (the same stream), and each window asks for the next one's
+output rows (``llvm.prefetch``): drawn from the whole vocabulary they are mostly cache misses,
+which then overlap this window's work (-12% of a skip-gram epoch, -14% of a CBOW one, one thread
+on AMD EPYC). Random numbers come from word2vec's 64-bit LCG, seeded per (seed, epoch,
 chunk), so results do not depend on thread scheduling beyond Hogwild's races. Sigmoid and
 log-sigmoid come from 1000-entry tables over [-6, 6] as in word2vec C.
 
