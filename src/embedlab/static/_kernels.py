@@ -32,10 +32,9 @@ This module does not build vocabularies, read corpora or decay the learning rate
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit, prange
+
+from ._prefetch import prefetch_row
 
 SPECIALISED_DIMS = (
     32,
@@ -112,36 +111,6 @@ def _longest(bounds: np.ndarray, s_begin: int, s_end: int) -> int:  # pragma: no
 def _decayed(alpha0: float, min_alpha: float, progress: float) -> float:  # pragma: no cover
     """The learning rate after ``progress`` (0..1) of the whole run: linear decay, floored."""
     return max(alpha0 - (alpha0 - min_alpha) * progress, min_alpha)
-
-
-@intrinsic
-def _prefetch_at(typingctx, weights, row, col):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """Ask the CPU to bring ``weights[row, col]``'s cache line in (``llvm.prefetch``: a read, kept
-    in all cache levels); no effect on the values."""
-
-    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
-        arr_type = sig.args[0]
-        array = context.make_array(arr_type)(context, builder, args[0])
-        at = [context.cast(builder, a, t, types.intp) for a, t in zip(args[1:], sig.args[1:])]
-        ptr = cgutils.get_item_pointer(context, builder, arr_type, array, at)
-        i32 = ir.IntType(32)
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32]),
-            "llvm.prefetch.p0",
-        )  # fmt: skip
-        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])
-        return context.get_dummy_value()
-
-    return types.void(weights, row, col), codegen
-
-
-@njit(inline="always")
-def _prefetch_row(weights, row, size):  # pragma: no cover - compiled
-    """Prefetch every cache line of ``weights[row]``."""
-    dim = _dim(size, weights)
-    for d in range(0, dim, 16):
-        _prefetch_at(weights, row, d)
-    _prefetch_at(weights, row, dim - 1)
 
 
 @njit(inline="always")
@@ -302,9 +271,9 @@ def train_chunk(
             n_t = 0
             if negative > 0:
                 if i + 1 < length:
-                    _prefetch_row(syn1neg, sen[i + 1], size)
+                    prefetch_row(syn1neg, sen[i + 1], dim)
                     for q in range(negative):
-                        _prefetch_row(syn1neg, negs[i + 1, q], size)
+                        prefetch_row(syn1neg, negs[i + 1, q], dim)
                 targets[0] = word
                 n_t = 1
                 for q in range(negative):
