@@ -73,7 +73,7 @@ class TorchBackend:
             if attn_implementation is None and device == "cpu":
                 # measured on all-MiniLM-L6-v2, 2 threads: eager 3-5% faster than sdpa on CPU
                 attn_implementation = "eager"
-            extra = (
+            extra: dict[str, Any] = (
                 {} if attn_implementation is None else {"attn_implementation": attn_implementation}
             )
             model = AutoModel.from_pretrained(str(folder), use_safetensors=True, **extra)
