@@ -135,13 +135,17 @@ class Corpus:
         try:
             block.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise FormatError(
-                path,
-                f"expected {self.encoding} text, found byte {block[e.start]:#04x} "
-                "(pass encoding_errors='replace' or 'ignore' to read on)",
-                line=line_no + block.count(b"\n", 0, e.start),
-            ) from None
+            line = line_no + block.count(b"\n", 0, e.start)
+            raise self._bad_byte(path, block[e.start], line) from None
         return block
+
+    def _bad_byte(self, path: Path, byte: int, line: int) -> FormatError:
+        return FormatError(
+            path,
+            f"expected {self.encoding} text, found byte {byte:#04x} "
+            "(pass encoding_errors='replace' or 'ignore' to read on)",
+            line=line,
+        )
 
     def _lines(self, path: Path, bar: Any) -> Iterator[tuple[int, str]]:
         done = 0
@@ -154,12 +158,7 @@ class Corpus:
                 try:
                     yield line_no, raw.decode(self.encoding, self.encoding_errors)
                 except UnicodeDecodeError as e:
-                    raise FormatError(
-                        path,
-                        f"expected {self.encoding} text, found byte {raw[e.start]:#04x} "
-                        "(pass encoding_errors='replace' or 'ignore' to read on)",
-                        line=line_no,
-                    ) from None
+                    raise self._bad_byte(path, raw[e.start], line_no) from None
         bar.update(done)
 
     def _jsonl(self, path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[str]:
