@@ -85,17 +85,22 @@ class EncodedCorpus:
                 ) as bar,
             ):
                 f_bnd.write(np.zeros(1, np.int64).tobytes())  # the first sentence starts at 0
-                if isinstance(sentences, Corpus) and sentences.whitespace_lines and size > 1:
+                # pre-tokenized lines: the compiled scan (max_vocab_size prunes per sentence)
+                if (
+                    isinstance(sentences, Corpus)
+                    and sentences.whitespace_lines
+                    and max_vocab_size is None
+                ):
                     _scan_lines(scan, sentences, max_sentence_length, f_ids, f_bnd, bar)
-                    sentences = ()  # all read
-                for batch in _batches(sentences, max_sentence_length, size):
-                    scan.add(batch)
-                    if scan.buffered >= _FLUSH or max_vocab_size is not None:
-                        bar.update(scan.flush(f_ids, f_bnd))
-                    if max_vocab_size is not None and len(scan.index) > max_vocab_size:
-                        min_reduce = _prune(
-                            scan.index, scan.counts, scan.alive, min_reduce, max_vocab_size
-                        )
+                else:
+                    for batch in _batches(sentences, max_sentence_length, size):
+                        scan.add(batch)
+                        if scan.buffered >= _FLUSH or max_vocab_size is not None:
+                            bar.update(scan.flush(f_ids, f_bnd))
+                        if max_vocab_size is not None and len(scan.index) > max_vocab_size:
+                            min_reduce = _prune(
+                                scan.index, scan.counts, scan.alive, min_reduce, max_vocab_size
+                            )
                 bar.update(scan.flush(f_ids, f_bnd))
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
